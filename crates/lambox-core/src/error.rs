@@ -1,0 +1,71 @@
+//! The errors of the Lambda domain, one variant per AWS error shape that lambox answers with.
+//!
+//! Libraries return these; the HTTP edge maps each variant once to its status code, its
+//! `x-amzn-ErrorType` and the casing of its message key.
+
+use crate::validate::ValidationErrors;
+
+/// An error that a Lambda API operation answers with.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum LambdaError {
+    /// Framework-level constraint failures (`ValidationException`, 400).
+    #[error("{0}")]
+    Validation(ValidationErrors),
+    /// `InvalidParameterValueException` (400).
+    #[error("{0}")]
+    InvalidParameterValue(String),
+    /// `ResourceNotFoundException` (404).
+    #[error("{0}")]
+    ResourceNotFound(String),
+    /// `ResourceConflictException` (409).
+    #[error("{0}")]
+    ResourceConflict(String),
+    /// `PreconditionFailedException` (412): a stale `RevisionId`.
+    #[error("{0}")]
+    PreconditionFailed(String),
+    /// `RequestEntityTooLargeException` (413): a request or zipped code over its limit.
+    #[error("{0}")]
+    RequestEntityTooLarge(String),
+    /// `RequestTooLargeException` (413): an invoke payload over its limit.
+    #[error("{0}")]
+    RequestTooLarge(String),
+    /// `InvalidRequestContentException` (400): a body that does not parse.
+    #[error("{0}")]
+    InvalidRequestContent(String),
+    /// `TooManyRequestsException` (429) with its `Reason`.
+    #[error("{message}")]
+    TooManyRequests {
+        /// The human-readable message.
+        message: String,
+        /// AWS's machine-readable reason, e.g. `ReservedFunctionConcurrentInvocationLimitExceeded`.
+        reason: String,
+    },
+    /// `AccessDeniedException` (403).
+    #[error("{0}")]
+    AccessDenied(String),
+    /// `ServiceException` (500): something failed on lambox's side.
+    #[error("{0}")]
+    Service(String),
+}
+
+impl LambdaError {
+    /// `ResourceNotFoundException` with AWS's `Function not found: <arn>` message.
+    pub fn function_not_found(arn: &str) -> Self {
+        Self::ResourceNotFound(format!("Function not found: {arn}"))
+    }
+
+    /// `PreconditionFailedException` for a function or alias `RevisionId` mismatch.
+    pub fn revision_mismatch() -> Self {
+        Self::PreconditionFailed(
+            "The Revision Id provided does not match the latest Revision Id. \
+             Call the GetFunction/GetAlias API to retrieve the latest Revision Id"
+                .to_owned(),
+        )
+    }
+}
+
+impl From<ValidationErrors> for LambdaError {
+    fn from(errors: ValidationErrors) -> Self {
+        Self::Validation(errors)
+    }
+}

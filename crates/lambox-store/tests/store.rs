@@ -1,0 +1,259 @@
+//! The store against a real SQLite file in a temporary directory.
+
+use std::collections::BTreeMap;
+
+use lambox_core::function::{FunctionConfig, FunctionSettings, PackageType};
+use lambox_store::{
+    CodeUpload, Durability, LatestUpdate, ListCursor, NewFunction, Scope, Store, StoreError,
+};
+
+fn scope(account: &str, region: &str) -> Scope {
+    Scope {
+        account: account.into(),
+        region: region.into(),
+    }
+}
+
+fn config(name: &str) -> FunctionConfig {
+    FunctionConfig::new(
+        name,
+        PackageType::Zip,
+        "arn:aws:iam::111111111111:role/r".into(),
+        None,
+        None,
+        &FunctionSettings {
+            runtime: Some("python3.12".into()),
+            handler: Some("h.handler".into()),
+            ..Default::default()
+        },
+    )
+}
+
+async fn create(store: &Store, s: &Scope, name: &str, zip: &[u8]) -> Result<(), StoreError> {
+    let sha = format!("{:0>64}", zip.len());
+    let cfg = config(name);
+    let tags = BTreeMap::new();
+    store
+        .create_function(NewFunction {
+            scope: s,
+            name,
+            config: &cfg,
+            code_sha256_hex: &sha,
+            code_size: zip.len() as u64,
+            blob: Some(CodeUpload {
+                sha256_hex: &sha,
+                bytes: zip,
+            }),
+            tags: &tags,
+            publish: false,
+            revision_id: "rev-1",
+            published_revision_id: "rev-p",
+            now_ms: 1,
+        })
+        .await
+        .map(|_| ())
+}
+
+async fn open() -> (tempfile::TempDir, Store) {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path(), Durability::Full).await.unwrap();
+    (dir, store)
+}
+
+#[tokio::test]
+async fn create_get_and_reopen() {
+    let (dir, store) = open().await;
+    let s = scope("111111111111", "us-east-1");
+    create(&store, &s, "f", b"zip-1").await.unwrap();
+    assert!(matches!(
+        create(&store, &s, "f", b"zip-1").await,
+        Err(StoreError::FunctionExists)
+    ));
+    store.close().await;
+    let store = Store::open(dir.path(), Durability::Full).await.unwrap();
+    let f = store.get_function(&s, "f").await.unwrap().unwrap();
+    assert_eq!(f.latest.config, config("f"));
+    assert_eq!(f.latest.revision_id, "rev-1");
+    assert_eq!(
+        store
+            .code_blob(&f.latest.code_sha256_hex)
+            .await
+            .unwrap()
+            .as_deref(),
+        Some(&b"zip-1"[..])
+    );
+}
+
+#[tokio::test]
+async fn scopes_are_isolated() {
+    let (_dir, store) = open().await;
+    let a = scope("111111111111", "us-east-1");
+    create(&store, &a, "f", b"z").await.unwrap();
+    for other in [
+        scope("222222222222", "us-east-1"),
+        scope("111111111111", "eu-west-1"),
+    ] {
+        assert!(store.get_function(&other, "f").await.unwrap().is_none());
+        create(&store, &other, "f", b"z").await.unwrap();
+    }
+    assert_eq!(store.account_usage(&a).await.unwrap().function_count, 1);
+}
+
+#[tokio::test]
+async fn concurrent_creates_have_one_winner() {
+    let (_dir, store) = open().await;
+    let s = scope("111111111111", "us-east-1");
+    let tasks: Vec<_> = (0..16)
+        .map(|_| {
+            let store = store.clone();
+            let s = s.clone();
+            tokio::spawn(async move { create(&store, &s, "race", b"z").await })
+        })
+        .collect();
+    let mut won = 0;
+    for t in tasks {
+        match t.await.unwrap() {
+            Ok(()) => won += 1,
+            Err(StoreError::FunctionExists) => {}
+            Err(e) => panic!("{e}"),
+        }
+    }
+    assert_eq!(won, 1);
+}
+
+#[tokio::test]
+async fn blobs_are_shared_and_collected() {
+    let (_dir, store) = open().await;
+    let s = scope("111111111111", "us-east-1");
+    create(&store, &s, "a", b"same").await.unwrap();
+    create(&store, &s, "b", b"same").await.unwrap();
+    assert_eq!(store.code_blob_count().await.unwrap(), 1);
+    store.delete_function(&s, "a").await.unwrap();
+    assert_eq!(store.code_blob_count().await.unwrap(), 1);
+    // Replacing b's code drops the last reference to the old zip.
+    let new_zip = b"other".to_vec();
+    let sha = "f".repeat(64);
+    store
+        .update_latest::<StoreError>(&s, "b", None, |current| {
+            Ok(LatestUpdate {
+                config: current.latest.config.clone(),
+                code: Some((
+                    sha.clone(),
+                    5,
+                    Some(CodeUpload {
+                        sha256_hex: &sha,
+                        bytes: &new_zip,
+                    }),
+                )),
+                revision_id: "rev-2".into(),
+                now_ms: 2,
+                publish_revision_id: None,
+            })
+        })
+        .await
+        .unwrap();
+    assert_eq!(store.code_blob_count().await.unwrap(), 1);
+    assert_eq!(store.code_blob(&sha).await.unwrap().unwrap(), new_zip);
+    store.delete_function(&s, "b").await.unwrap();
+    assert_eq!(store.code_blob_count().await.unwrap(), 0);
+    assert!(matches!(
+        store.delete_function(&s, "b").await,
+        Err(StoreError::NotFound)
+    ));
+}
+
+#[tokio::test]
+async fn revision_precondition_and_publish() {
+    let (_dir, store) = open().await;
+    let s = scope("111111111111", "us-east-1");
+    create(&store, &s, "f", b"z").await.unwrap();
+    let stale = store
+        .update_latest::<StoreError>(&s, "f", Some("not-it"), |_| unreachable!())
+        .await;
+    assert!(matches!(stale, Err(StoreError::RevisionMismatch)));
+    let update = |rev: &'static str, timeout: u32| {
+        move |current: &lambox_store::FunctionRecord| {
+            let mut config = current.latest.config.clone();
+            config.timeout = timeout;
+            Ok::<_, StoreError>(LatestUpdate {
+                config,
+                code: None,
+                revision_id: rev.into(),
+                now_ms: 3,
+                publish_revision_id: Some(format!("{rev}-pub")),
+            })
+        }
+    };
+    let out = store
+        .update_latest(&s, "f", Some("rev-1"), update("rev-2", 9))
+        .await
+        .unwrap();
+    assert_eq!(out.published.unwrap().version, "1");
+    // Nothing changed since version 1: publishing again returns it.
+    let again = store
+        .update_latest(&s, "f", None, update("rev-3", 9))
+        .await
+        .unwrap();
+    assert_eq!(again.published.unwrap().version, "1");
+    let changed = store
+        .update_latest(&s, "f", None, update("rev-4", 10))
+        .await
+        .unwrap();
+    assert_eq!(changed.published.unwrap().version, "2");
+    let v1 = store.get_version(&s, "f", "1").await.unwrap().unwrap();
+    assert_eq!(v1.config.timeout, 9);
+    assert!(store.get_version(&s, "f", "7").await.unwrap().is_none());
+    store.delete_version(&s, "f", 1).await.unwrap();
+    assert!(store.get_version(&s, "f", "1").await.unwrap().is_none());
+}
+
+#[tokio::test]
+async fn lists_in_pages() {
+    let (_dir, store) = open().await;
+    let s = scope("111111111111", "us-east-1");
+    for i in 0..5 {
+        create(&store, &s, &format!("fn-{i}"), b"z").await.unwrap();
+    }
+    let (page, cursor) = store.list_versions(&s, None, 2, false).await.unwrap();
+    assert_eq!(page.len(), 2);
+    assert_eq!(
+        cursor,
+        Some(ListCursor {
+            name: "fn-1".into(),
+            seq: 0
+        })
+    );
+    let (rest, end) = store
+        .list_versions(&s, cursor.as_ref(), 10, false)
+        .await
+        .unwrap();
+    assert_eq!(
+        rest.iter()
+            .map(|v| v.function_name.as_str())
+            .collect::<Vec<_>>(),
+        ["fn-2", "fn-3", "fn-4"]
+    );
+    assert_eq!(end, None);
+}
+
+#[tokio::test]
+async fn tags_update_in_place() {
+    let (_dir, store) = open().await;
+    let s = scope("111111111111", "us-east-1");
+    create(&store, &s, "f", b"z").await.unwrap();
+    store
+        .update_tags::<StoreError>(&s, "f", |t| {
+            t.insert("a".into(), "1".into());
+            Ok(())
+        })
+        .await
+        .unwrap();
+    let f = store.get_function(&s, "f").await.unwrap().unwrap();
+    assert_eq!(f.tags.get("a").map(String::as_str), Some("1"));
+    assert!(matches!(
+        store
+            .update_tags::<StoreError>(&s, "nope", |_| Ok(()))
+            .await,
+        Err(StoreError::NotFound)
+    ));
+}
