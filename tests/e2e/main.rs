@@ -1,1 +1,187 @@
-//! placeholder
+//! The real `lambox` binary driven by the AWS SDK for Rust.
+
+use std::io::Write;
+
+use aws_sdk_lambda::Client;
+use aws_sdk_lambda::config::retry::RetryConfig;
+use aws_sdk_lambda::config::{BehaviorVersion, Credentials, Region};
+use aws_sdk_lambda::error::ProvideErrorMetadata;
+use aws_sdk_lambda::primitives::Blob;
+use aws_sdk_lambda::types::{Environment, FunctionCode, Runtime};
+use lambox_e2e::Lambox;
+
+const ROLE: &str = "arn:aws:iam::111111111111:role/lambda-role";
+
+fn client(lambox: &Lambox, account: &str, region: &str) -> Client {
+    let config = aws_sdk_lambda::Config::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .region(Region::new(region.to_owned()))
+        .credentials_provider(Credentials::new(account, "secret", None, None, "test"))
+        .endpoint_url(lambox.endpoint())
+        .retry_config(RetryConfig::disabled())
+        .build();
+    Client::from_conf(config)
+}
+
+fn zip(source: &str) -> Vec<u8> {
+    let mut w = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    w.start_file("handler.py", zip::write::SimpleFileOptions::default())
+        .unwrap();
+    w.write_all(source.as_bytes()).unwrap();
+    w.finish().unwrap().into_inner()
+}
+
+/// CreateFunction of a python function with `role` and handler source `source`.
+async fn try_create(
+    c: &Client,
+    name: &str,
+    role: &str,
+    source: &str,
+) -> Result<
+    aws_sdk_lambda::operation::create_function::CreateFunctionOutput,
+    aws_sdk_lambda::operation::create_function::CreateFunctionError,
+> {
+    c.create_function()
+        .function_name(name)
+        .runtime(Runtime::Python312)
+        .role(role)
+        .handler("handler.handler")
+        .code(
+            FunctionCode::builder()
+                .zip_file(Blob::new(zip(source)))
+                .build(),
+        )
+        .send()
+        .await
+        .map_err(|e| e.into_service_error())
+}
+
+async fn create(
+    c: &Client,
+    name: &str,
+) -> aws_sdk_lambda::operation::create_function::CreateFunctionOutput {
+    c.create_function()
+        .function_name(name)
+        .runtime(Runtime::Python312)
+        .role(ROLE)
+        .handler("handler.handler")
+        .code(
+            FunctionCode::builder()
+                .zip_file(Blob::new(zip("def handler(e, c):\n    return e\n")))
+                .build(),
+        )
+        .environment(Environment::builder().variables("STAGE", "test").build())
+        .send()
+        .await
+        .expect("create")
+}
+
+#[tokio::test]
+async fn rust_sdk_round_trip() {
+    let lambox = Lambox::start().unwrap();
+    let c = client(&lambox, "111111111111", "us-east-1");
+    let created = create(&c, "sdk-fn").await;
+    assert_eq!(
+        created.function_arn(),
+        Some("arn:aws:lambda:us-east-1:111111111111:function:sdk-fn")
+    );
+    assert_eq!(created.state().map(|s| s.as_str()), Some("Pending"));
+
+    let got = c
+        .get_function()
+        .function_name("sdk-fn")
+        .send()
+        .await
+        .unwrap();
+    let conf = got.configuration().unwrap();
+    assert_eq!(conf.state().map(|s| s.as_str()), Some("Active"));
+    assert_eq!(conf.runtime(), Some(&Runtime::Python312));
+    assert_eq!(
+        conf.environment()
+            .and_then(|e| e.variables())
+            .and_then(|v| v.get("STAGE"))
+            .map(String::as_str),
+        Some("test")
+    );
+    assert!(
+        got.code()
+            .and_then(|c| c.location())
+            .unwrap()
+            .contains("/_lambox/code/")
+    );
+
+    let updated = c
+        .update_function_configuration()
+        .function_name("sdk-fn")
+        .timeout(30)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(updated.timeout(), Some(30));
+    assert_eq!(
+        updated.last_update_status().map(|s| s.as_str()),
+        Some("InProgress")
+    );
+
+    let listed = c.list_functions().send().await.unwrap();
+    assert_eq!(listed.functions().len(), 1);
+
+    c.delete_function()
+        .function_name("sdk-fn")
+        .send()
+        .await
+        .unwrap();
+    let err = c
+        .get_function()
+        .function_name("sdk-fn")
+        .send()
+        .await
+        .unwrap_err();
+    let service = err.into_service_error();
+    assert!(service.is_resource_not_found_exception(), "{service:?}");
+    assert_eq!(
+        service.message(),
+        Some("Function not found: arn:aws:lambda:us-east-1:111111111111:function:sdk-fn")
+    );
+}
+
+#[tokio::test]
+async fn rust_sdk_sees_typed_errors_and_state_after_sigkill() {
+    let mut lambox = Lambox::start().unwrap();
+    let a = client(&lambox, "111111111111", "us-east-1");
+    create(&a, "durable").await;
+    let dup = try_create(&a, "durable", ROLE, "x = 1").await.unwrap_err();
+    assert!(dup.is_resource_conflict_exception(), "{dup:?}");
+    let bad = try_create(&a, "bad-role", "r1", "x = 1").await.unwrap_err();
+    assert_eq!(bad.code(), Some("ValidationException"));
+
+    lambox.kill_and_restart().unwrap();
+    let a = client(&lambox, "111111111111", "us-east-1");
+    let got = a
+        .get_function_configuration()
+        .function_name("durable")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(got.function_name(), Some("durable"));
+    let other_account = client(&lambox, "222222222222", "us-east-1");
+    assert!(
+        other_account
+            .list_functions()
+            .send()
+            .await
+            .unwrap()
+            .functions()
+            .is_empty()
+    );
+    let other_region = client(&lambox, "111111111111", "eu-west-1");
+    assert!(
+        other_region
+            .list_functions()
+            .send()
+            .await
+            .unwrap()
+            .functions()
+            .is_empty()
+    );
+}

@@ -1,2 +1,29 @@
-//! placeholder
-fn main() {}
+//! Project automation, run as `cargo xtask <task>`:
+//!
+//! - `test`: installs what the tests need (a Python venv with boto3, the AWS CLI and pytest),
+//!   builds lambox, runs every Rust test and the Python end-to-end suite.
+//! - `lint`: rustfmt, clippy with warnings denied, and rustdoc with warnings denied.
+//! - `bench control-plane`: the control-plane benchmarks of a release build.
+
+mod bench;
+mod cmd;
+mod test;
+
+use anyhow::bail;
+
+fn main() -> anyhow::Result<()> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    match args.as_slice() {
+        ["test", rest @ ..] => test::task(rest),
+        ["lint"] => test::lint(),
+        ["bench", rest @ ..] => bench::run(rest),
+        _ => bail!(
+            "usage: cargo xtask <task>\n\n\
+             tasks:\n  \
+             test [-- PYTEST_ARGS]   install test tools, run all Rust and Python tests\n  \
+             lint                    fmt --check, clippy -D warnings, doc -D warnings\n  \
+             bench control-plane     control-plane benchmarks (release build)"
+        ),
+    }
+}

@@ -1,0 +1,444 @@
+//! CreateFunction, GetFunction, GetFunctionConfiguration, ListFunctions, DeleteFunction.
+
+use std::collections::BTreeMap;
+
+use axum::http::StatusCode;
+use axum::response::Response;
+use base64::Engine;
+use lambox_core::LambdaError;
+use lambox_core::arn::{FunctionRef, LATEST, NameShape};
+use lambox_core::checks::{check_architectures, check_settings_constraints, check_settings_rules};
+use lambox_core::code::{inspect_zip, sha256, sha256_hex};
+use lambox_core::function::{FunctionConfig, FunctionSettings, PackageType};
+use lambox_core::validate::ValidationErrors;
+use lambox_store::{CodeUpload, ListCursor, NewFunction, StoreError};
+use serde::{Deserialize, Serialize};
+
+use super::wire::{self, View};
+use super::{Ctx, json_response, no_content};
+use crate::error::ApiError;
+
+/// `FunctionCode`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub(super) struct CodeInput {
+    pub zip_file: Option<String>,
+    #[serde(rename = "S3Bucket")]
+    pub s3_bucket: Option<String>,
+    #[serde(rename = "S3Key")]
+    pub s3_key: Option<String>,
+    pub image_uri: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct CreateFunctionInput {
+    function_name: Option<String>,
+    code: Option<CodeInput>,
+    #[serde(default)]
+    publish: bool,
+    package_type: Option<String>,
+    tags: Option<BTreeMap<String, String>>,
+    architectures: Option<Vec<String>>,
+    #[serde(flatten)]
+    settings: FunctionSettings,
+}
+
+/// The answer when a Zip function's code is not given inline. Code from S3 cannot be fetched:
+/// lambox has no S3, so, as AWS answers for a missing bucket, no bucket exists.
+pub(super) fn missing_zip(from_s3: bool) -> LambdaError {
+    LambdaError::InvalidParameterValue(if from_s3 {
+        "Error occurred while GetObject. S3 Error Code: NoSuchBucket. S3 Error Message: The \
+         specified bucket does not exist"
+            .to_owned()
+    } else {
+        "Please provide a source for function code.".to_owned()
+    })
+}
+
+/// `CodeSha256` (hex) and `CodeSize` of new code: the zip's, or, for an image, the digest of
+/// its URI (lambox does not pull images to learn their manifest digest).
+pub(super) fn code_identity(zip: Option<&CheckedZip>, image_uri: Option<&str>) -> (String, u64) {
+    match (zip, image_uri) {
+        (Some(z), _) => (z.sha256_hex.clone(), z.size),
+        (None, uri) => (sha256_hex(&sha256(uri.unwrap_or_default().as_bytes())), 0),
+    }
+}
+
+/// Every layer a function names must exist; lambox stores no layers yet, so none does.
+pub(super) fn check_layers_exist(layers: Option<&Vec<String>>) -> Result<(), LambdaError> {
+    match layers.and_then(|l| l.first()) {
+        Some(arn) => Err(LambdaError::InvalidParameterValue(format!(
+            "Layer version {arn} does not exist."
+        ))),
+        None => Ok(()),
+    }
+}
+
+/// A decoded and checked zip, ready for the store.
+pub(super) struct CheckedZip {
+    pub bytes: Vec<u8>,
+    pub sha256_hex: String,
+    pub size: u64,
+}
+
+/// Decodes `ZipFile` and checks it against the limits, off the async threads (inflating a large
+/// archive takes a while).
+pub(super) async fn check_zip(ctx: &Ctx<'_>, zip_base64: String) -> Result<CheckedZip, ApiError> {
+    let limits = ctx.state.config.limits.clone();
+    tokio::task::spawn_blocking(move || {
+        let bytes = base64::engine::general_purpose::STANDARD
+            .decode(zip_base64.as_bytes())
+            .map_err(|e| ApiError::Serialization(format!("ZipFile is not valid base64: {e}")))?;
+        let package = inspect_zip(&bytes, limits.max_zipped_bytes, limits.max_unzipped_bytes)
+            .map_err(|e| {
+                tracing::debug!(reason = %e, "deployment package refused");
+                ApiError::from(LambdaError::from(e))
+            })?;
+        Ok(CheckedZip {
+            sha256_hex: sha256_hex(&package.sha256),
+            size: package.zipped_size,
+            bytes,
+        })
+    })
+    .await
+    .map_err(|e| ApiError::from(LambdaError::Service(e.to_string())))?
+}
+
+fn tags_limit(ctx: &Ctx<'_>, count: usize) -> Result<(), LambdaError> {
+    if count > ctx.state.config.limits.max_tags {
+        return Err(LambdaError::InvalidParameterValue(
+            "Number of tags exceeds resource tag limit.".to_owned(),
+        ));
+    }
+    Ok(())
+}
+
+pub(super) async fn create(ctx: &Ctx<'_>) -> Result<Response, ApiError> {
+    let input: CreateFunctionInput = ctx.json()?;
+    let limits = &ctx.state.config.limits;
+    let mut errors = ValidationErrors::new();
+    let name_ref = match &input.function_name {
+        None => {
+            errors.violation_raw("functionName", "null", "Member must not be null");
+            None
+        }
+        Some(n) => FunctionRef::parse(n, NameShape::Plain)
+            .map_err(|e| errors.extend(e))
+            .ok(),
+    };
+    if input.settings.role.is_none() {
+        errors.violation_raw("role", "null", "Member must not be null");
+    }
+    if input.code.is_none() {
+        errors.violation_raw("code", "null", "Member must not be null");
+    }
+    check_settings_constraints(&input.settings, limits, &mut errors);
+    if let Some(archs) = &input.architectures {
+        check_architectures(archs, &mut errors);
+    }
+    let package_type = match input.package_type.as_deref() {
+        None | Some("Zip") => PackageType::Zip,
+        Some("Image") => PackageType::Image,
+        Some(other) => {
+            errors.violation(
+                "packageType",
+                other,
+                "Member must satisfy enum value set: [Zip, Image]",
+            );
+            PackageType::Zip
+        }
+    };
+    errors.into_result().map_err(LambdaError::Validation)?;
+    let name_ref = name_ref.expect("validated");
+    let name = name_ref
+        .resolve(&ctx.scope.account, &ctx.scope.region, None)?
+        .name;
+    if name.chars().count() > 64 {
+        let mut e = ValidationErrors::new();
+        e.max_length("functionName", &name, 64);
+        return Err(LambdaError::InvalidParameterValue(e.to_string()).into());
+    }
+    check_settings_rules(&input.settings, &ctx.scope.region, limits)?;
+    let code = input.code.unwrap_or_default();
+    let s = &input.settings;
+    match package_type {
+        PackageType::Zip => {
+            if s.runtime.is_none() || s.handler.is_none() {
+                return Err(LambdaError::InvalidParameterValue(
+                    "Runtime and Handler are mandatory parameters for functions created with \
+                     deployment packages."
+                        .to_owned(),
+                )
+                .into());
+            }
+            if code.image_uri.is_some() {
+                return Err(LambdaError::InvalidParameterValue(
+                    "Please don't provide ImageUri when creating a function with packageType Zip."
+                        .to_owned(),
+                )
+                .into());
+            }
+            if code.zip_file.is_none() {
+                return Err(missing_zip(code.s3_bucket.is_some() || code.s3_key.is_some()).into());
+            }
+        }
+        PackageType::Image => {
+            if code.image_uri.is_none() {
+                return Err(LambdaError::InvalidParameterValue(
+                    "Please provide ImageUri when creating a function with packageType Image."
+                        .to_owned(),
+                )
+                .into());
+            }
+            if code.zip_file.is_some() || s.runtime.is_some() || s.handler.is_some() {
+                return Err(LambdaError::InvalidParameterValue(
+                    "Runtime and Handler are not supported for functions created with container \
+                     images, and code must be given as ImageUri."
+                        .to_owned(),
+                )
+                .into());
+            }
+        }
+    }
+    check_layers_exist(s.layers.as_ref())?;
+    let tags = input.tags.unwrap_or_default();
+    tags_limit(ctx, tags.len())?;
+
+    let zip = match code.zip_file {
+        Some(z) => Some(check_zip(ctx, z).await?),
+        None => None,
+    };
+    let (code_sha, code_size) = code_identity(zip.as_ref(), code.image_uri.as_deref());
+    let config = FunctionConfig::new(
+        &name,
+        package_type,
+        s.role.clone().expect("validated"),
+        input.architectures.and_then(|a| a.into_iter().next()),
+        code.image_uri.clone(),
+        s,
+    );
+    let revision_id = uuid::Uuid::new_v4().to_string();
+    let published_revision_id = uuid::Uuid::new_v4().to_string();
+    let created = ctx
+        .state
+        .store
+        .create_function(NewFunction {
+            scope: &ctx.scope,
+            name: &name,
+            config: &config,
+            code_sha256_hex: &code_sha,
+            code_size,
+            blob: zip.as_ref().map(|z| CodeUpload {
+                sha256_hex: &z.sha256_hex,
+                bytes: &z.bytes,
+            }),
+            tags: &tags,
+            publish: input.publish,
+            revision_id: &revision_id,
+            published_revision_id: &published_revision_id,
+            now_ms: lambox_core::time::now_millis(),
+        })
+        .await
+        .map_err(|e| match e {
+            StoreError::FunctionExists => ApiError::from(LambdaError::ResourceConflict(format!(
+                "Function already exist: {name}"
+            ))),
+            e => e.into(),
+        })?;
+    tracing::info!(function = %name, account = %ctx.scope.account, region = %ctx.scope.region, "function created");
+    Ok(json_response(
+        StatusCode::CREATED,
+        &wire::function_configuration(&ctx.scope, &created, View::Created, false),
+    ))
+}
+
+/// The version a get or invoke names: `$LATEST` by default, a number, or (not yet) an alias.
+async fn load_version(
+    ctx: &Ctx<'_>,
+    name: &str,
+    qualifier: Option<&str>,
+) -> Result<lambox_store::VersionRecord, ApiError> {
+    let version = qualifier.unwrap_or(LATEST);
+    ctx.state
+        .store
+        .get_version(&ctx.scope, name, version)
+        .await?
+        .ok_or_else(|| LambdaError::function_not_found(&ctx.arn(name, qualifier)).into())
+}
+
+pub(super) async fn get(ctx: &Ctx<'_>, label: &str) -> Result<Response, ApiError> {
+    let f = ctx.function(label, NameShape::Namespaced, true)?;
+    let function = ctx
+        .state
+        .store
+        .get_function(&ctx.scope, &f.name)
+        .await?
+        .ok_or_else(|| {
+            LambdaError::function_not_found(&ctx.arn(&f.name, f.qualifier.as_deref()))
+        })?;
+    let version = match f.qualifier.as_deref() {
+        None | Some(LATEST) => function.latest.clone(),
+        Some(q) => load_version(ctx, &f.name, Some(q)).await?,
+    };
+    let body = wire::GetFunctionResponse {
+        configuration: wire::function_configuration(
+            &ctx.scope,
+            &version,
+            View::Current,
+            f.qualifier.is_some(),
+        ),
+        code: wire::code_location(&version, &ctx.base_url),
+        tags: (!function.tags.is_empty()).then_some(&function.tags),
+        concurrency: function.reserved_concurrency.map(|n| wire::Concurrency {
+            reserved_concurrent_executions: n,
+        }),
+    };
+    Ok(json_response(StatusCode::OK, &body))
+}
+
+pub(super) async fn get_configuration(ctx: &Ctx<'_>, label: &str) -> Result<Response, ApiError> {
+    let f = ctx.function(label, NameShape::Namespaced, true)?;
+    let version = load_version(ctx, &f.name, f.qualifier.as_deref()).await?;
+    Ok(json_response(
+        StatusCode::OK,
+        &wire::function_configuration(&ctx.scope, &version, View::Current, f.qualifier.is_some()),
+    ))
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct ListFunctionsOutput<'a> {
+    functions: Vec<wire::FunctionConfiguration<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    next_marker: Option<String>,
+}
+
+/// Markers are opaque to clients: base64 of `<seq>:<name>`.
+fn encode_marker(c: &ListCursor) -> String {
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!("{}:{}", c.seq, c.name))
+}
+
+fn decode_marker(m: &str) -> Option<ListCursor> {
+    let raw = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(m)
+        .ok()?;
+    let raw = String::from_utf8(raw).ok()?;
+    let (seq, name) = raw.split_once(':')?;
+    Some(ListCursor {
+        name: name.to_owned(),
+        seq: seq.parse().ok()?,
+    })
+}
+
+pub(super) async fn list(ctx: &Ctx<'_>) -> Result<Response, ApiError> {
+    let mut errors = ValidationErrors::new();
+    let all = match ctx.query.get("FunctionVersion") {
+        None => false,
+        Some("ALL") => true,
+        Some(other) => {
+            errors.violation(
+                "functionVersion",
+                other,
+                "Member must satisfy enum value set: [ALL]",
+            );
+            false
+        }
+    };
+    let max_items = match ctx.query.get("MaxItems") {
+        None => 50,
+        Some(raw) => match raw.parse::<i64>() {
+            Ok(n) if n < 1 => {
+                errors.min_value("maxItems", n, 1);
+                1
+            }
+            Ok(n) if n > 10_000 => {
+                errors.max_value("maxItems", n, 10_000);
+                1
+            }
+            Ok(n) => u32::try_from(n).unwrap_or(50),
+            Err(_) => {
+                return Err(ApiError::Serialization(format!(
+                    "MaxItems is not a number: {raw}"
+                )));
+            }
+        },
+    };
+    errors.into_result().map_err(LambdaError::Validation)?;
+    let cursor =
+        match ctx.query.get("Marker") {
+            None | Some("") => None,
+            Some(m) => Some(decode_marker(m).ok_or_else(|| {
+                LambdaError::InvalidParameterValue(format!("Invalid marker: {m}"))
+            })?),
+        };
+    let (versions, next) = ctx
+        .state
+        .store
+        .list_versions(&ctx.scope, cursor.as_ref(), max_items, all)
+        .await?;
+    let body = ListFunctionsOutput {
+        functions: versions
+            .iter()
+            .map(|v| wire::function_configuration(&ctx.scope, v, View::Listed, all))
+            .collect(),
+        next_marker: next.as_ref().map(encode_marker),
+    };
+    Ok(json_response(StatusCode::OK, &body))
+}
+
+pub(super) async fn delete(ctx: &Ctx<'_>, label: &str) -> Result<Response, ApiError> {
+    let f = ctx.function(label, NameShape::Namespaced, true)?;
+    let store = &ctx.state.store;
+    let not_found = || ApiError::from(LambdaError::function_not_found(&ctx.arn(&f.name, None)));
+    match f.qualifier.as_deref() {
+        None => store
+            .delete_function(&ctx.scope, &f.name)
+            .await
+            .map_err(|e| match e {
+                StoreError::NotFound => not_found(),
+                e => e.into(),
+            })?,
+        Some(LATEST) => {
+            if store.get_function(&ctx.scope, &f.name).await?.is_none() {
+                return Err(not_found());
+            }
+            return Err(LambdaError::InvalidParameterValue(
+                "$LATEST version cannot be deleted without deleting the function.".to_owned(),
+            )
+            .into());
+        }
+        Some(q) => {
+            let Some(seq) = q.parse::<i64>().ok().filter(|n| *n > 0) else {
+                return Err(LambdaError::InvalidParameterValue(
+                    "Deletion of aliases is not currently supported.".to_owned(),
+                )
+                .into());
+            };
+            store
+                .delete_version(&ctx.scope, &f.name, seq)
+                .await
+                .map_err(|e| match e {
+                    StoreError::NotFound => not_found(),
+                    e => e.into(),
+                })?;
+        }
+    }
+    tracing::info!(function = %f.name, account = %ctx.scope.account, region = %ctx.scope.region, qualifier = ?f.qualifier, "function deleted");
+    Ok(no_content())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn markers_round_trip() {
+        let c = ListCursor {
+            name: "fn:odd".into(),
+            seq: 3,
+        };
+        assert_eq!(decode_marker(&encode_marker(&c)), Some(c));
+        assert_eq!(decode_marker("!!"), None);
+    }
+}

@@ -1,0 +1,230 @@
+//! The AWS Lambda REST API: one dispatcher that routes, reads the body within the operation's
+//! limit, authenticates, runs the operation and stamps `x-amzn-RequestId` on every answer.
+
+mod account;
+mod functions;
+mod internal;
+mod tags;
+mod update;
+pub mod wire;
+
+use std::sync::Arc;
+
+use axum::body::{Body, Bytes};
+use axum::extract::{Request, State};
+use axum::http::request::Parts;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use http_body_util::BodyExt;
+use lambox_core::LambdaError;
+use lambox_core::arn::{FunctionRef, NameShape, ResolvedFunction, check_qualifier};
+use lambox_core::validate::ValidationErrors;
+use lambox_store::{Scope, Store};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use crate::auth::{Authenticator, Caller};
+use crate::config::Config;
+use crate::error::ApiError;
+use crate::routing::{Operation, Query, route};
+
+/// What every request handler shares.
+#[derive(Debug)]
+pub struct AppState {
+    /// The store.
+    pub store: Store,
+    /// The effective configuration.
+    pub config: Config,
+    /// Derives callers.
+    pub auth: Authenticator,
+}
+
+/// One request, authenticated and read.
+pub(crate) struct Ctx<'a> {
+    pub state: &'a AppState,
+    pub scope: Scope,
+    pub query: Query,
+    pub body: Bytes,
+    /// `http://<host the client used>`, for URLs lambox hands out.
+    pub base_url: String,
+}
+
+impl Ctx<'_> {
+    /// The body as the operation's input shape.
+    pub fn json<T: DeserializeOwned>(&self) -> Result<T, ApiError> {
+        let bytes: &[u8] = if self.body.is_empty() {
+            b"{}"
+        } else {
+            &self.body
+        };
+        serde_json::from_slice(bytes).map_err(|e| ApiError::Serialization(e.to_string()))
+    }
+
+    /// Resolves a `FunctionName` label (with the `Qualifier` query parameter where the operation
+    /// takes one) to a function of the caller's account and region.
+    pub fn function(
+        &self,
+        name: &str,
+        shape: NameShape,
+        with_qualifier: bool,
+    ) -> Result<ResolvedFunction, ApiError> {
+        let qualifier = if with_qualifier {
+            self.query.get("Qualifier")
+        } else {
+            None
+        };
+        let mut errors = ValidationErrors::new();
+        if let Some(q) = qualifier {
+            check_qualifier(q, &mut errors);
+        }
+        let parsed = FunctionRef::parse(name, shape);
+        let parsed = match parsed {
+            Ok(p) => p,
+            Err(e) => {
+                errors.extend(e);
+                return Err(LambdaError::Validation(errors).into());
+            }
+        };
+        errors.into_result().map_err(LambdaError::Validation)?;
+        Ok(parsed.resolve(&self.scope.account, &self.scope.region, qualifier)?)
+    }
+
+    /// The ARN of a function of this scope.
+    pub fn arn(&self, name: &str, qualifier: Option<&str>) -> String {
+        lambox_core::arn::function_arn(&self.scope.region, &self.scope.account, name, qualifier)
+    }
+}
+
+/// A JSON answer with `status`.
+pub(crate) fn json_response(status: StatusCode, body: &impl Serialize) -> Response {
+    match serde_json::to_vec(body) {
+        Ok(bytes) => (
+            status,
+            [(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/json"),
+            )],
+            bytes,
+        )
+            .into_response(),
+        Err(e) => ApiError::from(LambdaError::Service(e.to_string())).into_response(),
+    }
+}
+
+/// 204 with no body.
+pub(crate) fn no_content() -> Response {
+    StatusCode::NO_CONTENT.into_response()
+}
+
+/// The axum handler for every request.
+pub async fn dispatch(State(state): State<Arc<AppState>>, request: Request) -> Response {
+    let request_id = uuid::Uuid::new_v4().to_string();
+    let (parts, body) = request.into_parts();
+    let mut response = match handle(&state, &parts, body).await {
+        Ok(r) => r,
+        Err(e) => e.into_response(),
+    };
+    if let Ok(v) = HeaderValue::from_str(&request_id) {
+        response.headers_mut().insert("x-amzn-RequestId", v);
+    }
+    response
+}
+
+fn body_limit(op: &Operation, config: &Config) -> u64 {
+    match op {
+        Operation::CreateFunction | Operation::UpdateFunctionCode(_) => {
+            config.limits.max_code_request_bytes
+        }
+        _ => 6 * 1024 * 1024,
+    }
+}
+
+/// Reads the body up to `limit` bytes. A larger body is still drained (up to a bound), so that a
+/// client that is still sending reads AWS's 413 instead of a broken connection.
+async fn read_body(
+    body: Body,
+    limit: u64,
+    declared: Option<u64>,
+    op: &str,
+) -> Result<Bytes, ApiError> {
+    const DRAIN_AT_MOST: u64 = 512 * 1024 * 1024;
+    let too_large = || {
+        ApiError::from(LambdaError::RequestEntityTooLarge(format!(
+            "Request must be smaller than {limit} bytes for the {op} operation"
+        )))
+    };
+    let mut body = body;
+    let mut over = declared.is_some_and(|n| n > limit);
+    let expected = if over { 0 } else { declared.unwrap_or(0) };
+    let mut buf = Vec::with_capacity(usize::try_from(expected).unwrap_or(0));
+    let mut seen: u64 = 0;
+    while let Some(frame) = body.frame().await {
+        let frame = frame.map_err(|e| {
+            ApiError::Serialization(format!("could not read the request body: {e}"))
+        })?;
+        let Ok(data) = frame.into_data() else {
+            continue;
+        };
+        seen += data.len() as u64;
+        if seen > limit {
+            over = true;
+            buf = Vec::new();
+        }
+        if over {
+            if seen > DRAIN_AT_MOST {
+                break;
+            }
+            continue;
+        }
+        buf.extend_from_slice(&data);
+    }
+    if over {
+        return Err(too_large());
+    }
+    Ok(Bytes::from(buf))
+}
+
+async fn handle(state: &AppState, parts: &Parts, body: Body) -> Result<Response, ApiError> {
+    let path = parts.uri.path();
+    let op = route(parts.method.as_str(), path)
+        .ok_or_else(|| ApiError::UnknownOperation(format!("{} {path}", parts.method)))?;
+    let query = Query::parse(parts.uri.query());
+    if op.is_internal() {
+        return internal::handle(state, &op).await;
+    }
+    let declared = parts
+        .headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse().ok());
+    let body = read_body(body, body_limit(&op, &state.config), declared, op.name()).await?;
+    let Caller { account, region } = state.auth.caller(parts, &query, &body)?;
+    let host = parts
+        .headers
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .map_or_else(|| state.config.listen.to_string(), str::to_owned);
+    let ctx = Ctx {
+        state,
+        scope: Scope { account, region },
+        query,
+        body,
+        base_url: format!("http://{host}"),
+    };
+    tracing::debug!(operation = op.name(), account = %ctx.scope.account, region = %ctx.scope.region, "request");
+    use Operation as Op;
+    match op {
+        Op::CreateFunction => functions::create(&ctx).await,
+        Op::ListFunctions => functions::list(&ctx).await,
+        Op::GetFunction(f) => functions::get(&ctx, &f).await,
+        Op::GetFunctionConfiguration(f) => functions::get_configuration(&ctx, &f).await,
+        Op::DeleteFunction(f) => functions::delete(&ctx, &f).await,
+        Op::UpdateFunctionCode(f) => update::code(&ctx, &f).await,
+        Op::UpdateFunctionConfiguration(f) => update::configuration(&ctx, &f).await,
+        Op::TagResource(r) => tags::tag(&ctx, &r).await,
+        Op::UntagResource(r) => tags::untag(&ctx, &r).await,
+        Op::ListTags(r) => tags::list(&ctx, &r).await,
+        Op::GetAccountSettings => account::settings(&ctx).await,
+        Op::DownloadCode(_) | Op::Health => unreachable!("internal operations return above"),
+    }
+}

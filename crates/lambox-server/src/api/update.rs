@@ -1,0 +1,204 @@
+//! UpdateFunctionCode and UpdateFunctionConfiguration.
+
+use axum::http::StatusCode;
+use axum::response::Response;
+use lambox_core::LambdaError;
+use lambox_core::arn::NameShape;
+use lambox_core::checks::{check_architectures, check_settings_constraints, check_settings_rules};
+use lambox_core::function::{FunctionSettings, PackageType};
+use lambox_core::validate::ValidationErrors;
+use lambox_store::{CodeUpload, LatestUpdate, StoreError, VersionRecord};
+use serde::Deserialize;
+
+use super::functions::{check_layers_exist, check_zip, code_identity, missing_zip};
+use super::wire::{self, View};
+use super::{Ctx, json_response};
+use crate::error::ApiError;
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct UpdateCodeInput {
+    zip_file: Option<String>,
+    #[serde(rename = "S3Bucket")]
+    s3_bucket: Option<String>,
+    #[serde(rename = "S3Key")]
+    s3_key: Option<String>,
+    image_uri: Option<String>,
+    #[serde(default)]
+    publish: bool,
+    #[serde(default)]
+    dry_run: bool,
+    revision_id: Option<String>,
+    architectures: Option<Vec<String>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct UpdateConfigurationInput {
+    revision_id: Option<String>,
+    #[serde(flatten)]
+    settings: FunctionSettings,
+}
+
+/// Why an update did not happen: the store refused, or the new state is not allowed.
+enum Refusal {
+    Store(StoreError),
+    Api(ApiError),
+}
+
+impl From<StoreError> for Refusal {
+    fn from(e: StoreError) -> Self {
+        Self::Store(e)
+    }
+}
+
+fn map_store(ctx: &Ctx<'_>, name: &str) -> impl Fn(StoreError) -> ApiError {
+    let arn = ctx.arn(name, None);
+    move |e| match e {
+        StoreError::NotFound => LambdaError::function_not_found(&arn).into(),
+        StoreError::RevisionMismatch => LambdaError::revision_mismatch().into(),
+        e => e.into(),
+    }
+}
+
+/// The answer of an update: the published version when one was published, else `$LATEST`.
+fn updated(ctx: &Ctx<'_>, latest: &VersionRecord, published: Option<&VersionRecord>) -> Response {
+    let shown = published.unwrap_or(latest);
+    json_response(
+        StatusCode::OK,
+        &wire::function_configuration(&ctx.scope, shown, View::Updated, false),
+    )
+}
+
+pub(super) async fn code(ctx: &Ctx<'_>, label: &str) -> Result<Response, ApiError> {
+    let f = ctx.function(label, NameShape::Plain, false)?;
+    let input: UpdateCodeInput = ctx.json()?;
+    if let Some(archs) = &input.architectures {
+        let mut errors = ValidationErrors::new();
+        check_architectures(archs, &mut errors);
+        errors.into_result().map_err(LambdaError::Validation)?;
+    }
+    let store = &ctx.state.store;
+    let current = store
+        .get_function(&ctx.scope, &f.name)
+        .await?
+        .ok_or_else(|| LambdaError::function_not_found(&ctx.arn(&f.name, None)))?;
+    let package_type = current.latest.config.package_type;
+    let new_code = match package_type {
+        PackageType::Zip => {
+            if input.image_uri.is_some() {
+                return Err(LambdaError::InvalidParameterValue(
+                    "Please don't provide ImageUri when updating a function with packageType Zip."
+                        .to_owned(),
+                )
+                .into());
+            }
+            match input.zip_file {
+                Some(z) => Some(check_zip(ctx, z).await?),
+                None => {
+                    return Err(
+                        missing_zip(input.s3_bucket.is_some() || input.s3_key.is_some()).into(),
+                    );
+                }
+            }
+        }
+        PackageType::Image => {
+            if input.image_uri.is_none() {
+                return Err(LambdaError::InvalidParameterValue(
+                    "Please provide ImageUri when updating a function with packageType Image."
+                        .to_owned(),
+                )
+                .into());
+            }
+            None
+        }
+    };
+    let (code_sha, code_size) = code_identity(new_code.as_ref(), input.image_uri.as_deref());
+    let mut config = current.latest.config.clone();
+    if let Some(arch) = input.architectures.and_then(|a| a.into_iter().next()) {
+        config.architecture = arch;
+    }
+    if package_type == PackageType::Image {
+        config.image_uri.clone_from(&input.image_uri);
+    }
+    if input.dry_run {
+        if input
+            .revision_id
+            .as_deref()
+            .is_some_and(|r| r != current.latest.revision_id)
+        {
+            return Err(LambdaError::revision_mismatch().into());
+        }
+        let preview = VersionRecord {
+            code_sha256_hex: code_sha,
+            code_size,
+            config,
+            ..current.latest
+        };
+        return Ok(updated(ctx, &preview, None));
+    }
+    let outcome = store
+        .update_latest(&ctx.scope, &f.name, input.revision_id.as_deref(), |_| {
+            Ok::<_, StoreError>(LatestUpdate {
+                config,
+                code: Some((
+                    code_sha.clone(),
+                    code_size,
+                    new_code.as_ref().map(|z| CodeUpload {
+                        sha256_hex: &z.sha256_hex,
+                        bytes: &z.bytes,
+                    }),
+                )),
+                revision_id: uuid::Uuid::new_v4().to_string(),
+                now_ms: lambox_core::time::now_millis(),
+                publish_revision_id: input.publish.then(|| uuid::Uuid::new_v4().to_string()),
+            })
+        })
+        .await
+        .map_err(map_store(ctx, &f.name))?;
+    tracing::info!(function = %f.name, account = %ctx.scope.account, region = %ctx.scope.region, "function code updated");
+    Ok(updated(ctx, &outcome.latest, outcome.published.as_ref()))
+}
+
+pub(super) async fn configuration(ctx: &Ctx<'_>, label: &str) -> Result<Response, ApiError> {
+    let f = ctx.function(label, NameShape::Plain, false)?;
+    let input: UpdateConfigurationInput = ctx.json()?;
+    let limits = &ctx.state.config.limits;
+    let mut errors = ValidationErrors::new();
+    check_settings_constraints(&input.settings, limits, &mut errors);
+    errors.into_result().map_err(LambdaError::Validation)?;
+    check_settings_rules(&input.settings, &ctx.scope.region, limits)?;
+    check_layers_exist(input.settings.layers.as_ref())?;
+    let outcome = ctx
+        .state
+        .store
+        .update_latest(&ctx.scope, &f.name, input.revision_id.as_deref(), |current| {
+            let mut config = current.latest.config.clone();
+            if config.package_type == PackageType::Image
+                && (input.settings.runtime.is_some() || input.settings.handler.is_some())
+            {
+                return Err(Refusal::Api(
+                    LambdaError::InvalidParameterValue(
+                        "Runtime and Handler are not supported for functions created with container images."
+                            .to_owned(),
+                    )
+                    .into(),
+                ));
+            }
+            config.apply(&input.settings);
+            Ok(LatestUpdate {
+                config,
+                code: None,
+                revision_id: uuid::Uuid::new_v4().to_string(),
+                now_ms: lambox_core::time::now_millis(),
+                publish_revision_id: None,
+            })
+        })
+        .await
+        .map_err(|e| match e {
+            Refusal::Store(e) => map_store(ctx, &f.name)(e),
+            Refusal::Api(e) => e,
+        })?;
+    tracing::info!(function = %f.name, account = %ctx.scope.account, region = %ctx.scope.region, "function configuration updated");
+    Ok(updated(ctx, &outcome.latest, None))
+}

@@ -1,0 +1,250 @@
+//! lambox's configuration: built-in defaults, then `lambox.toml`, then `LAMBOX_*` environment
+//! variables (nested keys joined by `__`, e.g. `LAMBOX_AUTH__STRICT=true`), then command-line
+//! flags.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use figment::Figment;
+use figment::providers::{Env, Format, Serialized, Toml};
+use lambox_core::Limits;
+use lambox_core::account::is_account_id;
+use serde::{Deserialize, Serialize};
+
+/// The effective configuration.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// Address the API listens on.
+    pub listen: SocketAddr,
+    /// Directory holding the database.
+    pub data_dir: PathBuf,
+    /// Account of requests whose access key carries none.
+    pub default_account: String,
+    /// Region of unsigned requests.
+    pub default_region: String,
+    /// `full` (commits survive power loss) or `normal` (commits survive a crash of lambox).
+    pub durability: DurabilityMode,
+    /// Logging.
+    pub log: LogConfig,
+    /// Authentication.
+    pub auth: AuthConfig,
+    /// Service limits.
+    pub limits: Limits,
+}
+
+/// How hard commits wait for the disk.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum DurabilityMode {
+    /// fsync on every commit.
+    #[default]
+    Full,
+    /// fsync at WAL checkpoints only.
+    Normal,
+}
+
+/// Logging settings.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LogConfig {
+    /// A `tracing` env-filter directive; `RUST_LOG` overrides it.
+    pub filter: String,
+    /// One JSON object per line instead of text.
+    pub json: bool,
+}
+
+impl Default for LogConfig {
+    fn default() -> Self {
+        Self {
+            filter: "info".to_owned(),
+            json: false,
+        }
+    }
+}
+
+/// Authentication settings.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AuthConfig {
+    /// Verify SigV4 signatures against `credentials` and refuse everything else.
+    pub strict: bool,
+    /// Allowed clock skew of signed requests, in seconds.
+    pub max_clock_skew_seconds: u32,
+    /// Known access keys.
+    pub credentials: Vec<Credential>,
+}
+
+impl Default for AuthConfig {
+    fn default() -> Self {
+        Self {
+            strict: false,
+            max_clock_skew_seconds: 900,
+            credentials: Vec::new(),
+        }
+    }
+}
+
+/// One access key.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Credential {
+    /// The access key id.
+    pub access_key_id: String,
+    /// Its secret.
+    pub secret_access_key: String,
+    /// The account it acts for; derived from the key when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub account: Option<String>,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 4566)),
+            data_dir: PathBuf::from("./.lambox"),
+            default_account: "000000000000".to_owned(),
+            default_region: "us-east-1".to_owned(),
+            durability: DurabilityMode::Full,
+            log: LogConfig::default(),
+            auth: AuthConfig::default(),
+            limits: Limits::default(),
+        }
+    }
+}
+
+/// Why the configuration could not be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// A source could not be read or does not fit the schema.
+    #[error(transparent)]
+    Load(Box<figment::Error>),
+    /// A value is out of its domain.
+    #[error("invalid configuration: {0}")]
+    Invalid(String),
+}
+
+/// Values given on the command line, which override everything else.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Overrides {
+    /// `--listen`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub listen: Option<SocketAddr>,
+    /// `--data-dir`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub data_dir: Option<PathBuf>,
+}
+
+impl Config {
+    /// Loads defaults → `file` (or `lambox.toml` if it exists) → `LAMBOX_*` → `overrides`.
+    pub fn load(file: Option<&Path>, overrides: &Overrides) -> Result<Self, ConfigError> {
+        Self::figment(file, overrides)
+            .extract::<Self>()
+            .map_err(|e| ConfigError::Load(Box::new(e)))?
+            .checked()
+    }
+
+    fn figment(file: Option<&Path>, overrides: &Overrides) -> Figment {
+        let file = file.map_or_else(|| PathBuf::from("lambox.toml"), Path::to_path_buf);
+        Figment::from(Serialized::defaults(Self::default()))
+            .merge(Toml::file(file))
+            .merge(
+                Env::prefixed("LAMBOX_")
+                    .ignore(&["CONFIG", "BIN"])
+                    .split("__"),
+            )
+            .merge(Serialized::defaults(overrides))
+    }
+
+    fn checked(self) -> Result<Self, ConfigError> {
+        if !is_account_id(&self.default_account) {
+            return Err(ConfigError::Invalid(format!(
+                "default_account must be 12 digits, not {:?}",
+                self.default_account
+            )));
+        }
+        for c in &self.auth.credentials {
+            if let Some(a) = c.account.as_deref().filter(|a| !is_account_id(a)) {
+                return Err(ConfigError::Invalid(format!(
+                    "credential {}: account must be 12 digits, not {a:?}",
+                    c.access_key_id
+                )));
+            }
+        }
+        if self.auth.strict && self.auth.credentials.is_empty() {
+            return Err(ConfigError::Invalid(
+                "auth.strict needs at least one [[auth.credentials]] entry".to_owned(),
+            ));
+        }
+        Ok(self)
+    }
+
+    /// The configuration as TOML, secrets masked.
+    pub fn to_toml(&self) -> String {
+        let mut shown = self.clone();
+        for c in &mut shown.auth.credentials {
+            c.secret_access_key = "********".to_owned();
+        }
+        toml::to_string_pretty(&shown).expect("config serializes to TOML")
+    }
+}
+
+#[cfg(test)]
+// figment::Jail fixes the closure's error type to figment::Error.
+#[allow(clippy::result_large_err)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn layers_apply_in_order() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file(
+                "lambox.toml",
+                "listen = \"127.0.0.1:5000\"\ndata_dir = \"/from/file\"\n[limits]\nmax_timeout_seconds = 1800\n",
+            )?;
+            jail.set_env("LAMBOX_DATA_DIR", "/from/env");
+            jail.set_env("LAMBOX_BIN", "/not/a/setting");
+            jail.set_env("LAMBOX_AUTH__MAX_CLOCK_SKEW_SECONDS", "60");
+            let c = Config::load(None, &Overrides::default()).unwrap();
+            assert_eq!(c.listen.port(), 5000);
+            assert_eq!(c.data_dir, PathBuf::from("/from/env"));
+            assert_eq!(c.limits.max_timeout_seconds, 1800);
+            assert_eq!(c.limits.max_memory_mb, 10_240);
+            assert_eq!(c.auth.max_clock_skew_seconds, 60);
+            let flags = Overrides {
+                data_dir: Some("/from/flag".into()),
+                ..Default::default()
+            };
+            assert_eq!(
+                Config::load(None, &flags).unwrap().data_dir,
+                PathBuf::from("/from/flag")
+            );
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn rejects_bad_values() {
+        figment::Jail::expect_with(|jail| {
+            jail.set_env("LAMBOX_DEFAULT_ACCOUNT", "12");
+            assert!(Config::load(None, &Overrides::default()).is_err());
+            jail.set_env("LAMBOX_DEFAULT_ACCOUNT", "123456789012");
+            jail.set_env("LAMBOX_NO_SUCH_KEY", "1");
+            assert!(Config::load(None, &Overrides::default()).is_err());
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn prints_toml_without_secrets() {
+        let mut c = Config::default();
+        c.auth.credentials.push(Credential {
+            access_key_id: "AKID".into(),
+            secret_access_key: "s3cr3t".into(),
+            account: None,
+        });
+        let t = c.to_toml();
+        assert!(t.contains("listen = \"127.0.0.1:4566\""));
+        assert!(!t.contains("s3cr3t"));
+    }
+}

@@ -1,0 +1,208 @@
+//! Routing: which Lambda operation a request is, from its method, raw path and query.
+//!
+//! Pure logic. The path is matched segment by segment on its raw (percent-encoded) form and each
+//! label is decoded afterwards, so that an ARN label (`arn%3Aaws%3A…`, or one holding `%2F`) stays
+//! one segment.
+
+use percent_encoding::percent_decode_str;
+
+/// A Lambda API operation (or one of lambox's own endpoints) with its decoded URI labels.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Operation {
+    /// `POST /2015-03-31/functions`
+    CreateFunction,
+    /// `GET /2015-03-31/functions`
+    ListFunctions,
+    /// `GET /2015-03-31/functions/{FunctionName}`
+    GetFunction(String),
+    /// `GET /2015-03-31/functions/{FunctionName}/configuration`
+    GetFunctionConfiguration(String),
+    /// `DELETE /2015-03-31/functions/{FunctionName}`
+    DeleteFunction(String),
+    /// `PUT /2015-03-31/functions/{FunctionName}/code`
+    UpdateFunctionCode(String),
+    /// `PUT /2015-03-31/functions/{FunctionName}/configuration`
+    UpdateFunctionConfiguration(String),
+    /// `POST /2017-03-31/tags/{Resource}`
+    TagResource(String),
+    /// `DELETE /2017-03-31/tags/{Resource}`
+    UntagResource(String),
+    /// `GET /2017-03-31/tags/{Resource}`
+    ListTags(String),
+    /// `GET /2016-08-19/account-settings`
+    GetAccountSettings,
+    /// `GET /_lambox/code/{sha256}`: lambox's download URL for a stored deployment package
+    /// (what `GetFunction`'s `Code.Location` points at).
+    DownloadCode(String),
+    /// `GET /_lambox/health`: liveness.
+    Health,
+}
+
+impl Operation {
+    /// AWS's name of the operation, as used in error messages.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Self::CreateFunction => "CreateFunction",
+            Self::ListFunctions => "ListFunctions",
+            Self::GetFunction(_) => "GetFunction",
+            Self::GetFunctionConfiguration(_) => "GetFunctionConfiguration",
+            Self::DeleteFunction(_) => "DeleteFunction",
+            Self::UpdateFunctionCode(_) => "UpdateFunctionCode",
+            Self::UpdateFunctionConfiguration(_) => "UpdateFunctionConfiguration",
+            Self::TagResource(_) => "TagResource",
+            Self::UntagResource(_) => "UntagResource",
+            Self::ListTags(_) => "ListTags",
+            Self::GetAccountSettings => "GetAccountSettings",
+            Self::DownloadCode(_) => "DownloadCode",
+            Self::Health => "Health",
+        }
+    }
+
+    /// Whether the operation is one of lambox's own, outside the AWS API (no SigV4).
+    pub fn is_internal(&self) -> bool {
+        matches!(self, Self::DownloadCode(_) | Self::Health)
+    }
+}
+
+/// Routes a request; `None` when no operation has this method and path.
+pub fn route(method: &str, raw_path: &str) -> Option<Operation> {
+    let raw = raw_path
+        .strip_suffix('/')
+        .filter(|p| !p.is_empty())
+        .unwrap_or(raw_path);
+    let segments: Vec<&str> = raw.trim_start_matches('/').split('/').collect();
+    let label = |s: &str| {
+        percent_decode_str(s)
+            .decode_utf8()
+            .ok()
+            .map(|c| c.into_owned())
+    };
+    use Operation as Op;
+    let op = match (method, segments.as_slice()) {
+        ("POST", ["2015-03-31", "functions"]) => Op::CreateFunction,
+        ("GET", ["2015-03-31", "functions"]) => Op::ListFunctions,
+        ("GET", ["2015-03-31", "functions", f]) => Op::GetFunction(label(f)?),
+        ("DELETE", ["2015-03-31", "functions", f]) => Op::DeleteFunction(label(f)?),
+        ("GET", ["2015-03-31", "functions", f, "configuration"]) => {
+            Op::GetFunctionConfiguration(label(f)?)
+        }
+        ("PUT", ["2015-03-31", "functions", f, "configuration"]) => {
+            Op::UpdateFunctionConfiguration(label(f)?)
+        }
+        ("PUT", ["2015-03-31", "functions", f, "code"]) => Op::UpdateFunctionCode(label(f)?),
+        ("POST", ["2017-03-31", "tags", r]) => Op::TagResource(label(r)?),
+        ("DELETE", ["2017-03-31", "tags", r]) => Op::UntagResource(label(r)?),
+        ("GET", ["2017-03-31", "tags", r]) => Op::ListTags(label(r)?),
+        ("GET", ["2016-08-19", "account-settings"]) => Op::GetAccountSettings,
+        ("GET", ["_lambox", "code", sha]) => Op::DownloadCode(label(sha)?),
+        ("GET", ["_lambox", "health"]) => Op::Health,
+        _ => return None,
+    };
+    Some(op)
+}
+
+/// A query string taken apart: `(name, value)` pairs, decoded, in order.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Query(Vec<(String, String)>);
+
+impl Query {
+    /// Parses a raw query string. `+` stays `+`: AWS clients percent-encode spaces.
+    pub fn parse(raw: Option<&str>) -> Self {
+        let decode = |s: &str| percent_decode_str(s).decode_utf8_lossy().into_owned();
+        Self(
+            raw.unwrap_or_default()
+                .split('&')
+                .filter(|p| !p.is_empty())
+                .map(|p| match p.split_once('=') {
+                    Some((k, v)) => (decode(k), decode(v)),
+                    None => (decode(p), String::new()),
+                })
+                .collect(),
+        )
+    }
+
+    /// The first value of `name`.
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.0
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// Every value of `name`, for repeated keys such as `tagKeys`.
+    pub fn all(&self, name: &str) -> Vec<&str> {
+        self.0
+            .iter()
+            .filter(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+            .collect()
+    }
+
+    /// All pairs in order.
+    pub fn pairs(&self) -> &[(String, String)] {
+        &self.0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn routes_function_operations() {
+        assert_eq!(
+            route("POST", "/2015-03-31/functions"),
+            Some(Operation::CreateFunction)
+        );
+        assert_eq!(
+            route("POST", "/2015-03-31/functions/"),
+            Some(Operation::CreateFunction)
+        );
+        assert_eq!(
+            route("GET", "/2015-03-31/functions/"),
+            Some(Operation::ListFunctions)
+        );
+        assert_eq!(
+            route("GET", "/2015-03-31/functions/my-fn/configuration"),
+            Some(Operation::GetFunctionConfiguration("my-fn".into()))
+        );
+        assert_eq!(
+            route("PUT", "/2015-03-31/functions/f/code"),
+            Some(Operation::UpdateFunctionCode("f".into()))
+        );
+        assert_eq!(route("PATCH", "/2015-03-31/functions/f"), None);
+        assert_eq!(route("GET", "/2015-03-31/functions/f/nope"), None);
+        assert_eq!(route("GET", "/"), None);
+    }
+
+    #[test]
+    fn decodes_labels_after_matching() {
+        assert_eq!(
+            route(
+                "DELETE",
+                "/2017-03-31/tags/arn%3Aaws%3Alambda%3Aus-east-1%3A111111111111%3Afunction%3Af"
+            ),
+            Some(Operation::UntagResource(
+                "arn:aws:lambda:us-east-1:111111111111:function:f".into()
+            ))
+        );
+        // An encoded slash stays inside its label.
+        assert_eq!(
+            route("GET", "/2015-03-31/functions/a%2Fb"),
+            Some(Operation::GetFunction("a/b".into()))
+        );
+        assert_eq!(
+            route("GET", "/2015-03-31/functions/f%3A%24LATEST"),
+            Some(Operation::GetFunction("f:$LATEST".into()))
+        );
+    }
+
+    #[test]
+    fn parses_queries() {
+        let q = Query::parse(Some("tagKeys=a&tagKeys=b%20c&Qualifier=%24LATEST&x"));
+        assert_eq!(q.all("tagKeys"), ["a", "b c"]);
+        assert_eq!(q.get("Qualifier"), Some("$LATEST"));
+        assert_eq!(q.get("x"), Some(""));
+        assert_eq!(Query::parse(None).get("a"), None);
+    }
+}

@@ -1,0 +1,137 @@
+"""Fixtures that run the real `lambox` binary and point real AWS clients at it."""
+
+import io
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+import urllib.request
+import zipfile
+from pathlib import Path
+
+import boto3
+import pytest
+from botocore.config import Config
+
+ROOT = Path(__file__).resolve().parents[2]
+ROLE = "arn:aws:iam::111111111111:role/lambda-role"
+
+
+def lambox_bin() -> str:
+    path = os.environ.get("LAMBOX_BIN") or str(ROOT / "target" / "debug" / "lambox")
+    if not Path(path).exists():
+        raise RuntimeError(f"{path} does not exist: build it first (cargo build -p lambox-server)")
+    return path
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Lambox:
+    """One lambox server process with its own data directory."""
+
+    def __init__(self, data_dir: Path, extra_env=None, config_file=None):
+        self.data_dir = data_dir
+        self.port = free_port()
+        self.extra_env = extra_env or {}
+        self.config_file = config_file
+        self.proc = None
+        self.log_path = data_dir.parent / f"lambox-{self.port}.log"
+
+    @property
+    def endpoint(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self):
+        env = {k: v for k, v in os.environ.items() if not k.startswith("LAMBOX_") and not k.startswith("AWS_")}
+        env.update(self.extra_env)
+        env.setdefault("RUST_LOG", "info")
+        args = [lambox_bin()]
+        if self.config_file:
+            args += ["--config", str(self.config_file)]
+        args += ["serve", "--listen", f"127.0.0.1:{self.port}", "--data-dir", str(self.data_dir)]
+        self.log = open(self.log_path, "ab")
+        self.proc = subprocess.Popen(args, stdout=self.log, stderr=self.log, env=env)
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"lambox exited with {self.proc.returncode}: {self.log_path.read_text()}")
+            try:
+                with urllib.request.urlopen(f"{self.endpoint}/_lambox/health", timeout=1) as r:
+                    if r.status == 200:
+                        return self
+            except OSError:
+                time.sleep(0.02)
+        raise RuntimeError("lambox did not become ready")
+
+    def stop(self, sig=signal.SIGTERM):
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(sig)
+            self.proc.wait(timeout=20)
+        if self.proc:
+            self.log.close()
+        return self.proc.returncode if self.proc else None
+
+    def restart(self, sig=signal.SIGTERM):
+        self.stop(sig)
+        return self.start()
+
+    def client(self, account="111111111111", region="us-east-1", secret="test", **kw):
+        return boto3.client(
+            "lambda",
+            endpoint_url=self.endpoint,
+            region_name=region,
+            aws_access_key_id=account,
+            aws_secret_access_key=secret,
+            config=Config(retries={"max_attempts": 1, "mode": "standard"}, **kw),
+        )
+
+
+@pytest.fixture
+def tmp(tmp_path):
+    return tmp_path
+
+
+@pytest.fixture
+def server(tmp_path):
+    s = Lambox(tmp_path / "data").start()
+    yield s
+    s.stop()
+
+
+@pytest.fixture
+def lam(server):
+    return server.client()
+
+
+def make_zip(files=None) -> bytes:
+    files = files or {"handler.py": "def handler(event, context):\n    return event\n"}
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
+        for name, data in files.items():
+            z.writestr(name, data)
+    return buf.getvalue()
+
+
+def create(client, name, zip_bytes=None, **kw):
+    args = dict(
+        FunctionName=name,
+        Runtime="python3.12",
+        Role=ROLE,
+        Handler="handler.handler",
+        Code={"ZipFile": zip_bytes or make_zip()},
+    )
+    args.update(kw)
+    return client.create_function(**args)
+
+
+def error_of(excinfo):
+    """(code, HTTP status, message) of a botocore ClientError."""
+    e = excinfo.value.response
+    return e["Error"]["Code"], e["ResponseMetadata"]["HTTPStatusCode"], e["Error"]["Message"]

@@ -1,0 +1,83 @@
+"""State survives a clean stop and a SIGKILL: everything acknowledged is still there."""
+
+import signal
+import threading
+import time
+
+from conftest import create, make_zip
+
+
+def snapshot(client):
+    functions = []
+    for page in client.get_paginator("list_functions").paginate(FunctionVersion="ALL"):
+        functions += page["Functions"]
+    tags = {
+        f["FunctionName"]: client.list_tags(Resource=f["FunctionArn"].rsplit(":", 1)[0])["Tags"]
+        for f in functions
+        if f["Version"] == "$LATEST"
+    }
+    return functions, tags
+
+
+def populate(client, prefix):
+    create(client, f"{prefix}-a", Tags={"team": "a"}, Environment={"Variables": {"KEY": "v"}}, Timeout=11)
+    create(client, f"{prefix}-b", make_zip({"handler.py": "b = 1\n"}), Publish=True, MemorySize=1024)
+    client.update_function_configuration(FunctionName=f"{prefix}-b", Description="after publish")
+    client.tag_resource(
+        Resource=f"arn:aws:lambda:us-east-1:111111111111:function:{prefix}-b", Tags={"stage": "prod"}
+    )
+
+
+def test_clean_restart_keeps_everything(server):
+    client = server.client()
+    populate(client, "clean")
+    before = snapshot(client)
+    code = client.get_function(FunctionName="clean-b")["Code"]["Location"]
+    assert server.restart(signal.SIGTERM) is server
+    assert server.proc.returncode is None
+    after = snapshot(server.client())
+    assert after == before
+    location = server.client().get_function(FunctionName="clean-b")["Code"]["Location"]
+    assert location.rsplit("/", 1)[1] == code.rsplit("/", 1)[1]
+
+
+def test_sigterm_exits_cleanly(server):
+    assert server.stop(signal.SIGTERM) == 0
+    server.start()
+
+
+def test_sigkill_loses_nothing_acknowledged(server):
+    client = server.client()
+    populate(client, "kill")
+    acknowledged = []
+    stop = threading.Event()
+
+    def writer():
+        c = server.client()
+        i = 0
+        while not stop.is_set():
+            try:
+                create(c, f"kill-burst-{i:04}")
+                acknowledged.append(f"kill-burst-{i:04}")
+            except Exception:
+                return
+            i += 1
+
+    t = threading.Thread(target=writer)
+    t.start()
+    while len(acknowledged) < 20:
+        time.sleep(0.005)
+    before = snapshot(client)
+    server.stop(signal.SIGKILL)
+    stop.set()
+    t.join()
+    server.start()
+    after_functions, after_tags = snapshot(server.client())
+    names = {f["FunctionName"] for f in after_functions}
+    assert set(acknowledged) <= names
+    # Everything that existed before the kill is unchanged.
+    by_key = {(f["FunctionName"], f["Version"]): f for f in after_functions}
+    for f in before[0]:
+        assert by_key[(f["FunctionName"], f["Version"])] == f
+    for name, tags in before[1].items():
+        assert after_tags[name] == tags

@@ -1,0 +1,131 @@
+"""Client side of `cargo xtask bench control-plane`: boto3 timings against one endpoint.
+
+Prints one JSON document on stdout; the xtask computes medians and ratios.
+"""
+
+import argparse
+import base64
+import http.client
+import io
+import json
+import os
+import threading
+import time
+import zipfile
+from urllib.parse import urlparse
+
+import boto3
+from botocore.config import Config
+
+ROLE = "arn:aws:iam::111111111111:role/bench"
+
+
+def client(endpoint):
+    return boto3.client(
+        "lambda",
+        endpoint_url=endpoint,
+        region_name="us-east-1",
+        aws_access_key_id="111111111111",
+        aws_secret_access_key="bench",
+        config=Config(retries={"max_attempts": 1, "mode": "standard"}, tcp_keepalive=True),
+    )
+
+
+def small_zip():
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
+        z.writestr("handler.py", "def handler(event, context):\n    return event\n")
+    return buf.getvalue()
+
+
+def ops(endpoint, n, warmup):
+    c = client(endpoint)
+    z = small_zip()
+    samples = {"CreateFunction": [], "GetFunction": [], "ListFunctions": [], "DeleteFunction": []}
+    prefix = f"bench-{os.getpid()}-{time.monotonic_ns()}"
+    for i in range(warmup + n):
+        name = f"{prefix}-{i}"
+        t0 = time.perf_counter()
+        c.create_function(FunctionName=name, Runtime="python3.12", Role=ROLE, Handler="handler.handler",
+                          Code={"ZipFile": z})
+        t1 = time.perf_counter()
+        c.get_function(FunctionName=name)
+        t2 = time.perf_counter()
+        c.list_functions()
+        t3 = time.perf_counter()
+        c.delete_function(FunctionName=name)
+        t4 = time.perf_counter()
+        if i >= warmup:
+            for op, dt in zip(samples, (t1 - t0, t2 - t1, t3 - t2, t4 - t3)):
+                samples[op].append(dt * 1000.0)
+    return samples
+
+
+def big_zip(endpoint, megabytes, runs):
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_STORED) as z:
+        z.writestr("handler.py", "def handler(event, context):\n    return event\n")
+        z.writestr("payload.bin", os.urandom(megabytes * 1024 * 1024 - 4096))
+    data = buf.getvalue()
+    c = client(endpoint)
+    seconds = []
+    for r in range(runs):
+        name = f"big-{r}-{time.monotonic_ns()}"
+        t0 = time.perf_counter()
+        c.create_function(FunctionName=name, Runtime="python3.12", Role=ROLE, Handler="handler.handler",
+                          Code={"ZipFile": data})
+        seconds.append(time.perf_counter() - t0)
+        c.delete_function(FunctionName=name)
+    return {"zip_bytes": len(data), "seconds": seconds}
+
+
+def populate(endpoint, count, threads):
+    url = urlparse(endpoint)
+    body_zip = base64.b64encode(small_zip()).decode()
+    next_index = iter(range(count))
+    lock = threading.Lock()
+
+    def worker():
+        conn = http.client.HTTPConnection(url.hostname, url.port)
+        while True:
+            with lock:
+                i = next(next_index, None)
+            if i is None:
+                return
+            body = json.dumps({"FunctionName": f"fn-{i:05}", "Runtime": "python3.12", "Role": ROLE,
+                               "Handler": "handler.handler", "Code": {"ZipFile": body_zip}})
+            conn.request("POST", "/2015-03-31/functions", body=body,
+                         headers={"Content-Type": "application/json"})
+            r = conn.getresponse()
+            r.read()
+            assert r.status == 201, r.status
+
+    ts = [threading.Thread(target=worker) for _ in range(threads)]
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join()
+    return {"created": count}
+
+
+def main():
+    p = argparse.ArgumentParser()
+    p.add_argument("mode", choices=["ops", "bigzip", "populate"])
+    p.add_argument("--endpoint", required=True)
+    p.add_argument("--n", type=int, default=200)
+    p.add_argument("--warmup", type=int, default=20)
+    p.add_argument("--mb", type=int, default=45)
+    p.add_argument("--runs", type=int, default=3)
+    p.add_argument("--threads", type=int, default=8)
+    a = p.parse_args()
+    if a.mode == "ops":
+        out = ops(a.endpoint, a.n, a.warmup)
+    elif a.mode == "bigzip":
+        out = big_zip(a.endpoint, a.mb, a.runs)
+    else:
+        out = populate(a.endpoint, a.n, a.threads)
+    print(json.dumps(out))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,326 @@
+//! `cargo xtask bench control-plane`:
+//!
+//! - boto3 × (CreateFunction, GetFunction, ListFunctions, DeleteFunction) against lambox and, in
+//!   the same run, against the trivial floor endpoint; median per operation and the ratio;
+//! - start-up to the first answered request with an empty store and with 10,000 functions;
+//! - idle RSS;
+//! - CreateFunction with a 45 MB zip.
+
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail};
+use serde_json::{Value, json};
+
+use super::floor;
+use super::stats::median;
+use crate::cmd::{build_lambox, root, run as run_cmd, target_dir};
+use crate::test::venv_python;
+
+const OPS: [&str; 4] = [
+    "CreateFunction",
+    "GetFunction",
+    "ListFunctions",
+    "DeleteFunction",
+];
+
+struct Options {
+    runs: usize,
+    ops: usize,
+    functions: usize,
+}
+
+fn parse(args: &[&str]) -> anyhow::Result<Options> {
+    let mut o = Options {
+        runs: 3,
+        ops: 200,
+        functions: 10_000,
+    };
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        let mut value =
+            || -> anyhow::Result<usize> { Ok(it.next().context("missing value")?.parse()?) };
+        match *a {
+            "--runs" => o.runs = value()?,
+            "--ops" => o.ops = value()?,
+            "--functions" => o.functions = value()?,
+            other => bail!("unknown option {other}"),
+        }
+    }
+    Ok(o)
+}
+
+/// A release `lambox serve` on a free port.
+struct Server {
+    child: Child,
+    port: u16,
+}
+
+impl Server {
+    fn start(
+        bin: &Path,
+        data_dir: &Path,
+        env: &[(&str, &str)],
+    ) -> anyhow::Result<(Self, Duration)> {
+        let port = TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
+        let started = Instant::now();
+        let child = Command::new(bin)
+            .args([
+                "serve",
+                "--listen",
+                &format!("127.0.0.1:{port}"),
+                "--data-dir",
+            ])
+            .arg(data_dir)
+            .envs(env.iter().copied())
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .spawn()?;
+        let server = Self { child, port };
+        let deadline = started + Duration::from_secs(60);
+        while Instant::now() < deadline {
+            if first_answer(port) {
+                return Ok((server, started.elapsed()));
+            }
+            std::thread::sleep(Duration::from_micros(500));
+        }
+        bail!("lambox did not answer within 60 s")
+    }
+
+    fn endpoint(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    /// Resident set size in MB, from /proc.
+    fn rss_mb(&self) -> anyhow::Result<f64> {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))?;
+        let kb: f64 = status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmRSS:"))
+            .context("no VmRSS")?
+            .trim()
+            .trim_end_matches("kB")
+            .trim()
+            .parse()?;
+        Ok(kb / 1024.0)
+    }
+
+    fn stop(mut self) -> anyhow::Result<()> {
+        // SIGTERM for a clean shutdown, then wait.
+        run_cmd(Command::new("kill").args(["-TERM", &self.child.id().to_string()]))?;
+        self.child.wait()?;
+        Ok(())
+    }
+}
+
+/// Whether a ListFunctions request is answered with 200.
+fn first_answer(port: u16) -> bool {
+    let Ok(mut s) = TcpStream::connect(("127.0.0.1", port)) else {
+        return false;
+    };
+    let request = b"GET /2015-03-31/functions?MaxItems=1 HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n";
+    if s.write_all(request).is_err() {
+        return false;
+    }
+    let mut head = [0u8; 12];
+    s.read_exact(&mut head).is_ok() && &head == b"HTTP/1.1 200"
+}
+
+fn scratch_dir(name: &str) -> anyhow::Result<PathBuf> {
+    let dir = target_dir()
+        .join("bench")
+        .join(format!("{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir)?;
+    Ok(dir)
+}
+
+fn python_json(python: &Path, args: &[&str]) -> anyhow::Result<Value> {
+    let script = root().join("xtask/python/control_plane.py");
+    let out = Command::new(python)
+        .arg(script)
+        .args(args)
+        .stderr(Stdio::inherit())
+        .output()?;
+    if !out.status.success() {
+        bail!("bench client failed: {}", out.status);
+    }
+    Ok(serde_json::from_slice(&out.stdout)?)
+}
+
+fn op_medians(samples: &Value) -> Vec<f64> {
+    OPS.iter()
+        .map(|op| {
+            let s: Vec<f64> = samples[op]
+                .as_array()
+                .map(|a| a.iter().filter_map(Value::as_f64).collect())
+                .unwrap_or_default();
+            median(&s)
+        })
+        .collect()
+}
+
+pub fn run(args: &[&str]) -> anyhow::Result<()> {
+    let o = parse(args)?;
+    let python = venv_python()?;
+    let bin = build_lambox(true)?;
+    let floor_port = floor::start()?;
+    let floor_endpoint = format!("http://127.0.0.1:{floor_port}");
+    let n = o.ops.to_string();
+
+    // 1. Operation latency against the floor, interleaved run by run.
+    let mut lambox_runs: Vec<Vec<f64>> = Vec::new();
+    let mut floor_runs: Vec<Vec<f64>> = Vec::new();
+    for r in 0..o.runs {
+        let dir = scratch_dir(&format!("ops-{r}"))?;
+        let (server, _) = Server::start(&bin, &dir, &[])?;
+        let measure_lambox = || {
+            python_json(
+                &python,
+                &["ops", "--endpoint", &server.endpoint(), "--n", &n],
+            )
+        };
+        let measure_floor =
+            || python_json(&python, &["ops", "--endpoint", &floor_endpoint, "--n", &n]);
+        let (l, f) = if r % 2 == 0 {
+            let l = measure_lambox()?;
+            (l, measure_floor()?)
+        } else {
+            let f = measure_floor()?;
+            (measure_lambox()?, f)
+        };
+        server.stop()?;
+        std::fs::remove_dir_all(&dir)?;
+        lambox_runs.push(op_medians(&l));
+        floor_runs.push(op_medians(&f));
+        eprintln!(
+            "run {r}: lambox {:?} ms, floor {:?} ms",
+            lambox_runs[r], floor_runs[r]
+        );
+    }
+    let mut ops_report = Vec::new();
+    for (i, op) in OPS.iter().enumerate() {
+        let l = median(&lambox_runs.iter().map(|r| r[i]).collect::<Vec<_>>());
+        let f = median(&floor_runs.iter().map(|r| r[i]).collect::<Vec<_>>());
+        ops_report.push(json!({"op": op, "lambox_ms": l, "floor_ms": f, "ratio": l / f}));
+    }
+
+    // 2. Start-up with an empty store (a fresh data directory each time) and idle RSS.
+    let mut empty_ms = Vec::new();
+    let mut idle_rss = Vec::new();
+    for r in 0..o.runs.max(5) {
+        let dir = scratch_dir(&format!("start-empty-{r}"))?;
+        let (server, took) = Server::start(&bin, &dir, &[])?;
+        empty_ms.push(took.as_secs_f64() * 1000.0);
+        std::thread::sleep(Duration::from_secs(1));
+        idle_rss.push(server.rss_mb()?);
+        server.stop()?;
+        std::fs::remove_dir_all(&dir)?;
+    }
+
+    // 3. Start-up with 10,000 functions.
+    let dir = scratch_dir("start-full")?;
+    let (server, _) = Server::start(&bin, &dir, &[("LAMBOX_DURABILITY", "normal")])?;
+    let count = o.functions.to_string();
+    let t = Instant::now();
+    python_json(
+        &python,
+        &["populate", "--endpoint", &server.endpoint(), "--n", &count],
+    )?;
+    eprintln!(
+        "populated {count} functions in {:.1} s",
+        t.elapsed().as_secs_f64()
+    );
+    server.stop()?;
+    let mut full_ms = Vec::new();
+    let mut full_rss = Vec::new();
+    for _ in 0..o.runs.max(5) {
+        let (server, took) = Server::start(&bin, &dir, &[])?;
+        full_ms.push(took.as_secs_f64() * 1000.0);
+        std::thread::sleep(Duration::from_secs(1));
+        full_rss.push(server.rss_mb()?);
+        server.stop()?;
+    }
+    std::fs::remove_dir_all(&dir)?;
+
+    // 4. CreateFunction with a 45 MB zip.
+    let dir = scratch_dir("bigzip")?;
+    let (server, _) = Server::start(&bin, &dir, &[])?;
+    let runs = o.runs.to_string();
+    let big = python_json(
+        &python,
+        &[
+            "bigzip",
+            "--endpoint",
+            &server.endpoint(),
+            "--mb",
+            "45",
+            "--runs",
+            &runs,
+        ],
+    )?;
+    server.stop()?;
+    std::fs::remove_dir_all(&dir)?;
+    let big_seconds: Vec<f64> = big["seconds"]
+        .as_array()
+        .map(|a| a.iter().filter_map(Value::as_f64).collect())
+        .unwrap_or_default();
+
+    let report = json!({
+        "runs": o.runs,
+        "ops_per_run": o.ops,
+        "operations": ops_report,
+        "startup_empty_ms": {"median": median(&empty_ms), "samples": empty_ms},
+        "startup_full_ms": {"functions": o.functions, "median": median(&full_ms), "samples": full_ms},
+        "idle_rss_mb": {"empty_store": median(&idle_rss), "full_store": median(&full_rss)},
+        "create_45mb_zip_s": {"zip_bytes": big["zip_bytes"], "median": median(&big_seconds), "samples": big_seconds},
+    });
+    let out = target_dir().join("bench").join("control-plane.json");
+    std::fs::write(&out, serde_json::to_string_pretty(&report)?)?;
+
+    println!(
+        "\ncontrol-plane benchmark (release build, {} runs × {} iterations, medians)",
+        o.runs, o.ops
+    );
+    println!(
+        "{:<16} {:>10} {:>10} {:>7}   target ≤ 1.50",
+        "operation", "lambox ms", "floor ms", "ratio"
+    );
+    for r in &ops_report {
+        println!(
+            "{:<16} {:>10.3} {:>10.3} {:>7.2}",
+            r["op"].as_str().unwrap_or_default(),
+            r["lambox_ms"].as_f64().unwrap_or_default(),
+            r["floor_ms"].as_f64().unwrap_or_default(),
+            r["ratio"].as_f64().unwrap_or_default()
+        );
+    }
+    println!(
+        "start-up, empty store:        {:>8.1} ms   target ≤ 100 ms",
+        median(&empty_ms)
+    );
+    println!(
+        "start-up, {:>6} functions:   {:>8.1} ms   target ≤ 1000 ms",
+        o.functions,
+        median(&full_ms)
+    );
+    println!(
+        "idle RSS, empty store:        {:>8.1} MB   target ≤ 20 MB",
+        median(&idle_rss)
+    );
+    println!(
+        "idle RSS, {:>6} functions:   {:>8.1} MB",
+        o.functions,
+        median(&full_rss)
+    );
+    println!(
+        "CreateFunction, 45 MB zip:    {:>8.3} s    target ≤ 1.5 s",
+        median(&big_seconds)
+    );
+    println!("\nwritten to {}", out.display());
+    Ok(())
+}

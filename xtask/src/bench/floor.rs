@@ -1,0 +1,69 @@
+//! The floor of the control-plane benchmark: a trivial HTTP/1.1 endpoint that answers each Lambda
+//! operation with a canned response of realistic size and does no work at all. The same client
+//! timed against it shows what the client and loopback cost by themselves.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{TcpListener, TcpStream};
+
+const CONFIGURATION: &str = r#"{"FunctionName":"bench","FunctionArn":"arn:aws:lambda:us-east-1:111111111111:function:bench","Runtime":"python3.12","Role":"arn:aws:iam::111111111111:role/r","Handler":"handler.handler","CodeSize":160,"Description":"","Timeout":3,"MemorySize":128,"LastModified":"2026-11-26T00:00:00.000+0000","CodeSha256":"47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=","Version":"$LATEST","TracingConfig":{"Mode":"PassThrough"},"RevisionId":"8f2e7a6c-1d3b-4c5e-9f00-123456789abc","State":"Active","LastUpdateStatus":"Successful","PackageType":"Zip","Architectures":["x86_64"],"EphemeralStorage":{"Size":512},"SnapStart":{"ApplyOn":"None","OptimizationStatus":"Off"},"RuntimeVersionConfig":{"RuntimeVersionArn":"arn:aws:lambda:us-east-1::runtime:0000000000000000000000000000000000000000000000000000000000000000"},"LoggingConfig":{"LogFormat":"Text","LogGroup":"/aws/lambda/bench"}}"#;
+
+/// Starts the floor on a free loopback port; it lives as long as the process.
+pub fn start() -> anyhow::Result<u16> {
+    let listener = TcpListener::bind("127.0.0.1:0")?;
+    let port = listener.local_addr()?.port();
+    std::thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            std::thread::spawn(move || {
+                let _ = serve(stream);
+            });
+        }
+    });
+    Ok(port)
+}
+
+fn serve(stream: TcpStream) -> std::io::Result<()> {
+    stream.set_nodelay(true)?;
+    let mut reader = BufReader::new(stream.try_clone()?);
+    let mut writer = stream;
+    let get_function = format!(
+        r#"{{"Configuration":{CONFIGURATION},"Code":{{"RepositoryType":"S3","Location":"http://127.0.0.1/_lambox/code/0"}}}}"#
+    );
+    let list = format!(r#"{{"Functions":[{CONFIGURATION}]}}"#);
+    loop {
+        let mut request_line = String::new();
+        if reader.read_line(&mut request_line)? == 0 {
+            return Ok(());
+        }
+        let mut content_length = 0usize;
+        loop {
+            let mut line = String::new();
+            reader.read_line(&mut line)?;
+            if line == "\r\n" || line.is_empty() {
+                break;
+            }
+            if let Some((name, value)) = line.split_once(':')
+                && name.eq_ignore_ascii_case("content-length")
+            {
+                content_length = value.trim().parse().unwrap_or(0);
+            }
+        }
+        let mut body = vec![0; content_length];
+        reader.read_exact(&mut body)?;
+        let mut parts = request_line.split_whitespace();
+        let method = parts.next().unwrap_or_default();
+        let path = parts.next().unwrap_or_default();
+        let (status, body) = match (method, path.split('?').next().unwrap_or_default()) {
+            ("POST", "/2015-03-31/functions") => ("201 Created", CONFIGURATION),
+            ("GET", "/2015-03-31/functions") => ("200 OK", list.as_str()),
+            ("GET", _) => ("200 OK", get_function.as_str()),
+            ("DELETE", _) => ("204 No Content", ""),
+            _ => ("404 Not Found", "{}"),
+        };
+        write!(
+            writer,
+            "HTTP/1.1 {status}\r\ncontent-type: application/json\r\nx-amzn-requestid: 00000000-0000-0000-0000-000000000000\r\ncontent-length: {}\r\n\r\n{body}",
+            body.len()
+        )?;
+        writer.flush()?;
+    }
+}

@@ -1,0 +1,16 @@
+//! `cargo xtask bench <suite>`: benchmarks of a release build, each against a baseline measured
+//! in the same run, reported as medians over several runs.
+
+mod control_plane;
+mod floor;
+mod stats;
+
+use anyhow::bail;
+
+/// Runs the named suite.
+pub fn run(args: &[&str]) -> anyhow::Result<()> {
+    match args {
+        ["control-plane", rest @ ..] => control_plane::run(rest),
+        _ => bail!("usage: cargo xtask bench control-plane [--runs N] [--ops N]"),
+    }
+}

@@ -1,0 +1,81 @@
+//! `cargo xtask test` and `cargo xtask lint`.
+
+use std::path::PathBuf;
+use std::process::Command;
+
+use anyhow::Context;
+
+use crate::cmd::{build_lambox, cargo, root, run};
+
+/// The venv's Python, created and filled from `tests/python/requirements.txt` when missing or
+/// out of date.
+pub fn venv_python() -> anyhow::Result<PathBuf> {
+    let root = root();
+    let venv = root.join(".venv");
+    let python = venv.join("bin").join("python");
+    let requirements = root.join("tests/python/requirements.txt");
+    let wanted = std::fs::read_to_string(&requirements).context("reading requirements.txt")?;
+    let stamp = venv.join(".lambox-requirements");
+    if python.exists() && std::fs::read_to_string(&stamp).is_ok_and(|s| s == wanted) {
+        return Ok(python);
+    }
+    let system = std::env::var("PYTHON").unwrap_or_else(|_| "python3".to_owned());
+    run(Command::new(system).args(["-m", "venv"]).arg(&venv))?;
+    run(Command::new(&python)
+        .args([
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--disable-pip-version-check",
+            "-r",
+        ])
+        .arg(&requirements))?;
+    std::fs::write(&stamp, wanted)?;
+    Ok(python)
+}
+
+/// Everything the project tests.
+pub fn run_all(pytest_args: &[&str]) -> anyhow::Result<()> {
+    let python = venv_python()?;
+    let bin = build_lambox(false)?;
+    run(cargo().args(["test", "--locked", "--workspace"]))?;
+    run(Command::new(python)
+        .args([
+            "-m",
+            "pytest",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            "tests/python",
+        ])
+        .args(pytest_args)
+        .current_dir(root())
+        .env("LAMBOX_BIN", bin))
+}
+
+/// `cargo xtask test [-- PYTEST_ARGS]`.
+pub fn task(args: &[&str]) -> anyhow::Result<()> {
+    let pytest_args = match args {
+        ["--", rest @ ..] => rest,
+        rest => rest,
+    };
+    run_all(pytest_args)
+}
+
+/// `cargo xtask lint`.
+pub fn lint() -> anyhow::Result<()> {
+    run(cargo().args(["fmt", "--all", "--", "--check"]))?;
+    run(cargo().args([
+        "clippy",
+        "--locked",
+        "--workspace",
+        "--all-targets",
+        "--",
+        "-D",
+        "warnings",
+    ]))?;
+    run(cargo()
+        .args(["doc", "--locked", "--workspace", "--no-deps"])
+        .env("RUSTDOCFLAGS", "-D warnings"))
+}
