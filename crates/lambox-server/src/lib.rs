@@ -10,6 +10,7 @@ pub mod routing;
 use std::sync::Arc;
 
 use axum::Router;
+use axum::serve::ListenerExt;
 use lambox_store::{Durability, Store};
 use tokio::net::TcpListener;
 
@@ -47,12 +48,17 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
     let listener = TcpListener::bind(config.listen).await?;
+    let local = listener.local_addr()?;
     let state = open_state(config).await?;
     tracing::info!(
-        listen = %listener.local_addr()?,
+        listen = %local,
         data_dir = %state.config.data_dir.display(),
         "lambox is serving the AWS Lambda API"
     );
+    // Answers are small and latency-bound: do not let Nagle hold them back.
+    let listener = listener.tap_io(|tcp| {
+        let _ = tcp.set_nodelay(true);
+    });
     axum::serve(listener, app(state.clone()))
         .with_graceful_shutdown(shutdown)
         .await?;

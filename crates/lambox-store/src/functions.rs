@@ -4,15 +4,20 @@ use std::collections::BTreeMap;
 
 use lambox_core::arn::LATEST;
 use lambox_core::function::FunctionConfig;
-use sqlx::{Sqlite, Transaction};
+use sqlx::{Connection, Sqlite, Transaction};
 
 use crate::records::{
     AccountUsage, CodeUpload, FunctionRecord, ListCursor, NewFunction, Scope, VersionRecord,
 };
 use crate::{Store, StoreError};
 
-const VERSION_COLUMNS: &str = "f.name, v.seq, v.revision_id, v.code_sha256, v.code_size, \
-     v.blob_sha256, v.config, v.last_modified_ms";
+/// `$LATEST` as a version row.
+const LATEST_SELECT: &str = "SELECT name, 0 AS seq, revision_id, code_sha256, code_size, \
+     blob_sha256, config, last_modified_ms FROM functions";
+/// Published versions as version rows.
+const VERSIONS_SELECT: &str = "SELECT f.name, v.version AS seq, v.revision_id, v.code_sha256, \
+     v.code_size, v.blob_sha256, v.config, v.last_modified_ms \
+     FROM function_versions v JOIN functions f ON f.id = v.function_id";
 
 #[derive(sqlx::FromRow)]
 struct VersionRow {
@@ -90,60 +95,60 @@ pub struct UpdateOutcome {
 }
 
 impl Store {
-    /// Creates a function (and version 1 when publishing). Fails with `FunctionExists` when the
-    /// name is taken in the scope; exactly one of several concurrent creators wins.
+    /// Creates a function (and version 1 when publishing) in one statement. Fails with
+    /// `FunctionExists` when the name is taken in the scope; exactly one of several concurrent
+    /// creators wins.
     pub async fn create_function(&self, f: NewFunction<'_>) -> Result<VersionRecord, StoreError> {
-        let mut tx = self.writer.begin().await?;
-        let tags = serde_json::to_string(f.tags).expect("tags serialize");
-        let inserted = sqlx::query(
-            "INSERT INTO functions (account, region, name, tags, created_ms, next_version) \
-             VALUES (?, ?, ?, ?, ?, 1) ON CONFLICT (account, region, name) DO NOTHING",
-        )
-        .bind(&f.scope.account)
-        .bind(&f.scope.region)
-        .bind(f.name)
-        .bind(&tags)
-        .bind(f.now_ms)
-        .execute(&mut *tx)
-        .await?;
-        if inserted.rows_affected() == 0 {
-            return Err(StoreError::FunctionExists);
-        }
-        let function_id = inserted.last_insert_rowid();
-        if let Some(blob) = f.blob {
-            put_blob(&mut tx, blob).await?;
-        }
         let blob_sha = f.blob.map(|b| b.sha256_hex);
+        // A large package that is stored already is not handed to SQLite again.
+        let mut send_blob = match f.blob {
+            Some(b) if b.bytes.len() > 64 * 1024 => !self.has_blob(b.sha256_hex).await?,
+            Some(_) => true,
+            None => false,
+        };
         let config = config_json(f.config);
-        let mut seqs = vec![(0_i64, f.revision_id)];
-        if f.publish {
-            seqs.push((1, f.published_revision_id));
-            sqlx::query("UPDATE functions SET next_version = 2 WHERE id = ?")
-                .bind(function_id)
-                .execute(&mut *tx)
-                .await?;
-        }
-        for (seq, revision_id) in &seqs {
-            sqlx::query(
-                "INSERT INTO function_versions (function_id, seq, revision_id, code_sha256, \
-                 code_size, blob_sha256, config, last_modified_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        let tags = serde_json::to_string(f.tags).expect("tags serialize");
+        loop {
+            let inserted = sqlx::query(
+                "INSERT INTO function_creations (account, region, name, tags, publish, created_ms, \
+                 revision_id, published_revision_id, code_sha256, code_size, blob_sha256, \
+                 blob_data, config) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             )
-            .bind(function_id)
-            .bind(seq)
-            .bind(*revision_id)
+            .bind(&f.scope.account)
+            .bind(&f.scope.region)
+            .bind(f.name)
+            .bind(&tags)
+            .bind(f.publish)
+            .bind(f.now_ms)
+            .bind(f.revision_id)
+            .bind(f.published_revision_id)
             .bind(f.code_sha256_hex)
             .bind(i64::try_from(f.code_size).unwrap_or(i64::MAX))
             .bind(blob_sha)
+            .bind(f.blob.filter(|_| send_blob).map(|b| b.bytes))
             .bind(&config)
-            .bind(f.now_ms)
-            .execute(&mut *tx)
-            .await?;
+            .execute(&mut *self.write().await)
+            .await;
+            match inserted {
+                Ok(_) => break,
+                Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
+                    return Err(StoreError::FunctionExists);
+                }
+                // The stored copy was deleted since we looked: send the bytes after all.
+                Err(sqlx::Error::Database(e)) if e.is_foreign_key_violation() && !send_blob => {
+                    send_blob = true;
+                }
+                Err(e) => return Err(e.into()),
+            }
         }
-        tx.commit().await?;
-        let (seq, revision_id) = *seqs.last().expect("at least $LATEST");
+        let (version, revision_id) = if f.publish {
+            ("1".to_owned(), f.published_revision_id)
+        } else {
+            (LATEST.to_owned(), f.revision_id)
+        };
         Ok(VersionRecord {
             function_name: f.name.to_owned(),
-            version: version_name(seq),
+            version,
             revision_id: revision_id.to_owned(),
             code_sha256_hex: f.code_sha256_hex.to_owned(),
             code_size: f.code_size,
@@ -153,32 +158,31 @@ impl Store {
         })
     }
 
-    /// A function with its `$LATEST` version.
+    async fn has_blob(&self, sha256_hex: &str) -> Result<bool, StoreError> {
+        let found: Option<i64> = sqlx::query_scalar("SELECT 1 FROM code_blobs WHERE sha256 = ?")
+            .bind(sha256_hex)
+            .fetch_optional(&mut *self.read().await)
+            .await?;
+        Ok(found.is_some())
+    }
+
+    /// A function with its `$LATEST` version, in one query.
     pub async fn get_function(
         &self,
         scope: &Scope,
         name: &str,
     ) -> Result<Option<FunctionRecord>, StoreError> {
-        let row: Option<(String, Option<i64>)> = sqlx::query_as(
-            "SELECT tags, reserved_concurrency FROM functions \
+        let row: Option<FunctionRow> = sqlx::query_as(
+            "SELECT id, name, 0 AS seq, revision_id, code_sha256, code_size, blob_sha256, config, \
+             last_modified_ms, tags, reserved_concurrency FROM functions \
              WHERE account = ? AND region = ? AND name = ?",
         )
         .bind(&scope.account)
         .bind(&scope.region)
         .bind(name)
-        .fetch_optional(&self.reader)
+        .fetch_optional(&mut *self.read().await)
         .await?;
-        let Some((tags, reserved)) = row else {
-            return Ok(None);
-        };
-        let Some(latest) = self.get_version(scope, name, LATEST).await? else {
-            return Ok(None);
-        };
-        Ok(Some(FunctionRecord {
-            latest,
-            tags: decode_tags(&tags)?,
-            reserved_concurrency: reserved.and_then(|r| u32::try_from(r).ok()),
-        }))
+        row.map(|r| r.into_record().map(|(_, f)| f)).transpose()
     }
 
     /// One version (`$LATEST` or a number) of a function.
@@ -188,19 +192,31 @@ impl Store {
         name: &str,
         version: &str,
     ) -> Result<Option<VersionRecord>, StoreError> {
-        let Some(seq) = version_seq(version) else {
-            return Ok(None);
+        let row: Option<VersionRow> = match version_seq(version) {
+            None => return Ok(None),
+            Some(0) => {
+                sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                    "{LATEST_SELECT} WHERE account = ? AND region = ? AND name = ?"
+                )))
+                .bind(&scope.account)
+                .bind(&scope.region)
+                .bind(name)
+                .fetch_optional(&mut *self.read().await)
+                .await?
+            }
+            Some(seq) => {
+                sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                    "{VERSIONS_SELECT} WHERE f.account = ? AND f.region = ? AND f.name = ? \
+                     AND v.version = ?"
+                )))
+                .bind(&scope.account)
+                .bind(&scope.region)
+                .bind(name)
+                .bind(seq)
+                .fetch_optional(&mut *self.read().await)
+                .await?
+            }
         };
-        let row: Option<VersionRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-            "SELECT {VERSION_COLUMNS} FROM functions f JOIN function_versions v ON v.function_id = f.id \
-             WHERE f.account = ? AND f.region = ? AND f.name = ? AND v.seq = ?"
-        )))
-        .bind(&scope.account)
-        .bind(&scope.region)
-        .bind(name)
-        .bind(seq)
-        .fetch_optional(&self.reader)
-        .await?;
         row.map(VersionRow::into_record).transpose()
     }
 
@@ -215,19 +231,24 @@ impl Store {
         all_versions: bool,
     ) -> Result<(Vec<VersionRecord>, Option<ListCursor>), StoreError> {
         let (after_name, after_seq) = after.map_or(("", -1), |c| (c.name.as_str(), c.seq));
+        let source = if all_versions {
+            format!(
+                "{LATEST_SELECT} WHERE account = ?1 AND region = ?2 UNION ALL \
+                 {VERSIONS_SELECT} WHERE f.account = ?1 AND f.region = ?2"
+            )
+        } else {
+            format!("{LATEST_SELECT} WHERE account = ?1 AND region = ?2")
+        };
         let rows: Vec<VersionRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-            "SELECT {VERSION_COLUMNS} FROM functions f JOIN function_versions v ON v.function_id = f.id \
-             WHERE f.account = ? AND f.region = ? AND (f.name > ? OR (f.name = ? AND v.seq > ?)) \
-             AND (? OR v.seq = 0) ORDER BY f.name, v.seq LIMIT ?"
+            "SELECT * FROM ({source}) WHERE name > ?3 OR (name = ?3 AND seq > ?4) \
+             ORDER BY name, seq LIMIT ?5"
         )))
         .bind(&scope.account)
         .bind(&scope.region)
         .bind(after_name)
-        .bind(after_name)
         .bind(after_seq)
-        .bind(all_versions)
         .bind(i64::from(limit) + 1)
-        .fetch_all(&self.reader)
+        .fetch_all(&mut *self.read().await)
         .await?;
         let more = rows.len() > limit as usize;
         let mut records = Vec::with_capacity(rows.len().min(limit as usize));
@@ -255,16 +276,24 @@ impl Store {
     where
         E: From<StoreError>,
     {
-        let mut tx = self.writer.begin().await.map_err(StoreError::from)?;
-        let (function_id, current) = load_function(&mut tx, scope, name).await?;
+        let mut writer = self.write().await;
+        let mut tx = writer.begin().await.map_err(StoreError::from)?;
+        let row: Option<FunctionRow> = sqlx::query_as(
+            "SELECT id, name, 0 AS seq, revision_id, code_sha256, code_size, blob_sha256, config, \
+             last_modified_ms, tags, reserved_concurrency FROM functions \
+             WHERE account = ? AND region = ? AND name = ?",
+        )
+        .bind(&scope.account)
+        .bind(&scope.region)
+        .bind(name)
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(StoreError::from)?;
+        let (function_id, current) = row.ok_or(StoreError::NotFound)?.into_record()?;
         if expected_revision.is_some_and(|r| r != current.latest.revision_id) {
             return Err(StoreError::RevisionMismatch.into());
         }
         let update = decide(&current)?;
-        let old_blob = current
-            .latest
-            .has_blob
-            .then(|| current.latest.code_sha256_hex.clone());
         let (code_sha, code_size, blob_sha) = match &update.code {
             Some((sha, size, upload)) => {
                 if let Some(upload) = upload {
@@ -275,13 +304,16 @@ impl Store {
             None => (
                 current.latest.code_sha256_hex.clone(),
                 current.latest.code_size,
-                old_blob.clone(),
+                current
+                    .latest
+                    .has_blob
+                    .then(|| current.latest.code_sha256_hex.clone()),
             ),
         };
         let config = config_json(&update.config);
         sqlx::query(
-            "UPDATE function_versions SET revision_id = ?, code_sha256 = ?, code_size = ?, \
-             blob_sha256 = ?, config = ?, last_modified_ms = ? WHERE function_id = ? AND seq = 0",
+            "UPDATE functions SET revision_id = ?, code_sha256 = ?, code_size = ?, \
+             blob_sha256 = ?, config = ?, last_modified_ms = ? WHERE id = ?",
         )
         .bind(&update.revision_id)
         .bind(&code_sha)
@@ -293,9 +325,6 @@ impl Store {
         .execute(&mut *tx)
         .await
         .map_err(StoreError::from)?;
-        if let Some(old) = old_blob.filter(|o| Some(o) != blob_sha.as_ref()) {
-            collect_blob(&mut tx, &old).await?;
-        }
         let latest = VersionRecord {
             function_name: name.to_owned(),
             version: LATEST.to_owned(),
@@ -324,7 +353,8 @@ impl Store {
     where
         E: From<StoreError>,
     {
-        let mut tx = self.writer.begin().await.map_err(StoreError::from)?;
+        let mut writer = self.write().await;
+        let mut tx = writer.begin().await.map_err(StoreError::from)?;
         let row: Option<(i64, String)> = sqlx::query_as(
             "SELECT id, tags FROM functions WHERE account = ? AND region = ? AND name = ?",
         )
@@ -347,33 +377,19 @@ impl Store {
         Ok(())
     }
 
-    /// Deletes a function with all its versions; code no other version uses goes with it.
+    /// Deletes a function with all its versions; code no other version uses goes with it (the
+    /// schema's triggers see to that within the same statement).
     pub async fn delete_function(&self, scope: &Scope, name: &str) -> Result<(), StoreError> {
-        let mut tx = self.writer.begin().await?;
-        let id: Option<i64> = sqlx::query_scalar(
-            "SELECT id FROM functions WHERE account = ? AND region = ? AND name = ?",
-        )
-        .bind(&scope.account)
-        .bind(&scope.region)
-        .bind(name)
-        .fetch_optional(&mut *tx)
-        .await?;
-        let id = id.ok_or(StoreError::NotFound)?;
-        let blobs: Vec<String> = sqlx::query_scalar(
-            "SELECT DISTINCT blob_sha256 FROM function_versions \
-             WHERE function_id = ? AND blob_sha256 IS NOT NULL",
-        )
-        .bind(id)
-        .fetch_all(&mut *tx)
-        .await?;
-        sqlx::query("DELETE FROM functions WHERE id = ?")
-            .bind(id)
-            .execute(&mut *tx)
-            .await?;
-        for blob in &blobs {
-            collect_blob(&mut tx, blob).await?;
+        let deleted =
+            sqlx::query("DELETE FROM functions WHERE account = ? AND region = ? AND name = ?")
+                .bind(&scope.account)
+                .bind(&scope.region)
+                .bind(name)
+                .execute(&mut *self.write().await)
+                .await?;
+        if deleted.rows_affected() == 0 {
+            return Err(StoreError::NotFound);
         }
-        tx.commit().await?;
         Ok(())
     }
 
@@ -382,25 +398,21 @@ impl Store {
         &self,
         scope: &Scope,
         name: &str,
-        seq: i64,
+        version: i64,
     ) -> Result<(), StoreError> {
-        let mut tx = self.writer.begin().await?;
-        let blob: Option<(Option<String>,)> = sqlx::query_as(
-            "DELETE FROM function_versions WHERE seq = ? AND function_id = \
-             (SELECT id FROM functions WHERE account = ? AND region = ? AND name = ?) \
-             RETURNING blob_sha256",
+        let deleted = sqlx::query(
+            "DELETE FROM function_versions WHERE version = ? AND function_id = \
+             (SELECT id FROM functions WHERE account = ? AND region = ? AND name = ?)",
         )
-        .bind(seq)
+        .bind(version)
         .bind(&scope.account)
         .bind(&scope.region)
         .bind(name)
-        .fetch_optional(&mut *tx)
+        .execute(&mut *self.write().await)
         .await?;
-        let (blob,) = blob.ok_or(StoreError::NotFound)?;
-        if let Some(blob) = blob {
-            collect_blob(&mut tx, &blob).await?;
+        if deleted.rows_affected() == 0 {
+            return Err(StoreError::NotFound);
         }
-        tx.commit().await?;
         Ok(())
     }
 
@@ -409,7 +421,7 @@ impl Store {
         Ok(
             sqlx::query_scalar("SELECT data FROM code_blobs WHERE sha256 = ?")
                 .bind(sha256_hex)
-                .fetch_optional(&self.reader)
+                .fetch_optional(&mut *self.read().await)
                 .await?,
         )
     }
@@ -417,68 +429,76 @@ impl Store {
     /// How many code blobs are stored (for tests and diagnostics).
     pub async fn code_blob_count(&self) -> Result<u64, StoreError> {
         let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM code_blobs")
-            .fetch_one(&self.reader)
+            .fetch_one(&mut *self.read().await)
             .await?;
         Ok(u64::try_from(n).unwrap_or(0))
     }
 
     /// What an account uses in a region.
     pub async fn account_usage(&self, scope: &Scope) -> Result<AccountUsage, StoreError> {
-        let (count, reserved): (i64, i64) = sqlx::query_as(
-            "SELECT COUNT(*), COALESCE(SUM(reserved_concurrency), 0) FROM functions \
-             WHERE account = ? AND region = ?",
+        let (count, reserved, latest_size, versions_size): (i64, i64, i64, i64) = sqlx::query_as(
+            "SELECT COUNT(*), COALESCE(SUM(reserved_concurrency), 0), COALESCE(SUM(code_size), 0), \
+             COALESCE((SELECT SUM(v.code_size) FROM function_versions v JOIN functions f \
+                       ON f.id = v.function_id WHERE f.account = ?1 AND f.region = ?2), 0) \
+             FROM functions WHERE account = ?1 AND region = ?2",
         )
         .bind(&scope.account)
         .bind(&scope.region)
-        .fetch_one(&self.reader)
-        .await?;
-        let size: i64 = sqlx::query_scalar(
-            "SELECT COALESCE(SUM(v.code_size), 0) FROM functions f \
-             JOIN function_versions v ON v.function_id = f.id WHERE f.account = ? AND f.region = ?",
-        )
-        .bind(&scope.account)
-        .bind(&scope.region)
-        .fetch_one(&self.reader)
+        .fetch_one(&mut *self.read().await)
         .await?;
         let u = |n: i64| u64::try_from(n).unwrap_or(0);
         Ok(AccountUsage {
             function_count: u(count),
-            total_code_size: u(size),
+            total_code_size: u(latest_size) + u(versions_size),
             reserved_concurrency: u(reserved),
         })
     }
 }
 
-async fn load_function(
+/// A `functions` row: `$LATEST` plus the function-level columns.
+#[derive(sqlx::FromRow)]
+struct FunctionRow {
+    id: i64,
+    #[sqlx(flatten)]
+    latest: VersionRow,
+    tags: String,
+    reserved_concurrency: Option<i64>,
+}
+
+impl FunctionRow {
+    fn into_record(self) -> Result<(i64, FunctionRecord), StoreError> {
+        Ok((
+            self.id,
+            FunctionRecord {
+                latest: self.latest.into_record()?,
+                tags: decode_tags(&self.tags)?,
+                reserved_concurrency: self
+                    .reserved_concurrency
+                    .and_then(|r| u32::try_from(r).ok()),
+            },
+        ))
+    }
+}
+
+/// Copies `$LATEST` of `function_id` into published version `version`.
+async fn insert_version(
     tx: &mut Transaction<'_, Sqlite>,
-    scope: &Scope,
-    name: &str,
-) -> Result<(i64, FunctionRecord), StoreError> {
-    let row: Option<(i64, String, Option<i64>)> = sqlx::query_as(
-        "SELECT id, tags, reserved_concurrency FROM functions \
-         WHERE account = ? AND region = ? AND name = ?",
+    function_id: i64,
+    version: i64,
+    revision_id: &str,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO function_versions (function_id, version, revision_id, code_sha256, code_size, \
+         blob_sha256, config, last_modified_ms) \
+         SELECT id, ?, ?, code_sha256, code_size, blob_sha256, config, last_modified_ms \
+         FROM functions WHERE id = ?",
     )
-    .bind(&scope.account)
-    .bind(&scope.region)
-    .bind(name)
-    .fetch_optional(&mut **tx)
+    .bind(version)
+    .bind(revision_id)
+    .bind(function_id)
+    .execute(&mut **tx)
     .await?;
-    let (id, tags, reserved) = row.ok_or(StoreError::NotFound)?;
-    let latest: VersionRow = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "SELECT {VERSION_COLUMNS} FROM functions f JOIN function_versions v ON v.function_id = f.id \
-         WHERE f.id = ? AND v.seq = 0"
-    )))
-    .bind(id)
-    .fetch_one(&mut **tx)
-    .await?;
-    Ok((
-        id,
-        FunctionRecord {
-            latest: latest.into_record()?,
-            tags: decode_tags(&tags)?,
-            reserved_concurrency: reserved.and_then(|r| u32::try_from(r).ok()),
-        },
-    ))
+    Ok(())
 }
 
 async fn publish(
@@ -489,8 +509,7 @@ async fn publish(
     revision_id: &str,
 ) -> Result<VersionRecord, StoreError> {
     let newest: Option<VersionRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "SELECT {VERSION_COLUMNS} FROM functions f JOIN function_versions v ON v.function_id = f.id \
-         WHERE f.id = ? AND v.seq > 0 ORDER BY v.seq DESC LIMIT 1"
+        "{VERSIONS_SELECT} WHERE f.id = ? ORDER BY v.version DESC LIMIT 1"
     )))
     .bind(function_id)
     .fetch_optional(&mut **tx)
@@ -501,61 +520,44 @@ async fn publish(
     {
         return newest.into_record();
     }
-    let seq: i64 = sqlx::query_scalar(
+    let version: i64 = sqlx::query_scalar(
         "UPDATE functions SET next_version = next_version + 1 WHERE id = ? \
          RETURNING next_version - 1",
     )
     .bind(function_id)
     .fetch_one(&mut **tx)
     .await?;
-    sqlx::query(
-        "INSERT INTO function_versions (function_id, seq, revision_id, code_sha256, code_size, \
-         blob_sha256, config, last_modified_ms) \
-         SELECT function_id, ?, ?, code_sha256, code_size, blob_sha256, config, last_modified_ms \
-         FROM function_versions WHERE function_id = ? AND seq = 0",
-    )
-    .bind(seq)
-    .bind(revision_id)
-    .bind(function_id)
-    .execute(&mut **tx)
-    .await?;
+    insert_version(tx, function_id, version, revision_id).await?;
     Ok(VersionRecord {
-        version: version_name(seq),
+        version: version_name(version),
         revision_id: revision_id.to_owned(),
         ..latest.clone()
     })
 }
 
+/// Stores a blob unless it is there already. Small blobs are inserted outright (the conflict
+/// costs nothing); large ones are looked up first, so that an existing 50 MB package is not
+/// handed to SQLite again.
 async fn put_blob(
     tx: &mut Transaction<'_, Sqlite>,
     blob: CodeUpload<'_>,
 ) -> Result<(), StoreError> {
-    let exists: Option<i64> = sqlx::query_scalar("SELECT 1 FROM code_blobs WHERE sha256 = ?")
-        .bind(blob.sha256_hex)
-        .fetch_optional(&mut **tx)
-        .await?;
-    if exists.is_none() {
-        sqlx::query("INSERT INTO code_blobs (sha256, size, data) VALUES (?, ?, ?)")
+    if blob.bytes.len() > 64 * 1024 {
+        let exists: Option<i64> = sqlx::query_scalar("SELECT 1 FROM code_blobs WHERE sha256 = ?")
             .bind(blob.sha256_hex)
-            .bind(i64::try_from(blob.bytes.len()).unwrap_or(i64::MAX))
-            .bind(blob.bytes)
-            .execute(&mut **tx)
+            .fetch_optional(&mut **tx)
             .await?;
+        if exists.is_some() {
+            return Ok(());
+        }
     }
-    Ok(())
-}
-
-/// Deletes a blob when no version references it any more.
-async fn collect_blob(
-    tx: &mut Transaction<'_, Sqlite>,
-    sha256_hex: &str,
-) -> Result<(), StoreError> {
     sqlx::query(
-        "DELETE FROM code_blobs WHERE sha256 = ? AND NOT EXISTS \
-         (SELECT 1 FROM function_versions WHERE blob_sha256 = ?)",
+        "INSERT INTO code_blobs (sha256, size, data) VALUES (?, ?, ?) \
+         ON CONFLICT (sha256) DO NOTHING",
     )
-    .bind(sha256_hex)
-    .bind(sha256_hex)
+    .bind(blob.sha256_hex)
+    .bind(i64::try_from(blob.bytes.len()).unwrap_or(i64::MAX))
+    .bind(blob.bytes)
     .execute(&mut **tx)
     .await?;
     Ok(())

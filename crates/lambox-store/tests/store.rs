@@ -257,3 +257,63 @@ async fn tags_update_in_place() {
         Err(StoreError::NotFound)
     ));
 }
+
+#[tokio::test]
+async fn published_versions_hold_their_code_until_deleted() {
+    let (_dir, store) = open().await;
+    let s = scope("111111111111", "us-east-1");
+    create(&store, &s, "f", b"v1-zip").await.unwrap();
+    let new_sha = "e".repeat(64);
+    let new_zip = b"v2-zip".to_vec();
+    // Publish version 1 with the old code, then replace $LATEST's code.
+    store
+        .update_latest::<StoreError>(&s, "f", None, |c| {
+            Ok(LatestUpdate {
+                config: c.latest.config.clone(),
+                code: None,
+                revision_id: "r2".into(),
+                now_ms: 2,
+                publish_revision_id: Some("p1".into()),
+            })
+        })
+        .await
+        .unwrap();
+    store
+        .update_latest::<StoreError>(&s, "f", None, |c| {
+            Ok(LatestUpdate {
+                config: c.latest.config.clone(),
+                code: Some((
+                    new_sha.clone(),
+                    6,
+                    Some(CodeUpload {
+                        sha256_hex: &new_sha,
+                        bytes: &new_zip,
+                    }),
+                )),
+                revision_id: "r3".into(),
+                now_ms: 3,
+                publish_revision_id: None,
+            })
+        })
+        .await
+        .unwrap();
+    // Version 1 still needs the old zip.
+    assert_eq!(store.code_blob_count().await.unwrap(), 2);
+    store.delete_version(&s, "f", 1).await.unwrap();
+    assert_eq!(store.code_blob_count().await.unwrap(), 1);
+    // Publish again and delete the whole function: cascades take every blob with them.
+    store
+        .update_latest::<StoreError>(&s, "f", None, |c| {
+            Ok(LatestUpdate {
+                config: c.latest.config.clone(),
+                code: None,
+                revision_id: "r4".into(),
+                now_ms: 4,
+                publish_revision_id: Some("p2".into()),
+            })
+        })
+        .await
+        .unwrap();
+    store.delete_function(&s, "f").await.unwrap();
+    assert_eq!(store.code_blob_count().await.unwrap(), 0);
+}

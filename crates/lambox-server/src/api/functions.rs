@@ -82,11 +82,12 @@ pub(super) struct CheckedZip {
     pub size: u64,
 }
 
-/// Decodes `ZipFile` and checks it against the limits, off the async threads (inflating a large
-/// archive takes a while).
+/// Decodes `ZipFile` and checks it against the limits; a large archive off the async threads
+/// (inflating it takes a while), a small one right here (a thread hop would cost more).
 pub(super) async fn check_zip(ctx: &Ctx<'_>, zip_base64: String) -> Result<CheckedZip, ApiError> {
     let limits = ctx.state.config.limits.clone();
-    tokio::task::spawn_blocking(move || {
+    let small = zip_base64.len() < 256 * 1024;
+    let check = move || {
         let bytes = base64::engine::general_purpose::STANDARD
             .decode(zip_base64.as_bytes())
             .map_err(|e| ApiError::Serialization(format!("ZipFile is not valid base64: {e}")))?;
@@ -100,9 +101,13 @@ pub(super) async fn check_zip(ctx: &Ctx<'_>, zip_base64: String) -> Result<Check
             size: package.zipped_size,
             bytes,
         })
-    })
-    .await
-    .map_err(|e| ApiError::from(LambdaError::Service(e.to_string())))?
+    };
+    if small {
+        return check();
+    }
+    tokio::task::spawn_blocking(check)
+        .await
+        .map_err(|e| ApiError::from(LambdaError::Service(e.to_string())))?
 }
 
 fn tags_limit(ctx: &Ctx<'_>, count: usize) -> Result<(), LambdaError> {

@@ -118,12 +118,20 @@ pub(crate) fn no_content() -> Response {
 
 /// The axum handler for every request.
 pub async fn dispatch(State(state): State<Arc<AppState>>, request: Request) -> Response {
+    let started = std::time::Instant::now();
     let request_id = uuid::Uuid::new_v4().to_string();
     let (parts, body) = request.into_parts();
     let mut response = match handle(&state, &parts, body).await {
         Ok(r) => r,
         Err(e) => e.into_response(),
     };
+    tracing::debug!(
+        method = %parts.method,
+        path = parts.uri.path(),
+        status = response.status().as_u16(),
+        micros = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX),
+        "served"
+    );
     if let Ok(v) = HeaderValue::from_str(&request_id) {
         response.headers_mut().insert("x-amzn-RequestId", v);
     }
@@ -211,7 +219,6 @@ async fn handle(state: &AppState, parts: &Parts, body: Body) -> Result<Response,
         body,
         base_url: format!("http://{host}"),
     };
-    tracing::debug!(operation = op.name(), account = %ctx.scope.account, region = %ctx.scope.region, "request");
     use Operation as Op;
     match op {
         Op::CreateFunction => functions::create(&ctx).await,
