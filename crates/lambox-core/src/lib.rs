@@ -1,18 +1,24 @@
-//! lambox-core: the Lambda domain, free of I/O.
+//! lambox-core: the Lambda domain.
 //!
 //! It owns what every other crate agrees on: accounts and ARNs, the function model and its
-//! validation with AWS's error messages, deployment-package checks, service limits and the
-//! error type that the HTTP edge maps to AWS's error shapes. It depends on no HTTP framework,
-//! database, Docker or Kubernetes crate.
+//! validation with AWS's error messages, deployment-package checks, service limits, the error
+//! type that the HTTP edge maps to AWS's error shapes, function revisions and their deploy-ids,
+//! the `Backend` trait, the warm pool, and the push protocol spoken with sandbox agents. It
+//! depends on no HTTP framework, database, Docker or Kubernetes crate; the pool does its I/O
+//! through a `Backend`.
 
 pub mod account;
 pub mod arn;
+pub mod backend;
 pub mod checks;
 pub mod code;
 pub mod env_vars;
 pub mod error;
 pub mod function;
 pub mod limits;
+pub mod pool;
+pub mod protocol;
+pub mod revision;
 pub mod runtime;
 pub mod time;
 pub mod validate;

@@ -1,0 +1,206 @@
+//! The push endpoint: one invocation in, its outcome (with Lambda's log lines and timings) out.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use base64::Engine;
+use bytes::Bytes;
+use http_body_util::Full;
+use hyper::header::{HeaderMap, HeaderValue};
+use hyper::{Response, StatusCode};
+use lambox_core::protocol;
+
+use crate::agent::{Agent, Invocation, Outcome};
+use crate::report::{self, Report};
+
+fn header(headers: &HeaderMap, name: &str) -> Option<String> {
+    headers
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| !v.is_empty())
+        .map(str::to_owned)
+}
+
+fn epoch_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64)
+}
+
+/// An X-Ray trace header for an invocation that came without one.
+fn new_trace_id() -> String {
+    let secs = epoch_ms() / 1000;
+    let r = uuid::Uuid::new_v4().simple().to_string();
+    format!(
+        "Root=1-{secs:08x}-{};Parent={};Sampled=0",
+        &r[..24],
+        &r[16..32]
+    )
+}
+
+enum Ending {
+    Answered(Outcome),
+    TimedOut,
+    Exited(crate::agent::Exit),
+}
+
+/// Runs one pushed invocation to its end.
+pub async fn invoke(agent: &Arc<Agent>, headers: &HeaderMap, body: Bytes) -> Response<Full<Bytes>> {
+    let _one_at_a_time = agent.busy.lock().await;
+    let started = Instant::now();
+    let settings = &agent.settings;
+    let request_id =
+        header(headers, protocol::REQUEST_ID).unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+    let deadline_ms = header(headers, protocol::DEADLINE_MS)
+        .and_then(|d| d.parse().ok())
+        .unwrap_or_else(|| epoch_ms() + settings.timeout.as_millis() as u64);
+    let want_tail = header(headers, protocol::LOG_TYPE).as_deref() == Some("Tail");
+    let invocation = Invocation {
+        request_id: request_id.clone(),
+        deadline_ms,
+        invoked_arn: header(headers, protocol::INVOKED_ARN)
+            .unwrap_or_else(|| settings.default_arn.clone()),
+        client_context: header(headers, protocol::CLIENT_CONTEXT),
+        cognito_identity: header(headers, protocol::COGNITO_IDENTITY),
+        trace_id: header(headers, protocol::TRACE_ID).unwrap_or_else(new_trace_id),
+        body,
+    };
+
+    {
+        let mut out = agent.output();
+        out.begin_capture();
+        out.line(&report::start_line(&request_id, &settings.version));
+    }
+    let runtime = match agent.ensure_runtime() {
+        Ok(r) => r,
+        Err(e) => {
+            let message =
+                format!("RequestId: {request_id} Error: could not start the runtime: {e}");
+            agent.output().line(&message);
+            let tail = agent.output().end_capture();
+            return answer(
+                StatusCode::OK,
+                Some("Runtime.InvalidEntrypoint"),
+                report::error_body("Runtime.InvalidEntrypoint", &message).into(),
+                want_tail.then_some(tail),
+                started.elapsed(),
+                None,
+                None,
+                0,
+            );
+        }
+    };
+    let outcome = agent.offer(invocation);
+    let remaining = Duration::from_millis(deadline_ms.saturating_sub(epoch_ms()));
+    let ending = tokio::select! {
+        o = outcome => match o {
+            Ok(o) => Ending::Answered(o),
+            Err(_) => Ending::Exited(agent.exited(runtime.generation).await),
+        },
+        () = tokio::time::sleep(remaining) => Ending::TimedOut,
+        exit = agent.exited(runtime.generation) => Ending::Exited(exit),
+    };
+    let runtime_time = agent.finish();
+    let max_memory = agent.max_memory_mb();
+    let init = if runtime.cold {
+        agent.init_duration(runtime.generation)
+    } else {
+        None
+    };
+    let (error_type, body): (Option<String>, Bytes) = match ending {
+        Ending::Answered(Outcome::Response(body)) => (None, body),
+        Ending::Answered(Outcome::Error(t, body)) => {
+            (Some(t.unwrap_or_else(|| "Unhandled".into())), body)
+        }
+        Ending::Answered(Outcome::InitError(t, body)) => {
+            // The runtime is of no further use; the next invocation starts a new one.
+            agent.kill_runtime();
+            (Some(t.unwrap_or_else(|| "Runtime.Unknown".into())), body)
+        }
+        Ending::TimedOut => {
+            agent.kill_runtime();
+            let (t, message) = report::timeout_error(&request_id, settings.timeout);
+            agent.output().line(&format!(
+                "{} {request_id} Task timed out after {:.2} seconds",
+                lambox_core::time::format_timestamp(epoch_ms() as i64).replace("+0000", "Z"),
+                settings.timeout.as_secs_f64()
+            ));
+            let body = report::error_body(&t, &message);
+            (Some(t), body.into())
+        }
+        Ending::Exited(exit) => {
+            let (t, message) = report::exit_error(&request_id, exit.code, exit.signal);
+            agent.output().line(&message);
+            let body = report::error_body(&t, &message);
+            (Some(t), body.into())
+        }
+    };
+    agent.drain_output();
+    let duration = started.elapsed();
+    let tail = {
+        let mut out = agent.output();
+        out.line(&report::end_line(&request_id));
+        out.line(&report::report_line(
+            &request_id,
+            &Report {
+                duration,
+                memory_size_mb: settings.memory_mb,
+                max_memory_used_mb: max_memory,
+                init,
+            },
+        ));
+        out.end_capture()
+    };
+    answer(
+        StatusCode::OK,
+        error_type.as_deref(),
+        body,
+        want_tail.then_some(tail),
+        duration,
+        runtime_time,
+        init,
+        max_memory,
+    )
+}
+
+#[allow(clippy::too_many_arguments)]
+fn answer(
+    status: StatusCode,
+    error_type: Option<&str>,
+    body: Bytes,
+    tail: Option<Vec<u8>>,
+    duration: Duration,
+    runtime_time: Option<Duration>,
+    init: Option<Duration>,
+    max_memory_mb: u64,
+) -> Response<Full<Bytes>> {
+    let mut response = Response::new(Full::new(body));
+    *response.status_mut() = status;
+    let h = response.headers_mut();
+    let num = |n: u128| HeaderValue::from_str(&n.to_string()).expect("digits");
+    h.insert("content-type", HeaderValue::from_static("application/json"));
+    if let Some(t) = error_type {
+        h.insert(
+            protocol::FUNCTION_ERROR,
+            HeaderValue::from_static("Unhandled"),
+        );
+        if let Ok(v) = HeaderValue::from_str(t) {
+            h.insert("lambox-error-type", v);
+        }
+    }
+    if let Some(tail) = tail
+        && let Ok(v) =
+            HeaderValue::from_str(&base64::engine::general_purpose::STANDARD.encode(tail))
+    {
+        h.insert(protocol::LOG_TAIL, v);
+    }
+    h.insert(protocol::DURATION_US, num(duration.as_micros()));
+    if let Some(r) = runtime_time {
+        h.insert(protocol::RUNTIME_US, num(r.as_micros()));
+    }
+    if let Some(i) = init {
+        h.insert(protocol::INIT_US, num(i.as_micros()));
+    }
+    h.insert(protocol::MAX_MEMORY_MB, num(u128::from(max_memory_mb)));
+    response
+}

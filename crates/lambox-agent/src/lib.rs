@@ -1,0 +1,206 @@
+//! lambox-agent: the agent that runs in every sandbox, next to the function's runtime.
+//!
+//! It hosts the Lambda Runtime API for the runtime process (`next`, `response`, `error`,
+//! `init/error`, streamed responses), takes invocations pushed to it on the path of AWS's
+//! Runtime Interface Emulator, starts the runtime's bootstrap, enforces each invocation's
+//! deadline (killing and later restarting the runtime), notices a runtime that exits, and writes
+//! the sandbox's log stream — the runtime's output with START, END and REPORT lines — to its
+//! standard output. The protocol it speaks with lambox is [`lambox_core::protocol`].
+
+mod agent;
+mod invoke;
+mod output;
+pub mod report;
+mod runtime_api;
+
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper::body::Incoming;
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper::{Method, Request, Response, StatusCode};
+use hyper_util::rt::TokioIo;
+use lambox_core::protocol;
+use tokio::net::TcpListener;
+
+pub use agent::{Agent, Settings};
+pub use output::Output;
+
+/// How the agent is started.
+#[derive(Debug, Clone)]
+pub struct AgentArgs {
+    /// Address of the push endpoint.
+    pub invoke: SocketAddr,
+    /// Address of the Runtime API.
+    pub runtime_api: SocketAddr,
+    /// Directory to record the runtime's pid in.
+    pub sandbox_dir: Option<PathBuf>,
+    /// The runtime's command line; empty to find the bootstrap as Lambda does.
+    pub bootstrap: Vec<String>,
+}
+
+impl AgentArgs {
+    /// Parses `[--invoke ADDR] [--runtime-api ADDR] [--sandbox-dir DIR] [--] [BOOTSTRAP ARGS…]`.
+    pub fn parse(args: impl IntoIterator<Item = String>) -> anyhow::Result<Self> {
+        let mut parsed = Self {
+            invoke: "0.0.0.0:8080".parse().expect("address"),
+            runtime_api: "127.0.0.1:9001".parse().expect("address"),
+            sandbox_dir: None,
+            bootstrap: Vec::new(),
+        };
+        let mut it = args.into_iter();
+        while let Some(a) = it.next() {
+            match a.as_str() {
+                "--invoke" => {
+                    parsed.invoke = it.next().context("--invoke needs an address")?.parse()?
+                }
+                "--runtime-api" => {
+                    parsed.runtime_api = it
+                        .next()
+                        .context("--runtime-api needs an address")?
+                        .parse()?;
+                }
+                "--sandbox-dir" => {
+                    parsed.sandbox_dir =
+                        Some(it.next().context("--sandbox-dir needs a path")?.into());
+                }
+                "--" => {
+                    parsed.bootstrap.extend(it.by_ref());
+                }
+                other if other.starts_with("--") => bail!("unknown option {other}"),
+                _ => {
+                    parsed.bootstrap.push(a);
+                    parsed.bootstrap.extend(it.by_ref());
+                }
+            }
+        }
+        Ok(parsed)
+    }
+}
+
+/// The runtime's command when none is given: `/var/runtime/bootstrap` if the image has one,
+/// else the function's own `bootstrap` in `LAMBDA_TASK_ROOT`.
+pub fn default_bootstrap() -> Option<Vec<String>> {
+    let task_root = std::env::var("LAMBDA_TASK_ROOT").unwrap_or_else(|_| "/var/task".to_owned());
+    [
+        "/var/runtime/bootstrap".to_owned(),
+        format!("{task_root}/bootstrap"),
+    ]
+    .into_iter()
+    .find(|p| std::path::Path::new(p).is_file())
+    .map(|p| vec![p])
+}
+
+fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+/// Runs the agent until SIGTERM or SIGINT. Blocks the calling thread.
+pub fn run(args: AgentArgs) -> anyhow::Result<()> {
+    // One thread: the agent does little work and every wake-up across threads costs latency.
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?
+        .block_on(serve(args))
+}
+
+async fn serve(args: AgentArgs) -> anyhow::Result<()> {
+    let invoke_listener = TcpListener::bind(args.invoke)
+        .await
+        .context("binding the invoke endpoint")?;
+    let api_listener = TcpListener::bind(args.runtime_api)
+        .await
+        .context("binding the Runtime API")?;
+    let bootstrap = if args.bootstrap.is_empty() {
+        default_bootstrap().context("no bootstrap: give a command, or provide /var/runtime/bootstrap or $LAMBDA_TASK_ROOT/bootstrap")?
+    } else {
+        args.bootstrap
+    };
+    let name = std::env::var("AWS_LAMBDA_FUNCTION_NAME").unwrap_or_else(|_| "function".to_owned());
+    let region = std::env::var("AWS_REGION").unwrap_or_else(|_| "us-east-1".to_owned());
+    let settings = Settings {
+        bootstrap,
+        runtime_api: api_listener.local_addr()?,
+        version: std::env::var("AWS_LAMBDA_FUNCTION_VERSION")
+            .unwrap_or_else(|_| "$LATEST".to_owned()),
+        memory_mb: env_or("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", 128),
+        timeout: Duration::from_secs_f64(env_or("AWS_LAMBDA_FUNCTION_TIMEOUT", 300.0)),
+        default_arn: lambox_core::arn::function_arn(&region, "000000000000", &name, None),
+        sandbox_dir: args.sandbox_dir,
+    };
+    let mut output = Output::new(Box::new(std::io::stdout()));
+    output.line(&protocol::ready_line(
+        &invoke_listener.local_addr()?.to_string(),
+        &settings.runtime_api.to_string(),
+    ));
+    let agent = Agent::new(settings, output);
+
+    let api_agent = agent.clone();
+    tokio::spawn(accept(api_listener, move |req| {
+        let agent = api_agent.clone();
+        async move { runtime_api::handle(agent, req).await }
+    }));
+    let push_agent = agent.clone();
+    tokio::spawn(accept(invoke_listener, move |req| {
+        let agent = push_agent.clone();
+        async move { push(agent, req).await }
+    }));
+
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+    tokio::select! {
+        _ = term.recv() => {},
+        _ = tokio::signal::ctrl_c() => {},
+    }
+    agent.kill_runtime();
+    Ok(())
+}
+
+async fn push(agent: Arc<Agent>, req: Request<Incoming>) -> Response<Full<Bytes>> {
+    if req.method() != Method::POST || req.uri().path() != protocol::INVOKE_PATH {
+        let mut r = Response::new(Full::new(Bytes::from_static(
+            b"{\"errorMessage\":\"not found\"}",
+        )));
+        *r.status_mut() = StatusCode::NOT_FOUND;
+        return r;
+    }
+    let (parts, body) = req.into_parts();
+    let body = match body.collect().await {
+        Ok(b) => b.to_bytes(),
+        Err(_) => Bytes::new(),
+    };
+    invoke::invoke(&agent, &parts.headers, body).await
+}
+
+async fn accept<F, Fut>(listener: TcpListener, handler: F)
+where
+    F: Fn(Request<Incoming>) -> Fut + Clone + Send + 'static,
+    Fut: Future<Output = Response<Full<Bytes>>> + Send + 'static,
+{
+    loop {
+        let Ok((stream, _)) = listener.accept().await else {
+            continue;
+        };
+        let _ = stream.set_nodelay(true);
+        let handler = handler.clone();
+        tokio::spawn(async move {
+            let service = service_fn(move |req| {
+                let handler = handler.clone();
+                async move { Ok::<_, Infallible>(handler(req).await) }
+            });
+            let _ = http1::Builder::new()
+                .keep_alive(true)
+                .serve_connection(TokioIo::new(stream), service)
+                .await;
+        });
+    }
+}

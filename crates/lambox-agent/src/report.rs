@@ -1,0 +1,118 @@
+//! The lines Lambda writes around every invocation, and AWS's error bodies for failures the
+//! agent itself detects. Pure formatting.
+
+use std::time::Duration;
+
+/// `START RequestId: <id> Version: <version>`.
+pub fn start_line(request_id: &str, version: &str) -> String {
+    format!("START RequestId: {request_id} Version: {version}")
+}
+
+/// `END RequestId: <id>`.
+pub fn end_line(request_id: &str) -> String {
+    format!("END RequestId: {request_id}")
+}
+
+/// The measurements in a REPORT line.
+#[derive(Debug, Clone, Copy)]
+pub struct Report {
+    /// From push to answer.
+    pub duration: Duration,
+    /// Configured memory, MB.
+    pub memory_size_mb: u32,
+    /// Peak resident memory of the runtime, MB.
+    pub max_memory_used_mb: u64,
+    /// Runtime start-up, on a cold start.
+    pub init: Option<Duration>,
+}
+
+/// `REPORT RequestId: …\tDuration: … ms\tBilled Duration: … ms\t…`, tab-separated as Lambda
+/// writes it.
+pub fn report_line(request_id: &str, r: &Report) -> String {
+    let ms = r.duration.as_secs_f64() * 1000.0;
+    let billed = ms.ceil().max(1.0) as u64;
+    let mut line = format!(
+        "REPORT RequestId: {request_id}\tDuration: {ms:.2} ms\tBilled Duration: {billed} ms\t\
+         Memory Size: {} MB\tMax Memory Used: {} MB\t",
+        r.memory_size_mb, r.max_memory_used_mb
+    );
+    if let Some(init) = r.init {
+        line.push_str(&format!(
+            "Init Duration: {:.2} ms\t",
+            init.as_secs_f64() * 1000.0
+        ));
+    }
+    line
+}
+
+/// The error body of an invocation that ran out of time.
+pub fn timeout_error(request_id: &str, timeout: Duration) -> (String, String) {
+    let message = format!(
+        "RequestId: {request_id} Error: Task timed out after {:.2} seconds",
+        timeout.as_secs_f64()
+    );
+    ("Sandbox.Timedout".to_owned(), message)
+}
+
+/// The error body of an invocation whose runtime exited; `code` is its exit status, `signal`
+/// the signal that killed it.
+pub fn exit_error(request_id: &str, code: Option<i32>, signal: Option<i32>) -> (String, String) {
+    let reason = match (code, signal) {
+        (Some(0), _) => "Runtime exited without providing a reason".to_owned(),
+        (Some(c), _) => format!("Runtime exited with error: exit status {c}"),
+        (None, Some(s)) => format!("Runtime exited with error: signal: {s}"),
+        (None, None) => "Runtime exited without providing a reason".to_owned(),
+    };
+    (
+        "Runtime.ExitError".to_owned(),
+        format!("RequestId: {request_id} Error: {reason}"),
+    )
+}
+
+/// `{"errorType": …, "errorMessage": …}`.
+pub fn error_body(error_type: &str, message: &str) -> Vec<u8> {
+    serde_json::to_vec(&serde_json::json!({"errorType": error_type, "errorMessage": message}))
+        .expect("error body serializes")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn report_line_like_lambda() {
+        let r = Report {
+            duration: Duration::from_micros(3_654),
+            memory_size_mb: 128,
+            max_memory_used_mb: 71,
+            init: Some(Duration::from_micros(107_850)),
+        };
+        assert_eq!(
+            report_line("id-1", &r),
+            "REPORT RequestId: id-1\tDuration: 3.65 ms\tBilled Duration: 4 ms\tMemory Size: 128 MB\t\
+             Max Memory Used: 71 MB\tInit Duration: 107.85 ms\t"
+        );
+        assert!(!report_line("x", &Report { init: None, ..r }).contains("Init"));
+    }
+
+    #[test]
+    fn failure_messages() {
+        assert_eq!(
+            timeout_error("abc", Duration::from_secs(1)).1,
+            "RequestId: abc Error: Task timed out after 1.00 seconds"
+        );
+        assert_eq!(
+            exit_error("abc", Some(1), None).1,
+            "RequestId: abc Error: Runtime exited with error: exit status 1"
+        );
+        assert_eq!(
+            exit_error("abc", None, Some(9)).1,
+            "RequestId: abc Error: Runtime exited with error: signal: 9"
+        );
+        assert_eq!(
+            start_line("a", "$LATEST"),
+            "START RequestId: a Version: $LATEST"
+        );
+        assert_eq!(end_line("a"), "END RequestId: a");
+    }
+}

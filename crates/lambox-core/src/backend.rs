@@ -1,0 +1,83 @@
+//! The `Backend` trait: what the process, Docker and Kubernetes backends implement to start and
+//! stop sandboxes. A sandbox runs lambox's agent, which serves the push protocol of
+//! [`crate::protocol`] on the endpoint the backend reports.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+
+use crate::revision::FunctionRevision;
+
+/// A boxed future, so that backends can be used as `dyn Backend`.
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// Receives a sandbox's log stream, one line at a time (without the newline).
+pub type LogSink = Arc<dyn Fn(&str) + Send + Sync>;
+
+/// A deployment package to put at `/var/task`.
+#[derive(Debug)]
+pub struct CodePackage {
+    /// Lowercase hex SHA-256 of `zip`.
+    pub sha256_hex: String,
+    /// The zip.
+    pub zip: Vec<u8>,
+}
+
+/// Everything a backend needs to start one sandbox.
+#[derive(Debug, Clone)]
+pub struct SandboxSpec {
+    /// Unique id of the sandbox (32 lowercase hex digits).
+    pub sandbox_id: String,
+    /// What it runs.
+    pub revision: Arc<FunctionRevision>,
+    /// The code of a Zip function.
+    pub code: Option<Arc<CodePackage>>,
+    /// How lambox is reached from the host (`http://127.0.0.1:4566`); a backend whose
+    /// sandboxes live elsewhere rewrites the host.
+    pub lambox_url: String,
+}
+
+/// A started sandbox.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Sandbox {
+    /// Its id, as in the spec.
+    pub id: String,
+    /// `host:port` of its agent's invoke endpoint.
+    pub endpoint: String,
+}
+
+/// Why a backend operation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum BackendError {
+    /// The sandbox could not be started.
+    #[error("cannot start the sandbox: {0}")]
+    Launch(String),
+    /// The backend cannot run this function (e.g. a runtime it has no interpreter for).
+    #[error("{0}")]
+    Unsupported(String),
+    /// An I/O failure.
+    #[error(transparent)]
+    Io(#[from] std::io::Error),
+}
+
+/// Starts and stops sandboxes. Implementations label what they start with their installation
+/// so that [`Backend::list_owned`] finds exactly the sandboxes an earlier run of this lambox
+/// left behind.
+pub trait Backend: Send + Sync + 'static {
+    /// `process`, `docker`, `k8s`.
+    fn kind(&self) -> &'static str;
+
+    /// Starts a sandbox and waits until its agent accepts invocations. The sandbox's log stream
+    /// goes to `logs`.
+    fn launch<'a>(
+        &'a self,
+        spec: &'a SandboxSpec,
+        logs: LogSink,
+    ) -> BoxFuture<'a, Result<Sandbox, BackendError>>;
+
+    /// Stops a sandbox and removes what it left. Stopping one that is gone is not an error.
+    fn terminate<'a>(&'a self, sandbox_id: &'a str) -> BoxFuture<'a, Result<(), BackendError>>;
+
+    /// The ids of every sandbox of this installation that exists now.
+    fn list_owned(&self) -> BoxFuture<'_, Result<Vec<String>, BackendError>>;
+}

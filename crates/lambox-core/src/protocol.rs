@@ -1,0 +1,81 @@
+//! The push protocol between lambox and the agent in every sandbox: the RIE-compatible invoke
+//! path plus the headers lambox adds to it and the agent answers with.
+//!
+//! A request without lambox's headers is served as AWS's Runtime Interface Emulator serves it
+//! (a fresh request id, the function's timeout as deadline), so the agent also works under tools
+//! made for the RIE.
+
+/// The path invocations are pushed to, as AWS's Runtime Interface Emulator serves it.
+pub const INVOKE_PATH: &str = "/2015-03-31/functions/function/invocations";
+
+/// Request: the invocation's request id.
+pub const REQUEST_ID: &str = "lambox-request-id";
+/// Request: the deadline, epoch milliseconds.
+pub const DEADLINE_MS: &str = "lambox-deadline-ms";
+/// Request: the ARN the caller invoked (qualified as invoked).
+pub const INVOKED_ARN: &str = "lambox-invoked-function-arn";
+/// Request: the client context, decoded JSON text.
+pub const CLIENT_CONTEXT: &str = "lambox-client-context";
+/// Request: the Cognito identity, JSON text.
+pub const COGNITO_IDENTITY: &str = "lambox-cognito-identity";
+/// Request: the X-Ray trace header.
+pub const TRACE_ID: &str = "lambox-trace-id";
+/// Request: `Tail` asks for the last 4 KB of the invocation's log in [`LOG_TAIL`].
+pub const LOG_TYPE: &str = "lambox-log-type";
+
+/// Response: `Unhandled` when the function failed (AWS's header, passed through unchanged).
+pub const FUNCTION_ERROR: &str = "x-amz-function-error";
+/// Response: base64 of the last 4 KB of the invocation's log, when asked.
+pub const LOG_TAIL: &str = "lambox-log-tail";
+/// Response: microseconds from push to answer inside the agent.
+pub const DURATION_US: &str = "lambox-duration-us";
+/// Response: microseconds the runtime client held the event (from `next` to its answer).
+pub const RUNTIME_US: &str = "lambox-runtime-us";
+/// Response: microseconds the runtime took to initialise, on a cold start.
+pub const INIT_US: &str = "lambox-init-us";
+/// Response: peak resident memory of the runtime, MB.
+pub const MAX_MEMORY_MB: &str = "lambox-max-memory-mb";
+
+/// The first line an agent prints on its standard output once both its listeners are bound:
+/// `lambox-agent ready invoke=<addr> runtime-api=<addr>`. Everything after it is the sandbox's
+/// log stream.
+pub const READY_PREFIX: &str = "lambox-agent ready";
+
+/// Parses the agent's ready line into (invoke address, Runtime API address).
+pub fn parse_ready_line(line: &str) -> Option<(String, String)> {
+    let rest = line.trim_end().strip_prefix(READY_PREFIX)?;
+    let mut invoke = None;
+    let mut runtime_api = None;
+    for part in rest.split_whitespace() {
+        if let Some(v) = part.strip_prefix("invoke=") {
+            invoke = Some(v.to_owned());
+        } else if let Some(v) = part.strip_prefix("runtime-api=") {
+            runtime_api = Some(v.to_owned());
+        }
+    }
+    Some((invoke?, runtime_api?))
+}
+
+/// The ready line for the given addresses.
+pub fn ready_line(invoke: &str, runtime_api: &str) -> String {
+    format!("{READY_PREFIX} invoke={invoke} runtime-api={runtime_api}")
+}
+
+/// Largest response a function may return, bytes (AWS's limit).
+pub const MAX_RESPONSE_BYTES: usize = 6_291_556;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ready_line_round_trips() {
+        let line = ready_line("127.0.0.1:4000", "127.0.0.1:9001");
+        assert_eq!(
+            parse_ready_line(&format!("{line}\n")),
+            Some(("127.0.0.1:4000".into(), "127.0.0.1:9001".into()))
+        );
+        assert_eq!(parse_ready_line("hello"), None);
+        assert_eq!(parse_ready_line("lambox-agent ready invoke=x"), None);
+    }
+}
