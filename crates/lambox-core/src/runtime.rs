@@ -140,3 +140,11 @@ mod tests {
         );
     }
 }
+
+/// lambox's own runtime clients, for sandboxes without `/var/runtime/bootstrap`.
+pub mod clients {
+    /// The Python runtime client (`runtimes/python/bootstrap.py`).
+    pub const PYTHON: &str = include_str!("../../../runtimes/python/bootstrap.py");
+    /// The Node.js runtime client (`runtimes/node/bootstrap.js`).
+    pub const NODE: &str = include_str!("../../../runtimes/node/bootstrap.js");
+}

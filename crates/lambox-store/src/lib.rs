@@ -8,6 +8,7 @@
 
 mod error;
 mod functions;
+mod invocations;
 mod records;
 
 use std::path::Path;
@@ -22,6 +23,7 @@ use tokio::sync::{Mutex, MutexGuard};
 
 pub use error::StoreError;
 pub use functions::{LatestUpdate, UpdateOutcome};
+pub use invocations::{AsyncEvent, DestinationRecord, EventInvokeConfig, InvocationLog};
 pub use records::{
     AccountUsage, CodeUpload, FunctionRecord, ListCursor, NewFunction, Scope, VersionRecord,
 };

@@ -317,3 +317,102 @@ async fn published_versions_hold_their_code_until_deleted() {
     store.delete_function(&s, "f").await.unwrap();
     assert_eq!(store.code_blob_count().await.unwrap(), 0);
 }
+
+#[tokio::test]
+async fn installation_id_is_stable() {
+    let (dir, store) = open().await;
+    let first = store.installation_id("aaa").await.unwrap();
+    assert_eq!(first, "aaa");
+    assert_eq!(store.installation_id("bbb").await.unwrap(), "aaa");
+    drop(store);
+    let store = Store::open(dir.path(), Durability::Full).await.unwrap();
+    assert_eq!(store.installation_id("ccc").await.unwrap(), "aaa");
+}
+
+#[tokio::test]
+async fn event_queue_survives_reopen_and_reschedules() {
+    let (dir, store) = open().await;
+    let s = scope("111111111111", "us-east-1");
+    let id = store
+        .enqueue_event(&s, "f", "$LATEST", "req-1", b"{}", 100)
+        .await
+        .unwrap();
+    drop(store);
+    let store = Store::open(dir.path(), Durability::Full).await.unwrap();
+    let due = store.due_events(100, 10, &[]).await.unwrap();
+    assert_eq!(due.len(), 1);
+    assert_eq!((due[0].id, due[0].request_id.as_str()), (id, "req-1"));
+    assert!(store.due_events(100, 10, &[id]).await.unwrap().is_empty());
+    store.reschedule_event(id, 1, 500).await.unwrap();
+    assert!(store.due_events(499, 10, &[]).await.unwrap().is_empty());
+    assert_eq!(store.next_event_due_ms().await.unwrap(), Some(500));
+    store.delete_event(id).await.unwrap();
+    assert_eq!(store.queued_events().await.unwrap(), 0);
+}
+
+#[tokio::test]
+async fn event_invoke_configs_belong_to_their_function() {
+    let (_dir, store) = open().await;
+    let s = scope("111111111111", "us-east-1");
+    let config = lambox_store::EventInvokeConfig {
+        qualifier: "$LATEST".into(),
+        max_retry_attempts: Some(1),
+        max_event_age_seconds: None,
+        on_success: None,
+        on_failure: Some("arn:aws:sqs:us-east-1:111111111111:q".into()),
+        last_modified_ms: 5,
+    };
+    assert!(matches!(
+        store.put_event_invoke_config(&s, "f", &config).await,
+        Err(StoreError::NotFound)
+    ));
+    create(&store, &s, "f", b"z").await.unwrap();
+    store
+        .put_event_invoke_config(&s, "f", &config)
+        .await
+        .unwrap();
+    assert_eq!(
+        store.event_invoke_config(&s, "f", "$LATEST").await.unwrap(),
+        Some(config.clone())
+    );
+    assert_eq!(store.event_invoke_configs(&s, "f").await.unwrap().len(), 1);
+    store.delete_function(&s, "f").await.unwrap();
+    create(&store, &s, "f", b"z").await.unwrap();
+    assert_eq!(
+        store.event_invoke_config(&s, "f", "$LATEST").await.unwrap(),
+        None
+    );
+}
+
+#[tokio::test]
+async fn invocation_logs_are_bounded_per_function() {
+    let (_dir, store) = open().await;
+    let s = scope("111111111111", "us-east-1");
+    let log = |name: &str, i: i64| lambox_store::InvocationLog {
+        id: 0,
+        account: s.account.clone(),
+        region: s.region.clone(),
+        function_name: name.into(),
+        request_id: format!("r{i}"),
+        created_ms: i,
+        text: format!("line {i}"),
+    };
+    let batch: Vec<_> = (0..10).map(|i| log("f", i)).chain([log("g", 0)]).collect();
+    store.append_logs(&batch, 3).await.unwrap();
+    let kept = store.invocation_logs(&s, "f", 0, 100).await.unwrap();
+    assert_eq!(
+        kept.iter()
+            .map(|l| l.request_id.as_str())
+            .collect::<Vec<_>>(),
+        ["r7", "r8", "r9"]
+    );
+    assert_eq!(
+        store.invocation_logs(&s, "g", 0, 100).await.unwrap().len(),
+        1
+    );
+    let after = store
+        .invocation_logs(&s, "f", kept[1].id, 100)
+        .await
+        .unwrap();
+    assert_eq!(after.len(), 1);
+}

@@ -1,0 +1,340 @@
+//! lambox-backend-process: the default backend. Every sandbox is lambox's agent and the
+//! function's runtime as local child processes, with a per-sandbox directory standing in for
+//! `/tmp` and `/opt`, and the unpacked code (shared per code digest) for `/var/task`.
+//!
+//! There is no isolation beyond the operating-system user: this is the zero-setup backend.
+
+mod extract;
+mod records;
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use lambox_core::backend::{Backend, BackendError, BoxFuture, LogSink, Sandbox, SandboxSpec};
+use lambox_core::function::PackageType;
+use lambox_core::protocol::parse_ready_line;
+use lambox_core::revision::{SandboxPaths, log_stream_name, sandbox_environment};
+use lambox_core::runtime::{RuntimeFamily, clients};
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::sync::OnceCell;
+
+pub use records::SANDBOX_ENV;
+
+/// How the process backend runs sandboxes.
+#[derive(Debug, Clone)]
+pub struct ProcessBackendConfig {
+    /// Where sandbox directories go (`<data dir>/sandboxes`).
+    pub sandboxes_dir: PathBuf,
+    /// Where unpacked code goes, one directory per code digest (`<data dir>/code`).
+    pub code_dir: PathBuf,
+    /// Where lambox's runtime clients are written (`<data dir>/runtimes`).
+    pub runtimes_dir: PathBuf,
+    /// The agent's command line (e.g. `["/usr/bin/lambox", "agent"]`).
+    pub agent_command: Vec<String>,
+    /// The Python interpreter (a name on PATH or a path).
+    pub python: String,
+    /// The Node.js interpreter.
+    pub node: String,
+    /// Marks this installation's sandboxes.
+    pub installation_id: String,
+}
+
+/// The process backend.
+pub struct ProcessBackend {
+    config: ProcessBackendConfig,
+    python: OnceCell<String>,
+    node: OnceCell<String>,
+    extracting: tokio::sync::Mutex<()>,
+    children: Mutex<HashMap<String, u32>>,
+}
+
+impl ProcessBackend {
+    /// A backend with `config`; writes the runtime clients into place.
+    pub fn new(config: ProcessBackendConfig) -> std::io::Result<Self> {
+        for dir in [&config.sandboxes_dir, &config.code_dir] {
+            std::fs::create_dir_all(dir)?;
+        }
+        std::fs::create_dir_all(config.runtimes_dir.join("python"))?;
+        std::fs::create_dir_all(config.runtimes_dir.join("node"))?;
+        std::fs::write(
+            config.runtimes_dir.join("python/bootstrap.py"),
+            clients::PYTHON,
+        )?;
+        std::fs::write(config.runtimes_dir.join("node/bootstrap.js"), clients::NODE)?;
+        Ok(Self {
+            config,
+            python: OnceCell::new(),
+            node: OnceCell::new(),
+            extracting: tokio::sync::Mutex::new(()),
+            children: Mutex::new(HashMap::new()),
+        })
+    }
+
+    /// Resolves the interpreters now rather than on the first cold start.
+    pub async fn warm_up(&self) {
+        let _ = self.interpreter(RuntimeFamily::Python).await;
+        let _ = self.interpreter(RuntimeFamily::Node).await;
+    }
+
+    /// The real executable behind an interpreter name: version managers put shell-script shims
+    /// on PATH that cost tens of milliseconds on every start.
+    async fn interpreter(&self, family: RuntimeFamily) -> Result<String, BackendError> {
+        let (cell, name, probe): (&OnceCell<String>, &str, &[&str]) = match family {
+            RuntimeFamily::Python => (
+                &self.python,
+                &self.config.python,
+                &["-c", "import sys; print(sys.executable)"],
+            ),
+            RuntimeFamily::Node => (
+                &self.node,
+                &self.config.node,
+                &["-e", "console.log(process.execPath)"],
+            ),
+            _ => {
+                return Err(BackendError::Unsupported(
+                    "no interpreter for this runtime".into(),
+                ));
+            }
+        };
+        cell.get_or_try_init(|| async {
+            let out = tokio::process::Command::new(name)
+                .args(probe)
+                .stdin(Stdio::null())
+                .output()
+                .await
+                .map_err(|e| BackendError::Unsupported(format!("{name} cannot be started: {e}")))?;
+            let path = String::from_utf8_lossy(&out.stdout).trim().to_owned();
+            Ok(if out.status.success() && !path.is_empty() {
+                path
+            } else {
+                name.to_owned()
+            })
+        })
+        .await
+        .cloned()
+    }
+
+    /// The unpacked code of a package, unpacking it on first use.
+    async fn code_root(&self, spec: &SandboxSpec) -> Result<PathBuf, BackendError> {
+        let Some(code) = &spec.code else {
+            return Err(BackendError::Launch("the function has no code".into()));
+        };
+        let dest = self.config.code_dir.join(&code.sha256_hex);
+        if dest.is_dir() {
+            return Ok(dest);
+        }
+        let _one_at_a_time = self.extracting.lock().await;
+        if !dest.is_dir() {
+            let code = code.clone();
+            let target = dest.clone();
+            tokio::task::spawn_blocking(move || extract::extract_zip(&code.zip, &target))
+                .await
+                .map_err(|e| BackendError::Launch(e.to_string()))??;
+        }
+        Ok(dest)
+    }
+
+    async fn runtime_command(
+        &self,
+        spec: &SandboxSpec,
+        task: &Path,
+    ) -> Result<Vec<String>, BackendError> {
+        let rev = &spec.revision;
+        let runtimes = &self.config.runtimes_dir;
+        let family = rev.family().unwrap_or(RuntimeFamily::Provided);
+        Ok(match family {
+            RuntimeFamily::Python => vec![
+                self.interpreter(family).await?,
+                runtimes.join("python/bootstrap.py").display().to_string(),
+            ],
+            RuntimeFamily::Node => vec![
+                self.interpreter(family).await?,
+                runtimes.join("node/bootstrap.js").display().to_string(),
+            ],
+            _ if task.join("bootstrap").is_file() => {
+                vec![task.join("bootstrap").display().to_string()]
+            }
+            RuntimeFamily::Provided => {
+                return Err(BackendError::Launch(
+                    "Couldn't find valid bootstrap(s): [/var/task/bootstrap /opt/bootstrap]".into(),
+                ));
+            }
+            _ => {
+                return Err(BackendError::Unsupported(format!(
+                    "the process backend has no runtime client for {}",
+                    rev.config.runtime.as_deref().unwrap_or("this runtime")
+                )));
+            }
+        })
+    }
+
+    async fn launch_sandbox(
+        &self,
+        spec: &SandboxSpec,
+        logs: LogSink,
+    ) -> Result<Sandbox, BackendError> {
+        let rev = &spec.revision;
+        if rev.config.package_type == PackageType::Image {
+            return Err(BackendError::Unsupported(
+                "the process backend cannot run PackageType Image functions; start lambox with \
+                 the docker backend"
+                    .into(),
+            ));
+        }
+        let task = self.code_root(spec).await?;
+        let dir = self.config.sandboxes_dir.join(&spec.sandbox_id);
+        let (tmp, opt) = (dir.join("tmp"), dir.join("opt"));
+        std::fs::create_dir_all(&tmp)?;
+        std::fs::create_dir_all(&opt)?;
+        let bootstrap = self.runtime_command(spec, &task).await?;
+        let paths = SandboxPaths {
+            task_root: task.display().to_string(),
+            runtime_dir: self.config.runtimes_dir.display().to_string(),
+            opt: opt.display().to_string(),
+        };
+        let stream = log_stream_name(
+            lambox_core::time::now_millis(),
+            &rev.version,
+            &spec.sandbox_id,
+        );
+        let (agent, agent_args) = self
+            .config
+            .agent_command
+            .split_first()
+            .ok_or_else(|| BackendError::Launch("no agent command".into()))?;
+        let mut command = tokio::process::Command::new(agent);
+        command
+            .args(agent_args)
+            .args([
+                "--invoke",
+                "127.0.0.1:0",
+                "--runtime-api",
+                "127.0.0.1:0",
+                "--sandbox-dir",
+            ])
+            .arg(&dir)
+            .arg("--")
+            .args(&bootstrap)
+            .env_clear()
+            .envs(sandbox_environment(rev, &paths, &spec.lambox_url, &stream))
+            .env(
+                "PATH",
+                std::env::var("PATH").unwrap_or_else(|_| "/usr/local/bin:/usr/bin:/bin".into()),
+            )
+            .env("HOME", &tmp)
+            .env("TMPDIR", &tmp)
+            .env(
+                "AWS_LAMBDA_FUNCTION_TIMEOUT",
+                rev.config.timeout.to_string(),
+            )
+            .env("PYTHONUNBUFFERED", "1")
+            .env("PYTHONDONTWRITEBYTECODE", "1")
+            .env("PYTHONPATH", opt.join("python").display().to_string())
+            .env(
+                "NODE_PATH",
+                format!(
+                    "{}/nodejs/node_modules:{}/node_modules",
+                    opt.display(),
+                    task.display()
+                ),
+            )
+            .env(SANDBOX_ENV, &spec.sandbox_id)
+            .current_dir(&task)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .process_group(0);
+        let mut child = command
+            .spawn()
+            .map_err(|e| BackendError::Launch(format!("cannot start the agent {agent}: {e}")))?;
+        let pid = child.id().unwrap_or(0);
+        records::write_agent_pid(&dir, pid, &self.config.installation_id)?;
+        let stdout = child.stdout.take().expect("piped");
+        let stderr = child.stderr.take().expect("piped");
+        let mut lines = BufReader::new(stdout).lines();
+        let ready = tokio::time::timeout(Duration::from_secs(30), lines.next_line()).await;
+        let endpoint = match ready {
+            Ok(Ok(Some(line))) => parse_ready_line(&line).map(|(invoke, _)| invoke),
+            _ => None,
+        };
+        let Some(endpoint) = endpoint else {
+            let _ = child.start_kill();
+            let mut err = String::new();
+            let _ = tokio::io::AsyncReadExt::read_to_string(&mut BufReader::new(stderr), &mut err)
+                .await;
+            records::kill_sandbox(&dir, &spec.sandbox_id);
+            let _ = std::fs::remove_dir_all(&dir);
+            return Err(BackendError::Launch(format!(
+                "the agent did not start: {}",
+                err.trim()
+            )));
+        };
+        self.children
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(spec.sandbox_id.clone(), pid);
+        let id = spec.sandbox_id.clone();
+        tokio::spawn(async move {
+            while let Ok(Some(line)) = lines.next_line().await {
+                logs(&line);
+            }
+            // Reap the agent when it exits, whoever stopped it.
+            let _ = child.wait().await;
+        });
+        tokio::spawn(async move {
+            let mut errors = BufReader::new(stderr).lines();
+            while let Ok(Some(line)) = errors.next_line().await {
+                tracing::warn!(sandbox = %id, "agent: {line}");
+            }
+        });
+        Ok(Sandbox {
+            id: spec.sandbox_id.clone(),
+            endpoint,
+        })
+    }
+
+    fn stop(&self, sandbox_id: &str) {
+        self.children
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(sandbox_id);
+        let dir = self.config.sandboxes_dir.join(sandbox_id);
+        records::kill_sandbox(&dir, sandbox_id);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}
+
+impl Backend for ProcessBackend {
+    fn kind(&self) -> &'static str {
+        "process"
+    }
+
+    fn launch<'a>(
+        &'a self,
+        spec: &'a SandboxSpec,
+        logs: LogSink,
+    ) -> BoxFuture<'a, Result<Sandbox, BackendError>> {
+        Box::pin(self.launch_sandbox(spec, logs))
+    }
+
+    fn terminate<'a>(&'a self, sandbox_id: &'a str) -> BoxFuture<'a, Result<(), BackendError>> {
+        Box::pin(async move {
+            self.stop(sandbox_id);
+            Ok(())
+        })
+    }
+
+    fn list_owned(&self) -> BoxFuture<'_, Result<Vec<String>, BackendError>> {
+        Box::pin(async move {
+            Ok(
+                records::owned_sandboxes(&self.config.sandboxes_dir, &self.config.installation_id)
+                    .into_iter()
+                    .map(|(id, _)| id)
+                    .collect(),
+            )
+        })
+    }
+}
