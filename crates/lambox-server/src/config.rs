@@ -31,6 +31,102 @@ pub struct Config {
     pub auth: AuthConfig,
     /// Service limits.
     pub limits: Limits,
+    /// Where function code runs: `process` (local child processes).
+    pub backend: BackendKind,
+    /// How code in sandboxes reaches lambox (`AWS_ENDPOINT_URL`); derived from `listen` when
+    /// empty.
+    pub public_url: String,
+    /// The process backend.
+    pub process: ProcessConfig,
+    /// The warm pool.
+    pub pool: PoolConfig,
+    /// Asynchronous invocations.
+    pub async_events: AsyncEventsConfig,
+    /// Invocation logs.
+    pub logs: LogsConfig,
+}
+
+/// Which backend runs sandboxes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum BackendKind {
+    /// Local child processes.
+    #[default]
+    Process,
+}
+
+/// Settings of the process backend.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ProcessConfig {
+    /// The interpreter of python runtimes.
+    pub python: String,
+    /// The interpreter of nodejs runtimes.
+    pub node: String,
+}
+
+impl Default for ProcessConfig {
+    fn default() -> Self {
+        Self {
+            python: "python3".to_owned(),
+            node: "node".to_owned(),
+        }
+    }
+}
+
+/// Settings of the warm pool.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct PoolConfig {
+    /// Most sandboxes per function; further invocations wait for one.
+    pub max_instances_per_function: u32,
+    /// Seconds an idle sandbox is kept.
+    pub idle_ttl_seconds: u64,
+}
+
+impl Default for PoolConfig {
+    fn default() -> Self {
+        Self {
+            max_instances_per_function: 10,
+            idle_ttl_seconds: 600,
+        }
+    }
+}
+
+/// Settings of asynchronous invocation.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AsyncEventsConfig {
+    /// Events delivered at once.
+    pub workers: u32,
+    /// Seconds before the first retry; doubled for each further one (Lambda waits about a
+    /// minute, then two).
+    pub retry_base_seconds: f64,
+}
+
+impl Default for AsyncEventsConfig {
+    fn default() -> Self {
+        Self {
+            workers: 4,
+            retry_base_seconds: 60.0,
+        }
+    }
+}
+
+/// Settings of invocation logs.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LogsConfig {
+    /// Invocation logs kept per function.
+    pub keep_per_function: u32,
+}
+
+impl Default for LogsConfig {
+    fn default() -> Self {
+        Self {
+            keep_per_function: 1000,
+        }
+    }
 }
 
 /// How hard commits wait for the disk.
@@ -109,6 +205,12 @@ impl Default for Config {
             log: LogConfig::default(),
             auth: AuthConfig::default(),
             limits: Limits::default(),
+            backend: BackendKind::Process,
+            public_url: String::new(),
+            process: ProcessConfig::default(),
+            pool: PoolConfig::default(),
+            async_events: AsyncEventsConfig::default(),
+            logs: LogsConfig::default(),
         }
     }
 }
@@ -177,6 +279,18 @@ impl Config {
             ));
         }
         Ok(self)
+    }
+
+    /// How code in sandboxes reaches lambox.
+    pub fn lambox_url(&self) -> String {
+        if !self.public_url.is_empty() {
+            return self.public_url.trim_end_matches('/').to_owned();
+        }
+        let mut addr = self.listen;
+        if addr.ip().is_unspecified() {
+            addr.set_ip(std::net::Ipv4Addr::LOCALHOST.into());
+        }
+        format!("http://{addr}")
     }
 
     /// The configuration as TOML, secrets masked.

@@ -3,16 +3,27 @@
 
 pub mod api;
 pub mod auth;
+pub mod cli;
 pub mod config;
 pub mod error;
+pub mod invoke;
 pub mod routing;
 
 use std::sync::Arc;
 
+use std::time::Duration;
+
 use axum::Router;
 use axum::serve::ListenerExt;
+use lambox_backend_process::{ProcessBackend, ProcessBackendConfig};
+use lambox_core::backend::Backend;
+use lambox_core::pool::{PoolSettings, WarmPool};
 use lambox_store::{Durability, Store};
 use tokio::net::TcpListener;
+
+use crate::invoke::Invoker;
+use crate::invoke::logs::LogCollector;
+use crate::invoke::queue::EventQueue;
 
 use crate::api::AppState;
 use crate::auth::Authenticator;
@@ -23,13 +34,50 @@ pub fn app(state: Arc<AppState>) -> Router {
     Router::new().fallback(api::dispatch).with_state(state)
 }
 
-/// Opens the store and builds the shared state.
+/// Opens the store, reaps the sandboxes an earlier run left, and builds the shared state.
 pub async fn open_state(config: Config) -> anyhow::Result<Arc<AppState>> {
     let durability = match config.durability {
         DurabilityMode::Full => Durability::Full,
         DurabilityMode::Normal => Durability::Normal,
     };
     let store = Store::open(&config.data_dir, durability).await?;
+    let installation_id = store
+        .installation_id(&uuid::Uuid::new_v4().simple().to_string())
+        .await?;
+    let backend = Arc::new(process_backend(&config, &installation_id)?);
+    reap(backend.as_ref()).await;
+    {
+        let backend = backend.clone();
+        tokio::spawn(async move { backend.warm_up().await });
+    }
+    let logs = LogCollector::start(store.clone(), config.logs.keep_per_function);
+    let pool = WarmPool::new(
+        backend,
+        PoolSettings {
+            max_instances_per_function: config.pool.max_instances_per_function.max(1),
+            idle_ttl: Duration::from_secs(config.pool.idle_ttl_seconds),
+        },
+        Arc::new(move |key, sandbox| logs.sink(key, sandbox)),
+    );
+    let reaper = pool.clone();
+    let every = Duration::from_secs(config.pool.idle_ttl_seconds.clamp(1, 60));
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(every);
+        loop {
+            tick.tick().await;
+            let n = reaper.reap_idle();
+            if n > 0 {
+                tracing::debug!(stopped = n, "idle sandboxes stopped");
+            }
+        }
+    });
+    let invoker = Arc::new(Invoker::new(store.clone(), pool, config.lambox_url()));
+    let queue = EventQueue::start(
+        store.clone(),
+        invoker.clone(),
+        config.async_events.workers,
+        Duration::from_secs_f64(config.async_events.retry_base_seconds.max(0.0)),
+    );
     let auth = Authenticator::new(
         &config.default_account,
         &config.default_region,
@@ -39,7 +87,43 @@ pub async fn open_state(config: Config) -> anyhow::Result<Arc<AppState>> {
         store,
         config,
         auth,
+        invoker,
+        queue,
     }))
+}
+
+fn process_backend(config: &Config, installation_id: &str) -> anyhow::Result<ProcessBackend> {
+    let exe = std::env::current_exe()?;
+    Ok(ProcessBackend::new(ProcessBackendConfig {
+        sandboxes_dir: config.data_dir.join("sandboxes"),
+        code_dir: config.data_dir.join("code"),
+        runtimes_dir: config.data_dir.join("runtimes"),
+        agent_command: vec![exe.display().to_string(), "agent".to_owned()],
+        python: config.process.python.clone(),
+        node: config.process.node.clone(),
+        installation_id: installation_id.to_owned(),
+    })?)
+}
+
+/// Stops every sandbox an earlier run of this installation left behind.
+async fn reap(backend: &dyn Backend) {
+    match backend.list_owned().await {
+        Ok(ids) => {
+            for id in &ids {
+                if let Err(e) = backend.terminate(id).await {
+                    tracing::warn!(sandbox = %id, error = %e, "could not reap a sandbox");
+                }
+            }
+            if !ids.is_empty() {
+                tracing::info!(
+                    count = ids.len(),
+                    backend = backend.kind(),
+                    "reaped sandboxes of an earlier run"
+                );
+            }
+        }
+        Err(e) => tracing::warn!(error = %e, "could not list sandboxes to reap"),
+    }
 }
 
 /// Serves the API on `config.listen` until `shutdown` resolves, then drains and closes the store.
@@ -62,6 +146,7 @@ pub async fn serve(
     axum::serve(listener, app(state.clone()))
         .with_graceful_shutdown(shutdown)
         .await?;
+    state.invoker.pool().shutdown().await;
     state.store.close().await;
     tracing::info!("lambox stopped");
     Ok(())

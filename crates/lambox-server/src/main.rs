@@ -2,8 +2,10 @@
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+use lambox_server::cli::{self, Target};
 use lambox_server::config::{Config, Overrides};
 use tracing_subscriber::EnvFilter;
 
@@ -36,12 +38,78 @@ impl ServerArgs {
     }
 }
 
+#[derive(clap::Args)]
+struct ClientArgs {
+    /// lambox's URL.
+    #[arg(
+        long,
+        env = "AWS_ENDPOINT_URL",
+        default_value = "http://127.0.0.1:4566"
+    )]
+    endpoint: String,
+    /// Access key id; a 12-digit key is the account.
+    #[arg(long, env = "AWS_ACCESS_KEY_ID", default_value = "000000000000")]
+    access_key_id: String,
+    /// Secret access key (checked in strict mode only).
+    #[arg(
+        long,
+        env = "AWS_SECRET_ACCESS_KEY",
+        default_value = "lambox",
+        hide_env_values = true
+    )]
+    secret_access_key: String,
+    /// Region.
+    #[arg(long, env = "AWS_REGION", default_value = "us-east-1")]
+    region: String,
+}
+
+impl ClientArgs {
+    fn target(&self) -> Target {
+        Target {
+            endpoint: self.endpoint.clone(),
+            access_key_id: self.access_key_id.clone(),
+            secret_access_key: self.secret_access_key.clone(),
+            region: self.region.clone(),
+        }
+    }
+}
+
 #[derive(Subcommand)]
 enum Command {
     /// Serve the AWS Lambda API.
     Serve(ServerArgs),
     /// Print the effective configuration as TOML.
     Config(ServerArgs),
+    /// Invoke a function and print its result.
+    Invoke {
+        /// Function name or ARN.
+        name: String,
+        /// The event, as JSON.
+        #[arg(long, default_value = "{}")]
+        payload: String,
+        /// Version or alias.
+        #[arg(long)]
+        qualifier: Option<String>,
+        #[command(flatten)]
+        client: ClientArgs,
+    },
+    /// Print a function's invocation logs.
+    Logs {
+        /// Function name.
+        name: String,
+        /// Keep printing new invocations.
+        #[arg(long, short)]
+        follow: bool,
+        #[command(flatten)]
+        client: ClientArgs,
+    },
+    /// Run the sandbox agent (started by lambox's backends, not by hand).
+    #[command(hide = true)]
+    Agent {
+        /// `[--invoke ADDR] [--runtime-api ADDR] [--sandbox-dir DIR] -- BOOTSTRAP…`
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<String>,
+    },
 }
 
 fn init_logging(config: &Config) {
@@ -58,13 +126,23 @@ fn init_logging(config: &Config) {
     }
 }
 
-fn main() -> anyhow::Result<()> {
+fn client_runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    Ok(tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?)
+}
+
+fn main() -> anyhow::Result<ExitCode> {
     let cli = Cli::parse();
     match cli.command {
+        Command::Agent { args } => {
+            lambox_agent::run(lambox_agent::AgentArgs::parse(args)?)?;
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Config(args) => {
             let config = Config::load(cli.config.as_deref(), &args.overrides())?;
             print!("{}", config.to_toml());
-            Ok(())
+            Ok(ExitCode::SUCCESS)
         }
         Command::Serve(args) => {
             let config = Config::load(cli.config.as_deref(), &args.overrides())?;
@@ -75,7 +153,31 @@ fn main() -> anyhow::Result<()> {
                 .block_on(lambox_server::serve(
                     config,
                     lambox_server::shutdown_signal(),
-                ))
+                ))?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Invoke {
+            name,
+            payload,
+            qualifier,
+            client,
+        } => {
+            cli::check_payload(&payload)?;
+            client_runtime()?.block_on(cli::invoke(
+                &client.target(),
+                &name,
+                &payload,
+                qualifier.as_deref(),
+                true,
+            ))
+        }
+        Command::Logs {
+            name,
+            follow,
+            client,
+        } => {
+            client_runtime()?.block_on(cli::logs(&client.target(), &name, follow))?;
+            Ok(ExitCode::SUCCESS)
         }
     }
 }

@@ -31,6 +31,30 @@ pub enum Operation {
     ListTags(String),
     /// `GET /2016-08-19/account-settings`
     GetAccountSettings,
+    /// `POST /2015-03-31/functions/{FunctionName}/invocations`
+    Invoke(String),
+    /// `POST /2014-11-13/functions/{FunctionName}/invoke-async`
+    InvokeAsync(String),
+    /// `PUT /2017-10-31/functions/{FunctionName}/concurrency`
+    PutFunctionConcurrency(String),
+    /// `GET /2019-09-30/functions/{FunctionName}/concurrency`
+    GetFunctionConcurrency(String),
+    /// `DELETE /2017-10-31/functions/{FunctionName}/concurrency`
+    DeleteFunctionConcurrency(String),
+    /// `PUT /2019-09-25/functions/{FunctionName}/event-invoke-config`
+    PutFunctionEventInvokeConfig(String),
+    /// `POST /2019-09-25/functions/{FunctionName}/event-invoke-config`
+    UpdateFunctionEventInvokeConfig(String),
+    /// `GET /2019-09-25/functions/{FunctionName}/event-invoke-config`
+    GetFunctionEventInvokeConfig(String),
+    /// `DELETE /2019-09-25/functions/{FunctionName}/event-invoke-config`
+    DeleteFunctionEventInvokeConfig(String),
+    /// `GET /2019-09-25/functions/{FunctionName}/event-invoke-config/list`
+    ListFunctionEventInvokeConfigs(String),
+    /// `GET /_lambox/admin/logs`: invocation logs of a function.
+    AdminLogs,
+    /// `GET /_lambox/admin/destination-records`: records for destinations lambox does not host.
+    AdminDestinationRecords,
     /// `GET /_lambox/code/{sha256}`: lambox's download URL for a stored deployment package
     /// (what `GetFunction`'s `Code.Location` points at).
     DownloadCode(String),
@@ -53,6 +77,18 @@ impl Operation {
             Self::UntagResource(_) => "UntagResource",
             Self::ListTags(_) => "ListTags",
             Self::GetAccountSettings => "GetAccountSettings",
+            Self::Invoke(_) => "Invoke",
+            Self::InvokeAsync(_) => "InvokeAsync",
+            Self::PutFunctionConcurrency(_) => "PutFunctionConcurrency",
+            Self::GetFunctionConcurrency(_) => "GetFunctionConcurrency",
+            Self::DeleteFunctionConcurrency(_) => "DeleteFunctionConcurrency",
+            Self::PutFunctionEventInvokeConfig(_) => "PutFunctionEventInvokeConfig",
+            Self::UpdateFunctionEventInvokeConfig(_) => "UpdateFunctionEventInvokeConfig",
+            Self::GetFunctionEventInvokeConfig(_) => "GetFunctionEventInvokeConfig",
+            Self::DeleteFunctionEventInvokeConfig(_) => "DeleteFunctionEventInvokeConfig",
+            Self::ListFunctionEventInvokeConfigs(_) => "ListFunctionEventInvokeConfigs",
+            Self::AdminLogs => "AdminLogs",
+            Self::AdminDestinationRecords => "AdminDestinationRecords",
             Self::DownloadCode(_) => "DownloadCode",
             Self::Health => "Health",
         }
@@ -94,6 +130,34 @@ pub fn route(method: &str, raw_path: &str) -> Option<Operation> {
         ("DELETE", ["2017-03-31", "tags", r]) => Op::UntagResource(label(r)?),
         ("GET", ["2017-03-31", "tags", r]) => Op::ListTags(label(r)?),
         ("GET", ["2016-08-19", "account-settings"]) => Op::GetAccountSettings,
+        ("POST", ["2015-03-31", "functions", f, "invocations"]) => Op::Invoke(label(f)?),
+        ("POST", ["2014-11-13", "functions", f, "invoke-async"]) => Op::InvokeAsync(label(f)?),
+        ("PUT", ["2017-10-31", "functions", f, "concurrency"]) => {
+            Op::PutFunctionConcurrency(label(f)?)
+        }
+        ("GET", ["2019-09-30", "functions", f, "concurrency"]) => {
+            Op::GetFunctionConcurrency(label(f)?)
+        }
+        ("DELETE", ["2017-10-31", "functions", f, "concurrency"]) => {
+            Op::DeleteFunctionConcurrency(label(f)?)
+        }
+        ("PUT", ["2019-09-25", "functions", f, "event-invoke-config"]) => {
+            Op::PutFunctionEventInvokeConfig(label(f)?)
+        }
+        ("POST", ["2019-09-25", "functions", f, "event-invoke-config"]) => {
+            Op::UpdateFunctionEventInvokeConfig(label(f)?)
+        }
+        ("GET", ["2019-09-25", "functions", f, "event-invoke-config"]) => {
+            Op::GetFunctionEventInvokeConfig(label(f)?)
+        }
+        ("DELETE", ["2019-09-25", "functions", f, "event-invoke-config"]) => {
+            Op::DeleteFunctionEventInvokeConfig(label(f)?)
+        }
+        ("GET", ["2019-09-25", "functions", f, "event-invoke-config", "list"]) => {
+            Op::ListFunctionEventInvokeConfigs(label(f)?)
+        }
+        ("GET", ["_lambox", "admin", "logs"]) => Op::AdminLogs,
+        ("GET", ["_lambox", "admin", "destination-records"]) => Op::AdminDestinationRecords,
         ("GET", ["_lambox", "code", sha]) => Op::DownloadCode(label(sha)?),
         ("GET", ["_lambox", "health"]) => Op::Health,
         _ => return None,
@@ -173,6 +237,28 @@ mod tests {
         assert_eq!(route("PATCH", "/2015-03-31/functions/f"), None);
         assert_eq!(route("GET", "/2015-03-31/functions/f/nope"), None);
         assert_eq!(route("GET", "/"), None);
+    }
+
+    #[test]
+    fn routes_invocation_operations() {
+        assert_eq!(
+            route("POST", "/2015-03-31/functions/f/invocations"),
+            Some(Operation::Invoke("f".into()))
+        );
+        assert_eq!(
+            route("POST", "/2019-09-25/functions/f/event-invoke-config"),
+            Some(Operation::UpdateFunctionEventInvokeConfig("f".into()))
+        );
+        assert_eq!(
+            route("GET", "/2019-09-25/functions/f/event-invoke-config/list"),
+            Some(Operation::ListFunctionEventInvokeConfigs("f".into()))
+        );
+        assert_eq!(
+            route("GET", "/2019-09-30/functions/f/concurrency"),
+            Some(Operation::GetFunctionConcurrency("f".into()))
+        );
+        // Concurrency is read under one date and written under another, as AWS routes it.
+        assert_eq!(route("GET", "/2017-10-31/functions/f/concurrency"), None);
     }
 
     #[test]

@@ -153,7 +153,7 @@ impl Store {
         name: &str,
         c: &EventInvokeConfig,
     ) -> Result<(), StoreError> {
-        let done = sqlx::query(sqlx::AssertSqlSafe(format!(
+        let done = sqlx::query(
             "INSERT INTO event_invoke_configs (function_id, qualifier, max_retry_attempts, \
              max_event_age_seconds, on_success, on_failure, last_modified_ms) \
              SELECT id, ?, ?, ?, ?, ?, ? FROM functions \
@@ -162,8 +162,8 @@ impl Store {
              max_retry_attempts = excluded.max_retry_attempts, \
              max_event_age_seconds = excluded.max_event_age_seconds, \
              on_success = excluded.on_success, on_failure = excluded.on_failure, \
-             last_modified_ms = excluded.last_modified_ms"
-        )))
+             last_modified_ms = excluded.last_modified_ms",
+        )
         .bind(&c.qualifier)
         .bind(c.max_retry_attempts.map(i64::from))
         .bind(c.max_event_age_seconds.map(i64::from))

@@ -2,8 +2,12 @@
 //! limit, authenticates, runs the operation and stamps `x-amzn-RequestId` on every answer.
 
 mod account;
+mod admin;
+mod concurrency;
+mod event_invoke;
 mod functions;
 mod internal;
+mod invoke;
 mod tags;
 mod update;
 pub mod wire;
@@ -26,10 +30,11 @@ use serde::de::DeserializeOwned;
 use crate::auth::{Authenticator, Caller};
 use crate::config::Config;
 use crate::error::ApiError;
+use crate::invoke::Invoker;
+use crate::invoke::queue::EventQueue;
 use crate::routing::{Operation, Query, route};
 
 /// What every request handler shares.
-#[derive(Debug)]
 pub struct AppState {
     /// The store.
     pub store: Store,
@@ -37,12 +42,17 @@ pub struct AppState {
     pub config: Config,
     /// Derives callers.
     pub auth: Authenticator,
+    /// Runs functions.
+    pub invoker: Arc<Invoker>,
+    /// The asynchronous event queue.
+    pub queue: EventQueue,
 }
 
 /// One request, authenticated and read.
 pub(crate) struct Ctx<'a> {
-    pub state: &'a AppState,
+    pub state: &'a Arc<AppState>,
     pub scope: Scope,
+    pub headers: &'a axum::http::HeaderMap,
     pub query: Query,
     pub body: Bytes,
     /// `http://<host the client used>`, for URLs lambox hands out.
@@ -132,7 +142,9 @@ pub async fn dispatch(State(state): State<Arc<AppState>>, request: Request) -> R
         micros = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX),
         "served"
     );
-    if let Ok(v) = HeaderValue::from_str(&request_id) {
+    if !response.headers().contains_key("x-amzn-requestid")
+        && let Ok(v) = HeaderValue::from_str(&request_id)
+    {
         response.headers_mut().insert("x-amzn-RequestId", v);
     }
     response
@@ -143,6 +155,9 @@ fn body_limit(op: &Operation, config: &Config) -> u64 {
         Operation::CreateFunction | Operation::UpdateFunctionCode(_) => {
             config.limits.max_code_request_bytes
         }
+        // Payload limits are checked by the operation, with its own error; this only bounds
+        // what is read.
+        Operation::Invoke(_) | Operation::InvokeAsync(_) => 7 * 1024 * 1024,
         _ => 6 * 1024 * 1024,
     }
 }
@@ -192,7 +207,7 @@ async fn read_body(
     Ok(Bytes::from(buf))
 }
 
-async fn handle(state: &AppState, parts: &Parts, body: Body) -> Result<Response, ApiError> {
+async fn handle(state: &Arc<AppState>, parts: &Parts, body: Body) -> Result<Response, ApiError> {
     let path = parts.uri.path();
     let op = route(parts.method.as_str(), path)
         .ok_or_else(|| ApiError::UnknownOperation(format!("{} {path}", parts.method)))?;
@@ -215,6 +230,7 @@ async fn handle(state: &AppState, parts: &Parts, body: Body) -> Result<Response,
     let ctx = Ctx {
         state,
         scope: Scope { account, region },
+        headers: &parts.headers,
         query,
         body,
         base_url: format!("http://{host}"),
@@ -232,6 +248,18 @@ async fn handle(state: &AppState, parts: &Parts, body: Body) -> Result<Response,
         Op::UntagResource(r) => tags::untag(&ctx, &r).await,
         Op::ListTags(r) => tags::list(&ctx, &r).await,
         Op::GetAccountSettings => account::settings(&ctx).await,
+        Op::Invoke(f) => invoke::invoke(&ctx, &f).await,
+        Op::InvokeAsync(f) => invoke::invoke_async(&ctx, &f).await,
+        Op::PutFunctionConcurrency(f) => concurrency::put(&ctx, &f).await,
+        Op::GetFunctionConcurrency(f) => concurrency::get(&ctx, &f).await,
+        Op::DeleteFunctionConcurrency(f) => concurrency::delete(&ctx, &f).await,
+        Op::PutFunctionEventInvokeConfig(f) => event_invoke::put(&ctx, &f, false).await,
+        Op::UpdateFunctionEventInvokeConfig(f) => event_invoke::put(&ctx, &f, true).await,
+        Op::GetFunctionEventInvokeConfig(f) => event_invoke::get(&ctx, &f).await,
+        Op::DeleteFunctionEventInvokeConfig(f) => event_invoke::delete(&ctx, &f).await,
+        Op::ListFunctionEventInvokeConfigs(f) => event_invoke::list(&ctx, &f).await,
+        Op::AdminLogs => admin::logs(&ctx).await,
+        Op::AdminDestinationRecords => admin::destination_records(&ctx).await,
         Op::DownloadCode(_) | Op::Health => unreachable!("internal operations return above"),
     }
 }

@@ -6,6 +6,7 @@ use lambox_core::LambdaError;
 use lambox_core::arn::NameShape;
 use lambox_core::checks::{check_architectures, check_settings_constraints, check_settings_rules};
 use lambox_core::function::{FunctionSettings, PackageType};
+use lambox_core::revision::DeployId;
 use lambox_core::validate::ValidationErrors;
 use lambox_store::{CodeUpload, LatestUpdate, StoreError, VersionRecord};
 use serde::Deserialize;
@@ -59,6 +60,12 @@ fn map_store(ctx: &Ctx<'_>, name: &str) -> impl Fn(StoreError) -> ApiError {
         StoreError::RevisionMismatch => LambdaError::revision_mismatch().into(),
         e => e.into(),
     }
+}
+
+/// Tells the invoker that `$LATEST` is now `latest`.
+fn latest_changed(ctx: &Ctx<'_>, name: &str, latest: &VersionRecord) {
+    let deploy = DeployId::of(&latest.version, &latest.code_sha256_hex, &latest.config);
+    ctx.state.invoker.latest_changed(&ctx.scope, name, &deploy);
 }
 
 /// The answer of an update: the published version when one was published, else `$LATEST`.
@@ -156,6 +163,7 @@ pub(super) async fn code(ctx: &Ctx<'_>, label: &str) -> Result<Response, ApiErro
         })
         .await
         .map_err(map_store(ctx, &f.name))?;
+    latest_changed(ctx, &f.name, &outcome.latest);
     tracing::info!(function = %f.name, account = %ctx.scope.account, region = %ctx.scope.region, "function code updated");
     Ok(updated(ctx, &outcome.latest, outcome.published.as_ref()))
 }
@@ -199,6 +207,7 @@ pub(super) async fn configuration(ctx: &Ctx<'_>, label: &str) -> Result<Response
             Refusal::Store(e) => map_store(ctx, &f.name)(e),
             Refusal::Api(e) => e,
         })?;
+    latest_changed(ctx, &f.name, &outcome.latest);
     tracing::info!(function = %f.name, account = %ctx.scope.account, region = %ctx.scope.region, "function configuration updated");
     Ok(updated(ctx, &outcome.latest, None))
 }

@@ -1,0 +1,122 @@
+//! PutFunctionConcurrency, GetFunctionConcurrency, DeleteFunctionConcurrency.
+
+use axum::http::StatusCode;
+use axum::response::Response;
+use lambox_core::LambdaError;
+use lambox_core::arn::NameShape;
+use lambox_core::validate::ValidationErrors;
+use lambox_store::StoreError;
+use serde::{Deserialize, Serialize};
+
+use super::{Ctx, json_response, no_content};
+use crate::error::ApiError;
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct PutInput {
+    reserved_concurrent_executions: Option<i64>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct Output {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    reserved_concurrent_executions: Option<u32>,
+}
+
+fn unqualified(ctx: &Ctx<'_>, label: &str) -> Result<String, ApiError> {
+    let f = ctx.function(label, NameShape::Plain, false)?;
+    if f.qualifier.is_some() {
+        return Err(LambdaError::InvalidParameterValue(
+            "This operation is permitted on Lambda functions only. Aliases and versions do not \
+             support this operation. Please specify either a function name or an unqualified function ARN."
+                .into(),
+        )
+        .into());
+    }
+    Ok(f.name)
+}
+
+pub(super) async fn put(ctx: &Ctx<'_>, label: &str) -> Result<Response, ApiError> {
+    let name = unqualified(ctx, label)?;
+    let input: PutInput = ctx.json()?;
+    let mut errors = ValidationErrors::new();
+    let n = match input.reserved_concurrent_executions {
+        None => {
+            errors.violation_raw(
+                "reservedConcurrentExecutions",
+                "null",
+                "Member must not be null",
+            );
+            0
+        }
+        Some(n) if n < 0 => {
+            errors.min_value("reservedConcurrentExecutions", n, 0);
+            0
+        }
+        Some(n) => u32::try_from(n).unwrap_or(u32::MAX),
+    };
+    errors.into_result().map_err(LambdaError::Validation)?;
+    let store = &ctx.state.store;
+    let function = store
+        .get_function(&ctx.scope, &name)
+        .await?
+        .ok_or_else(|| LambdaError::function_not_found(&ctx.arn(&name, None)))?;
+    let limits = &ctx.state.config.limits;
+    let others = store.account_usage(&ctx.scope).await?.reserved_concurrency
+        - u64::from(function.reserved_concurrency.unwrap_or(0));
+    let unreserved = u64::from(limits.account_concurrency).saturating_sub(others + u64::from(n));
+    if unreserved < u64::from(limits.min_unreserved_concurrency) {
+        return Err(LambdaError::InvalidParameterValue(format!(
+            "Specified ReservedConcurrentExecutions for function decreases account's \
+             UnreservedConcurrentExecution below its minimum value of [{}].",
+            limits.min_unreserved_concurrency
+        ))
+        .into());
+    }
+    store
+        .set_reserved_concurrency(&ctx.scope, &name, Some(n))
+        .await
+        .map_err(|e| not_found(ctx, &name, e))?;
+    ctx.state.invoker.forget(&ctx.scope, &name);
+    Ok(json_response(
+        StatusCode::OK,
+        &Output {
+            reserved_concurrent_executions: Some(n),
+        },
+    ))
+}
+
+fn not_found(ctx: &Ctx<'_>, name: &str, e: StoreError) -> ApiError {
+    match e {
+        StoreError::NotFound => LambdaError::function_not_found(&ctx.arn(name, None)).into(),
+        e => e.into(),
+    }
+}
+
+pub(super) async fn get(ctx: &Ctx<'_>, label: &str) -> Result<Response, ApiError> {
+    let name = unqualified(ctx, label)?;
+    let function = ctx
+        .state
+        .store
+        .get_function(&ctx.scope, &name)
+        .await?
+        .ok_or_else(|| LambdaError::function_not_found(&ctx.arn(&name, None)))?;
+    Ok(json_response(
+        StatusCode::OK,
+        &Output {
+            reserved_concurrent_executions: function.reserved_concurrency,
+        },
+    ))
+}
+
+pub(super) async fn delete(ctx: &Ctx<'_>, label: &str) -> Result<Response, ApiError> {
+    let name = unqualified(ctx, label)?;
+    ctx.state
+        .store
+        .set_reserved_concurrency(&ctx.scope, &name, None)
+        .await
+        .map_err(|e| not_found(ctx, &name, e))?;
+    ctx.state.invoker.forget(&ctx.scope, &name);
+    Ok(no_content())
+}

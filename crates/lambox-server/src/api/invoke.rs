@@ -1,0 +1,229 @@
+//! Invoke and InvokeAsync.
+
+use axum::body::Body;
+use axum::http::{HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use base64::Engine;
+use lambox_core::LambdaError;
+use lambox_core::arn::{LATEST, NameShape};
+use lambox_core::validate::ValidationErrors;
+
+use super::Ctx;
+use crate::error::ApiError;
+use crate::invoke::{InvokeError, InvokeRequest, invoked_arn};
+
+/// Largest synchronous payload (6 MB).
+const MAX_SYNC_PAYLOAD: usize = 6_291_456;
+/// Largest asynchronous payload (1 MB).
+const MAX_ASYNC_PAYLOAD: usize = 1_048_576;
+/// Largest client context, decoded.
+const MAX_CLIENT_CONTEXT: usize = 3583;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum InvocationType {
+    RequestResponse,
+    Event,
+    DryRun,
+}
+
+fn header<'a>(ctx: &'a Ctx<'_>, name: &str) -> Option<&'a str> {
+    ctx.headers.get(name).and_then(|v| v.to_str().ok())
+}
+
+pub(super) async fn invoke(ctx: &Ctx<'_>, label: &str) -> Result<Response, ApiError> {
+    let mut errors = ValidationErrors::new();
+    let kind = match header(ctx, "x-amz-invocation-type").unwrap_or("RequestResponse") {
+        "RequestResponse" => InvocationType::RequestResponse,
+        "Event" => InvocationType::Event,
+        "DryRun" => InvocationType::DryRun,
+        other => {
+            errors.violation(
+                "invocationType",
+                other,
+                "Member must satisfy enum value set: [Event, RequestResponse, DryRun]",
+            );
+            InvocationType::RequestResponse
+        }
+    };
+    let tail = match header(ctx, "x-amz-log-type").unwrap_or("None") {
+        "None" => false,
+        "Tail" => true,
+        other => {
+            errors.violation(
+                "logType",
+                other,
+                "Member must satisfy enum value set: [None, Tail]",
+            );
+            false
+        }
+    };
+    errors.into_result().map_err(LambdaError::Validation)?;
+    let f = ctx.function(label, NameShape::Namespaced, true)?;
+    let qualifier = f.qualifier.as_deref();
+    let payload = ctx.body.clone();
+    let limit = if kind == InvocationType::Event {
+        MAX_ASYNC_PAYLOAD
+    } else {
+        MAX_SYNC_PAYLOAD
+    };
+    if payload.len() > limit {
+        return Err(LambdaError::RequestTooLarge(format!(
+            "Request must be smaller than {limit} bytes for the InvokeFunction operation"
+        ))
+        .into());
+    }
+    if !payload.is_empty()
+        && let Err(e) = serde_json::from_slice::<serde::de::IgnoredAny>(&payload)
+    {
+        return Err(LambdaError::InvalidRequestContent(format!(
+            "Could not parse request body into json: Could not parse payload into json: {e}"
+        ))
+        .into());
+    }
+    let client_context = match header(ctx, "x-amz-client-context") {
+        None => None,
+        Some(encoded) => Some(decode_client_context(encoded)?),
+    };
+    let invoker = &ctx.state.invoker;
+    let resolved = invoker
+        .resolve(&ctx.scope, &f.name, qualifier)
+        .await?
+        .ok_or_else(|| LambdaError::function_not_found(&ctx.arn(&f.name, qualifier)))?;
+    let request_id = uuid::Uuid::new_v4().to_string();
+    match kind {
+        InvocationType::DryRun => Ok(StatusCode::NO_CONTENT.into_response()),
+        InvocationType::Event => {
+            let version = qualifier.unwrap_or(LATEST);
+            ctx.state
+                .queue
+                .enqueue(&ctx.scope, &f.name, version, &request_id, &payload)
+                .await?;
+            let mut r = StatusCode::ACCEPTED.into_response();
+            r.headers_mut().insert(
+                "x-amzn-RequestId",
+                HeaderValue::from_str(&request_id).expect("uuid"),
+            );
+            Ok(r)
+        }
+        InvocationType::RequestResponse => {
+            let request = InvokeRequest {
+                request_id: request_id.clone(),
+                payload,
+                client_context,
+                tail,
+                invoked_arn: invoked_arn(&ctx.scope, &f.name, qualifier),
+            };
+            // Runs to its end even if the caller goes away, so that the sandbox is returned to
+            // the pool in a known state.
+            let state = ctx.state.clone();
+            let outcome =
+                tokio::spawn(async move { state.invoker.invoke(&resolved, &request).await })
+                    .await
+                    .map_err(|e| ApiError::from(LambdaError::Service(e.to_string())))?;
+            let result = outcome.map_err(invoke_error)?;
+            let mut r = Response::new(Body::from(result.body));
+            let h = r.headers_mut();
+            h.insert("content-type", HeaderValue::from_static("application/json"));
+            h.insert(
+                "x-amzn-RequestId",
+                HeaderValue::from_str(&request_id).expect("uuid"),
+            );
+            if let Ok(v) = HeaderValue::from_str(&result.executed_version) {
+                h.insert("x-amz-executed-version", v);
+            }
+            if result.function_error.is_some() {
+                h.insert(
+                    "x-amz-function-error",
+                    HeaderValue::from_static("Unhandled"),
+                );
+            }
+            if let Some(tail) = result.log_tail.and_then(|t| HeaderValue::from_str(&t).ok()) {
+                h.insert("x-amz-log-result", tail);
+            }
+            if let Some(us) = result.runtime_us {
+                h.insert("x-lambox-runtime-us", HeaderValue::from(us));
+            }
+            Ok(r)
+        }
+    }
+}
+
+fn decode_client_context(encoded: &str) -> Result<String, ApiError> {
+    let invalid = || {
+        ApiError::from(LambdaError::InvalidParameterValue(
+            "Client context must be a valid Base64-encoded JSON object.".into(),
+        ))
+    };
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(encoded.trim())
+        .map_err(|_| invalid())?;
+    if bytes.len() > MAX_CLIENT_CONTEXT {
+        return Err(LambdaError::InvalidParameterValue(format!(
+            "Client context must be smaller than {MAX_CLIENT_CONTEXT} bytes."
+        ))
+        .into());
+    }
+    let text = String::from_utf8(bytes).map_err(|_| invalid())?;
+    match serde_json::from_str::<serde_json::Value>(&text) {
+        Ok(serde_json::Value::Object(_)) => Ok(text),
+        _ => Err(invalid()),
+    }
+}
+
+pub(super) fn invoke_error(e: InvokeError) -> ApiError {
+    match e {
+        InvokeError::NotFound(arn) => LambdaError::function_not_found(&arn).into(),
+        InvokeError::ReservedConcurrency => LambdaError::TooManyRequests {
+            message: "Rate Exceeded.".into(),
+            reason: "ReservedFunctionConcurrentInvocationLimitExceeded".into(),
+        }
+        .into(),
+        InvokeError::Saturated => LambdaError::TooManyRequests {
+            message: "Rate Exceeded.".into(),
+            reason: "ConcurrentInvocationLimitExceeded".into(),
+        }
+        .into(),
+        InvokeError::Unsupported(m) => LambdaError::Service(m).into(),
+        InvokeError::Store(e) => e.into(),
+        InvokeError::Sandbox(m) => {
+            LambdaError::Service(format!("lambox could not run the function: {m}")).into()
+        }
+    }
+}
+
+/// `POST /2014-11-13/functions/{name}/invoke-async` (deprecated): an Event invoke.
+pub(super) async fn invoke_async(ctx: &Ctx<'_>, label: &str) -> Result<Response, ApiError> {
+    let f = ctx.function(label, NameShape::Namespaced, false)?;
+    if ctx.body.len() > MAX_ASYNC_PAYLOAD {
+        return Err(LambdaError::RequestTooLarge(format!(
+            "Request must be smaller than {MAX_ASYNC_PAYLOAD} bytes for the InvokeAsync operation"
+        ))
+        .into());
+    }
+    if serde_json::from_slice::<serde::de::IgnoredAny>(&ctx.body).is_err() && !ctx.body.is_empty() {
+        return Err(LambdaError::InvalidRequestContent(
+            "Could not parse request body into json".into(),
+        )
+        .into());
+    }
+    if ctx
+        .state
+        .invoker
+        .resolve(&ctx.scope, &f.name, None)
+        .await?
+        .is_none()
+    {
+        return Err(LambdaError::function_not_found(&ctx.arn(&f.name, None)).into());
+    }
+    let request_id = uuid::Uuid::new_v4().to_string();
+    ctx.state
+        .queue
+        .enqueue(&ctx.scope, &f.name, LATEST, &request_id, &ctx.body)
+        .await?;
+    let mut r = super::json_response(StatusCode::ACCEPTED, &serde_json::json!({"Status": 202}));
+    r.headers_mut().insert(
+        "x-amzn-RequestId",
+        HeaderValue::from_str(&request_id).expect("uuid"),
+    );
+    Ok(r)
+}

@@ -1,0 +1,226 @@
+//! `lambox invoke` and `lambox logs`: small clients of a running lambox, signing their requests
+//! with SigV4 so that they also work in strict mode.
+
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use base64::Engine;
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper::Request;
+use hyper_util::client::legacy::Client;
+use hyper_util::rt::TokioExecutor;
+use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
+use sha2::{Digest, Sha256};
+
+use crate::auth::sigv4;
+
+/// Which lambox to talk to, as whom.
+#[derive(Debug, Clone)]
+pub struct Target {
+    /// `http://127.0.0.1:4566`.
+    pub endpoint: String,
+    /// Access key id (a 12-digit key is the account).
+    pub access_key_id: String,
+    /// Secret, for strict mode.
+    pub secret_access_key: String,
+    /// Region.
+    pub region: String,
+}
+
+const LABEL: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'_')
+    .remove(b'.')
+    .remove(b'~');
+
+/// The current time as `YYYYMMDDTHHMMSSZ`.
+fn amz_date() -> String {
+    let t = lambox_core::time::format_timestamp(lambox_core::time::now_millis());
+    format!(
+        "{}{}{}T{}{}{}Z",
+        &t[0..4],
+        &t[5..7],
+        &t[8..10],
+        &t[11..13],
+        &t[14..16],
+        &t[17..19]
+    )
+}
+
+impl Target {
+    async fn send(
+        &self,
+        method: &str,
+        path: &str,
+        query: &[(String, String)],
+        body: Bytes,
+    ) -> anyhow::Result<(u16, hyper::HeaderMap, Bytes)> {
+        let host = self
+            .endpoint
+            .trim_start_matches("http://")
+            .trim_end_matches('/')
+            .to_owned();
+        let date = amz_date();
+        let payload_hash = sigv4::hex(&Sha256::digest(&body));
+        let headers = vec![
+            ("host".to_owned(), host.clone()),
+            ("x-amz-date".to_owned(), date.clone()),
+        ];
+        let signed: Vec<String> = vec!["host".into(), "x-amz-date".into()];
+        let canonical = sigv4::canonical_request(
+            &sigv4::SignedRequest {
+                method,
+                raw_path: path,
+                query,
+                headers: &headers,
+                payload_sha256: &payload_hash,
+            },
+            &signed,
+        );
+        let auth = sigv4::Authorization {
+            access_key_id: self.access_key_id.clone(),
+            date: date[..8].to_owned(),
+            region: self.region.clone(),
+            service: "lambda".to_owned(),
+            signed_headers: signed.clone(),
+            signature: String::new(),
+        };
+        let signature = sigv4::signature(&self.secret_access_key, &auth, &date, &canonical);
+        let query_string = query
+            .iter()
+            .map(|(k, v)| {
+                format!(
+                    "{}={}",
+                    utf8_percent_encode(k, LABEL),
+                    utf8_percent_encode(v, LABEL)
+                )
+            })
+            .collect::<Vec<_>>()
+            .join("&");
+        let uri = if query_string.is_empty() {
+            format!("http://{host}{path}")
+        } else {
+            format!("http://{host}{path}?{query_string}")
+        };
+        let request = Request::builder()
+            .method(method)
+            .uri(uri)
+            .header("host", host)
+            .header("x-amz-date", &date)
+            .header(
+                "authorization",
+                format!(
+                    "AWS4-HMAC-SHA256 Credential={}/{}, SignedHeaders={}, Signature={signature}",
+                    self.access_key_id,
+                    auth.scope(),
+                    signed.join(";")
+                ),
+            )
+            .header("content-type", "application/json")
+            .body(Full::new(body))?;
+        let client: Client<_, Full<Bytes>> = Client::builder(TokioExecutor::new()).build_http();
+        let response = client
+            .request(request)
+            .await
+            .with_context(|| format!("cannot reach lambox at {}", self.endpoint))?;
+        let status = response.status().as_u16();
+        let headers = response.headers().clone();
+        let body = response.into_body().collect().await?.to_bytes();
+        Ok((status, headers, body))
+    }
+}
+
+fn api_error(status: u16, headers: &hyper::HeaderMap, body: &[u8]) -> anyhow::Error {
+    let code = headers
+        .get("x-amzn-errortype")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("Error");
+    let message = serde_json::from_slice::<serde_json::Value>(body)
+        .ok()
+        .and_then(|v| {
+            v.get("message")
+                .or_else(|| v.get("Message"))
+                .and_then(|m| m.as_str())
+                .map(str::to_owned)
+        })
+        .unwrap_or_else(|| String::from_utf8_lossy(body).into_owned());
+    anyhow::anyhow!("{code} ({status}): {message}")
+}
+
+/// Invokes a function and prints its result; exits 1 when the function failed.
+pub async fn invoke(
+    target: &Target,
+    name: &str,
+    payload: &str,
+    qualifier: Option<&str>,
+    tail: bool,
+) -> anyhow::Result<ExitCode> {
+    let path = format!(
+        "/2015-03-31/functions/{}/invocations",
+        utf8_percent_encode(name, LABEL)
+    );
+    let query: Vec<(String, String)> = qualifier
+        .map(|q| vec![("Qualifier".to_owned(), q.to_owned())])
+        .unwrap_or_default();
+    let _ = tail;
+    let (status, headers, body) = target
+        .send("POST", &path, &query, Bytes::from(payload.to_owned()))
+        .await?;
+    if status >= 300 {
+        return Err(api_error(status, &headers, &body));
+    }
+    if let Some(log) = headers
+        .get("x-amz-log-result")
+        .and_then(|v| v.to_str().ok())
+        && let Ok(text) = base64::engine::general_purpose::STANDARD.decode(log)
+    {
+        eprint!("{}", String::from_utf8_lossy(&text));
+    }
+    println!("{}", String::from_utf8_lossy(&body));
+    Ok(if headers.contains_key("x-amz-function-error") {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+/// Prints a function's invocation logs, and with `follow` keeps printing new ones.
+pub async fn logs(target: &Target, name: &str, follow: bool) -> anyhow::Result<()> {
+    let mut after = 0i64;
+    loop {
+        let query = vec![
+            ("FunctionName".to_owned(), name.to_owned()),
+            ("After".to_owned(), after.to_string()),
+            ("Limit".to_owned(), "500".to_owned()),
+        ];
+        let (status, headers, body) = target
+            .send("GET", "/_lambox/admin/logs", &query, Bytes::new())
+            .await?;
+        if status >= 300 {
+            return Err(api_error(status, &headers, &body));
+        }
+        let page: serde_json::Value = serde_json::from_slice(&body)?;
+        let entries = page["Invocations"].as_array().cloned().unwrap_or_default();
+        for e in &entries {
+            print!("{}", e["Log"].as_str().unwrap_or_default());
+        }
+        after = page["NextAfter"].as_i64().unwrap_or(after);
+        if entries.len() == 500 {
+            continue;
+        }
+        if !follow {
+            return Ok(());
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+}
+
+/// Fails unless `payload` is JSON, as Lambda requires of an event.
+pub fn check_payload(payload: &str) -> anyhow::Result<()> {
+    if serde_json::from_str::<serde::de::IgnoredAny>(payload).is_err() {
+        bail!("--payload must be JSON");
+    }
+    Ok(())
+}

@@ -1,0 +1,371 @@
+//! Running functions: resolving what to run, taking a sandbox from the warm pool (or starting
+//! one), pushing the invocation to its agent and reading the outcome. Shared by synchronous
+//! invokes and the asynchronous event queue.
+
+pub mod logs;
+pub mod queue;
+pub mod revisions;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper::Request;
+use hyper::header::HeaderValue;
+use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::TokioExecutor;
+use lambox_core::arn::{LATEST, function_arn};
+use lambox_core::backend::{BackendError, CodePackage, SandboxSpec};
+use lambox_core::pool::{FunctionKey, PoolError, Slot, WarmPool};
+use lambox_core::protocol;
+use lambox_core::revision::{DeployId, FunctionRevision};
+use lambox_store::{Scope, Store, StoreError};
+
+use self::revisions::{Resolved, RevisionCache};
+
+/// One invocation to run.
+#[derive(Debug, Clone)]
+pub struct InvokeRequest {
+    /// Request id (the caller's `x-amzn-RequestId`).
+    pub request_id: String,
+    /// The event.
+    pub payload: Bytes,
+    /// Decoded client context JSON.
+    pub client_context: Option<String>,
+    /// Return the log tail.
+    pub tail: bool,
+    /// The ARN as invoked (with the qualifier the caller gave).
+    pub invoked_arn: String,
+}
+
+/// How an invocation ended.
+#[derive(Debug, Clone)]
+pub struct InvokeResult {
+    /// The version that ran.
+    pub executed_version: String,
+    /// The function's result or error JSON.
+    pub body: Bytes,
+    /// The error type, when the function failed.
+    pub function_error: Option<String>,
+    /// Base64 of the log's last 4 KB, when asked.
+    pub log_tail: Option<String>,
+    /// Microseconds the runtime client held the event.
+    pub runtime_us: Option<u64>,
+}
+
+/// Why an invocation did not run.
+#[derive(Debug, thiserror::Error)]
+pub enum InvokeError {
+    /// No such function or version.
+    #[error("function not found: {0}")]
+    NotFound(String),
+    /// Reserved concurrency is exhausted.
+    #[error("throttled by reserved concurrency")]
+    ReservedConcurrency,
+    /// Every sandbox stayed busy.
+    #[error("no sandbox became free in time")]
+    Saturated,
+    /// The backend cannot run this function.
+    #[error("{0}")]
+    Unsupported(String),
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The sandbox broke off the invocation.
+    #[error("the sandbox failed: {0}")]
+    Sandbox(String),
+}
+
+/// Runs invocations.
+pub struct Invoker {
+    store: Store,
+    pool: WarmPool,
+    client: Client<HttpConnector, Full<Bytes>>,
+    revisions: RevisionCache,
+    lambox_url: String,
+}
+
+impl Invoker {
+    /// An invoker over `pool`.
+    pub fn new(store: Store, pool: WarmPool, lambox_url: String) -> Self {
+        let mut connector = HttpConnector::new();
+        connector.set_nodelay(true);
+        connector.set_connect_timeout(Some(Duration::from_secs(2)));
+        let client = Client::builder(TokioExecutor::new())
+            .pool_idle_timeout(Duration::from_secs(300))
+            .build(connector);
+        Self {
+            store,
+            pool,
+            client,
+            revisions: RevisionCache::default(),
+            lambox_url,
+        }
+    }
+
+    /// The warm pool.
+    pub fn pool(&self) -> &WarmPool {
+        &self.pool
+    }
+
+    /// What `name:qualifier` runs. `None` when the function or version does not exist.
+    pub async fn resolve(
+        &self,
+        scope: &Scope,
+        name: &str,
+        qualifier: Option<&str>,
+    ) -> Result<Option<Arc<Resolved>>, StoreError> {
+        let version = qualifier.unwrap_or(LATEST);
+        if let Some(r) = self.revisions.get(scope, name, version) {
+            return Ok(Some(r));
+        }
+        let Some(function) = self.store.get_function(scope, name).await? else {
+            return Ok(None);
+        };
+        let record = if version == LATEST {
+            function.latest
+        } else {
+            match self.store.get_version(scope, name, version).await? {
+                Some(v) => v,
+                None => return Ok(None),
+            }
+        };
+        let resolved = Arc::new(Resolved {
+            revision: Arc::new(FunctionRevision::new(
+                scope.account.clone(),
+                scope.region.clone(),
+                name.to_owned(),
+                record.version,
+                record.code_sha256_hex,
+                record.config,
+            )),
+            reserved: function.reserved_concurrency,
+        });
+        self.revisions
+            .insert(scope, name, version, resolved.clone());
+        Ok(Some(resolved))
+    }
+
+    /// A function-level setting (reserved concurrency) changed: forget what is cached.
+    pub fn forget(&self, scope: &Scope, name: &str) {
+        self.revisions.take(scope, name, None);
+    }
+
+    /// `$LATEST` was updated: its sandboxes of the old revision are retired unless the new one
+    /// bakes in exactly the same (same deploy-id).
+    pub fn latest_changed(&self, scope: &Scope, name: &str, new: &DeployId) {
+        let key = function_key(scope, name);
+        for old in self.revisions.take(scope, name, Some(LATEST)) {
+            if old.revision.deploy_id != *new {
+                self.pool.retire(&key, &old.revision.deploy_id);
+            }
+        }
+    }
+
+    /// A function (or one version of it) was deleted: its sandboxes go.
+    pub fn deleted(&self, scope: &Scope, name: &str, version: Option<&str>) {
+        let key = function_key(scope, name);
+        let old = self.revisions.take(scope, name, version);
+        match version {
+            None => self.pool.retire_function(&key),
+            Some(_) => {
+                for r in old {
+                    self.pool.retire(&key, &r.revision.deploy_id);
+                }
+            }
+        }
+    }
+
+    async fn sandbox_spec(&self, rev: &Arc<FunctionRevision>) -> Result<SandboxSpec, InvokeError> {
+        let code = if rev.config.image_uri.is_none() {
+            let zip = self
+                .store
+                .code_blob(&rev.code_sha256_hex)
+                .await?
+                .ok_or_else(|| InvokeError::Sandbox("the function's code is missing".into()))?;
+            Some(Arc::new(CodePackage {
+                sha256_hex: rev.code_sha256_hex.clone(),
+                zip,
+            }))
+        } else {
+            None
+        };
+        Ok(SandboxSpec {
+            sandbox_id: uuid::Uuid::new_v4().simple().to_string(),
+            revision: rev.clone(),
+            code,
+            lambox_url: self.lambox_url.clone(),
+        })
+    }
+
+    /// Runs one invocation to its end.
+    pub async fn invoke(
+        &self,
+        resolved: &Resolved,
+        req: &InvokeRequest,
+    ) -> Result<InvokeResult, InvokeError> {
+        let rev = &resolved.revision;
+        let key = function_key(
+            &Scope {
+                account: rev.account.clone(),
+                region: rev.region.clone(),
+            },
+            &rev.name,
+        );
+        let timeout = Duration::from_secs(u64::from(rev.config.timeout));
+        // A sandbox whose agent cannot be reached never saw the event: try another.
+        for _ in 0..3 {
+            let slot = self
+                .pool
+                .acquire(&key, &rev.deploy_id, resolved.reserved, timeout)
+                .await
+                .map_err(|e| match e {
+                    PoolError::ReservedConcurrencyExceeded => InvokeError::ReservedConcurrency,
+                    PoolError::Saturated => InvokeError::Saturated,
+                    PoolError::Launch(e) => launch_error(e),
+                })?;
+            let lease = match slot {
+                Slot::Warm(lease) => lease,
+                Slot::Cold(permit) => {
+                    let spec = self.sandbox_spec(rev).await?;
+                    match permit.launch(&spec).await {
+                        Ok(lease) => lease,
+                        Err(PoolError::Launch(BackendError::Launch(message))) => {
+                            return Ok(entrypoint_error(rev, &req.request_id, &message));
+                        }
+                        Err(e) => return Err(launch_error_of(e)),
+                    }
+                }
+            };
+            match self.push(lease.endpoint(), rev, req, timeout).await {
+                Ok(result) => {
+                    lease.release();
+                    return Ok(result);
+                }
+                Err(Push::NeverArrived(e)) => {
+                    tracing::warn!(sandbox = %lease.sandbox_id(), error = %e, "sandbox unreachable; trying another");
+                    lease.discard();
+                }
+                Err(Push::Broken(e)) => {
+                    lease.discard();
+                    return Err(InvokeError::Sandbox(e));
+                }
+            }
+        }
+        Err(InvokeError::Sandbox("no reachable sandbox".into()))
+    }
+
+    async fn push(
+        &self,
+        endpoint: &str,
+        rev: &FunctionRevision,
+        req: &InvokeRequest,
+        timeout: Duration,
+    ) -> Result<InvokeResult, Push> {
+        let deadline = lambox_core::time::now_millis() + timeout.as_millis() as i64;
+        let mut request = Request::post(format!("http://{endpoint}{}", protocol::INVOKE_PATH))
+            .body(Full::new(req.payload.clone()))
+            .map_err(|e| Push::Broken(e.to_string()))?;
+        let h = request.headers_mut();
+        let mut set = |name: &'static str, value: &str| {
+            if let Ok(v) = HeaderValue::from_str(value) {
+                h.insert(name, v);
+            }
+        };
+        set(protocol::REQUEST_ID, &req.request_id);
+        set(protocol::DEADLINE_MS, &deadline.to_string());
+        set(protocol::INVOKED_ARN, &req.invoked_arn);
+        if let Some(c) = &req.client_context {
+            set(protocol::CLIENT_CONTEXT, c);
+        }
+        if req.tail {
+            set(protocol::LOG_TYPE, "Tail");
+        }
+        // The agent answers by the deadline; the margin covers a runtime it has to kill.
+        let sent = tokio::time::timeout(
+            timeout + Duration::from_secs(10),
+            self.client.request(request),
+        )
+        .await;
+        let response = match sent {
+            Err(_) => return Err(Push::Broken("the agent did not answer".into())),
+            Ok(Err(e)) if e.is_connect() => return Err(Push::NeverArrived(e.to_string())),
+            Ok(Err(e)) => return Err(Push::Broken(e.to_string())),
+            Ok(Ok(r)) => r,
+        };
+        let headers = response.headers().clone();
+        let body = response
+            .into_body()
+            .collect()
+            .await
+            .map_err(|e| Push::Broken(e.to_string()))?
+            .to_bytes();
+        let text = |name: &str| {
+            headers
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned)
+        };
+        Ok(InvokeResult {
+            executed_version: rev.version.clone(),
+            body,
+            function_error: text(protocol::FUNCTION_ERROR)
+                .map(|_| text("lambox-error-type").unwrap_or_else(|| "Unhandled".into())),
+            log_tail: text(protocol::LOG_TAIL),
+            runtime_us: text(protocol::RUNTIME_US).and_then(|v| v.parse().ok()),
+        })
+    }
+}
+
+enum Push {
+    /// The connection was never established: the event did not reach the sandbox.
+    NeverArrived(String),
+    /// It may have run; it must not be retried.
+    Broken(String),
+}
+
+fn function_key(scope: &Scope, name: &str) -> FunctionKey {
+    FunctionKey {
+        account: scope.account.clone(),
+        region: scope.region.clone(),
+        name: name.to_owned(),
+    }
+}
+
+fn launch_error(e: BackendError) -> InvokeError {
+    match e {
+        BackendError::Unsupported(m) => InvokeError::Unsupported(m),
+        other => InvokeError::Sandbox(other.to_string()),
+    }
+}
+
+fn launch_error_of(e: PoolError) -> InvokeError {
+    match e {
+        PoolError::ReservedConcurrencyExceeded => InvokeError::ReservedConcurrency,
+        PoolError::Saturated => InvokeError::Saturated,
+        PoolError::Launch(e) => launch_error(e),
+    }
+}
+
+/// A sandbox that cannot start its runtime fails the invocation as Lambda fails it: with a
+/// function error, not a service error.
+fn entrypoint_error(rev: &FunctionRevision, request_id: &str, message: &str) -> InvokeResult {
+    let body = serde_json::json!({
+        "errorType": "Runtime.InvalidEntrypoint",
+        "errorMessage": format!("RequestId: {request_id} Error: {message}"),
+    });
+    InvokeResult {
+        executed_version: rev.version.clone(),
+        body: Bytes::from(serde_json::to_vec(&body).expect("json")),
+        function_error: Some("Runtime.InvalidEntrypoint".into()),
+        log_tail: None,
+        runtime_us: None,
+    }
+}
+
+/// The ARN a caller invoked: qualified when it gave a qualifier.
+pub fn invoked_arn(scope: &Scope, name: &str, qualifier: Option<&str>) -> String {
+    function_arn(&scope.region, &scope.account, name, qualifier)
+}

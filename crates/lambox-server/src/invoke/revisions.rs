@@ -1,0 +1,68 @@
+//! The function revisions invocations run, cached so that a warm invoke does not touch SQLite.
+//! Every write to a function takes its entries out (the server makes every write, so the cache
+//! cannot go stale).
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use lambox_core::revision::FunctionRevision;
+use lambox_store::Scope;
+
+/// A revision ready to run, with the function-level settings an invocation needs.
+#[derive(Debug)]
+pub struct Resolved {
+    /// What runs.
+    pub revision: Arc<FunctionRevision>,
+    /// Reserved concurrency of the function.
+    pub reserved: Option<u32>,
+}
+
+type Key = (String, String, String, String);
+
+/// Cache of resolved revisions by (account, region, function, version).
+#[derive(Debug, Default)]
+pub struct RevisionCache {
+    entries: Mutex<HashMap<Key, Arc<Resolved>>>,
+}
+
+fn key(scope: &Scope, name: &str, version: &str) -> Key {
+    (
+        scope.account.clone(),
+        scope.region.clone(),
+        name.to_owned(),
+        version.to_owned(),
+    )
+}
+
+impl RevisionCache {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<Key, Arc<Resolved>>> {
+        self.entries.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The cached revision of a version.
+    pub fn get(&self, scope: &Scope, name: &str, version: &str) -> Option<Arc<Resolved>> {
+        self.lock().get(&key(scope, name, version)).cloned()
+    }
+
+    /// Caches a revision.
+    pub fn insert(&self, scope: &Scope, name: &str, version: &str, resolved: Arc<Resolved>) {
+        self.lock().insert(key(scope, name, version), resolved);
+    }
+
+    /// Removes and returns the entries of a function: one version's, or all when `version` is
+    /// `None`.
+    pub fn take(&self, scope: &Scope, name: &str, version: Option<&str>) -> Vec<Arc<Resolved>> {
+        let mut entries = self.lock();
+        let keys: Vec<Key> = entries
+            .keys()
+            .filter(|(a, r, n, v)| {
+                *a == scope.account
+                    && *r == scope.region
+                    && n == name
+                    && version.is_none_or(|x| x == v)
+            })
+            .cloned()
+            .collect();
+        keys.iter().filter_map(|k| entries.remove(k)).collect()
+    }
+}
