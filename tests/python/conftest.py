@@ -50,6 +50,8 @@ class Lambox:
 
     def start(self):
         env = {k: v for k, v in os.environ.items() if not k.startswith("LAMBOX_") and not k.startswith("AWS_")}
+        # Retries of asynchronous events in tenths of seconds rather than minutes.
+        env["LAMBOX_ASYNC_EVENTS__RETRY_BASE_SECONDS"] = "0.2"
         env.update(self.extra_env)
         env.setdefault("RUST_LOG", "info")
         args = [lambox_bin()]
@@ -129,6 +131,35 @@ def create(client, name, zip_bytes=None, **kw):
     )
     args.update(kw)
     return client.create_function(**args)
+
+
+def admin_get(server, path, account="111111111111", region="us-east-1"):
+    """GETs lambox's admin API as `account` (lambox accepts any signature outside strict mode)."""
+    import json
+    import urllib.request
+
+    req = urllib.request.Request(
+        f"{server.endpoint}{path}",
+        headers={
+            "Authorization": f"AWS4-HMAC-SHA256 Credential={account}/20260101/{region}/lambda/aws4_request, "
+            "SignedHeaders=host, Signature=0"
+        },
+    )
+    with urllib.request.urlopen(req) as r:
+        return json.loads(r.read())
+
+
+def wait_for_logs(server, function, predicate, timeout=20.0, account="111111111111"):
+    """Polls a function's invocation logs until `predicate(list_of_texts)` holds; returns them."""
+    deadline = time.monotonic() + timeout
+    texts = []
+    while time.monotonic() < deadline:
+        page = admin_get(server, f"/_lambox/admin/logs?FunctionName={function}&Limit=1000", account=account)
+        texts = [i["Log"] for i in page["Invocations"]]
+        if predicate(texts):
+            return texts
+        time.sleep(0.1)
+    raise AssertionError(f"logs of {function} never matched; last seen: {texts}")
 
 
 def error_of(excinfo):
