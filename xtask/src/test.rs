@@ -5,7 +5,7 @@ use std::process::Command;
 
 use anyhow::Context;
 
-use crate::cmd::{build_lambox, cargo, root, run};
+use crate::cmd::{build_lambox, cargo, root, run, target_dir};
 
 /// The venv's Python, created and filled from `tests/python/requirements.txt` when missing or
 /// out of date.
@@ -39,6 +39,8 @@ pub fn venv_python() -> anyhow::Result<PathBuf> {
 pub fn run_all(pytest_args: &[&str]) -> anyhow::Result<()> {
     let python = venv_python()?;
     let bin = build_lambox(false)?;
+    // A function built with AWS's lambda_runtime crate, run by the end-to-end suite.
+    run(cargo().args(["build", "--locked", "-p", "lambox-fixture-lambda-rs", "--bin", "bootstrap"]))?;
     run(cargo().args(["test", "--locked", "--workspace"]))?;
     run(Command::new(python)
         .args([
@@ -51,6 +53,7 @@ pub fn run_all(pytest_args: &[&str]) -> anyhow::Result<()> {
         ])
         .args(pytest_args)
         .current_dir(root())
+        .env("LAMBOX_RS_BOOTSTRAP", target_dir().join("debug").join("bootstrap"))
         .env("LAMBOX_BIN", bin))
 }
 

@@ -1,0 +1,117 @@
+"""The Runtime API as real clients nobody here wrote use it: AWS's awslambdaric (PyPI) and a
+provided.al2023 function built with AWS's lambda_runtime crate."""
+
+import io
+import json
+import os
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from conftest import ROOT, create
+
+
+def zip_with_bootstrap(bootstrap: bytes, files=None) -> bytes:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
+        info = zipfile.ZipInfo("bootstrap")
+        info.external_attr = 0o755 << 16
+        z.writestr(info, bootstrap)
+        for name, data in (files or {}).items():
+            z.writestr(name, data)
+    return buf.getvalue()
+
+
+AWSLAMBDARIC_HANDLER = """
+import os
+
+def handler(event, context):
+    print("handled by awslambdaric")
+    if event.get("fail"):
+        raise RuntimeError("awslambdaric saw a failure")
+    return {
+        "event": event,
+        "request_id": context.aws_request_id,
+        "function_name": context.function_name,
+        "remaining": context.get_remaining_time_in_millis(),
+        "runtime_api": os.environ["AWS_LAMBDA_RUNTIME_API"],
+    }
+"""
+
+
+def test_awslambdaric_runs_a_python_function(lam):
+    import awslambdaric  # noqa: F401 - it must be installed in the interpreter the bootstrap uses
+
+    bootstrap = f"#!/bin/sh\nexec {sys.executable} -m awslambdaric handler.handler\n".encode()
+    create(
+        lam,
+        "ric-fn",
+        zip_with_bootstrap(bootstrap, {"handler.py": AWSLAMBDARIC_HANDLER}),
+        Runtime="provided.al2023",
+        Handler="handler.handler",
+        Timeout=10,
+    )
+    r = lam.invoke(FunctionName="ric-fn", Payload=b'{"via": "awslambdaric"}', LogType="Tail")
+    body = json.loads(r["Payload"].read())
+    assert "FunctionError" not in r, body
+    assert body["event"] == {"via": "awslambdaric"}
+    assert body["request_id"] == r["ResponseMetadata"]["RequestId"]
+    assert body["function_name"] == "ric-fn"
+    assert 0 < body["remaining"] <= 10_000
+    import base64
+
+    assert "handled by awslambdaric" in base64.b64decode(r["LogResult"]).decode()
+    failed = lam.invoke(FunctionName="ric-fn", Payload=b'{"fail": true}')
+    error = json.loads(failed["Payload"].read())
+    assert failed["FunctionError"] == "Unhandled"
+    assert error["errorType"] == "RuntimeError"
+    assert error["errorMessage"] == "awslambdaric saw a failure"
+    assert error["requestId"] == failed["ResponseMetadata"]["RequestId"]
+
+
+def rust_bootstrap() -> Path:
+    path = Path(os.environ.get("LAMBOX_RS_BOOTSTRAP") or ROOT / "target" / "debug" / "bootstrap")
+    if not path.exists():
+        pytest.fail(f"{path} is missing: cargo build -p lambox-fixture-lambda-rs")
+    return path
+
+
+def test_lambda_runtime_crate_runs_a_provided_al2023_function(lam):
+    create(
+        lam,
+        "rust-fn",
+        zip_with_bootstrap(rust_bootstrap().read_bytes()),
+        Runtime="provided.al2023",
+        Handler="bootstrap",
+        MemorySize=512,
+    )
+    r = lam.invoke(FunctionName="rust-fn", Payload=b'{"via": "lambda_runtime"}')
+    body = json.loads(r["Payload"].read())
+    assert "FunctionError" not in r, body
+    assert body["event"] == {"via": "lambda_runtime"}
+    assert body["request_id"] == r["ResponseMetadata"]["RequestId"]
+    assert body["invoked_function_arn"] == "arn:aws:lambda:us-east-1:111111111111:function:rust-fn"
+    assert body["function_name"] == "rust-fn"
+    assert body["memory"] == 512
+    failed = lam.invoke(FunctionName="rust-fn", Payload=b'{"fail": 1}')
+    error = json.loads(failed["Payload"].read())
+    assert failed["FunctionError"] == "Unhandled"
+    assert error["errorMessage"] == "the Rust handler was asked to fail"
+
+
+def test_provided_runtime_without_bootstrap_fails_like_lambda(lam):
+    create(lam, "no-bootstrap", _zip_without_bootstrap(), Runtime="provided.al2023", Handler="x")
+    r = lam.invoke(FunctionName="no-bootstrap", Payload=b"{}")
+    error = json.loads(r["Payload"].read())
+    assert r["FunctionError"] == "Unhandled"
+    assert error["errorType"] == "Runtime.InvalidEntrypoint"
+    assert "Couldn't find valid bootstrap(s)" in error["errorMessage"]
+
+
+def _zip_without_bootstrap() -> bytes:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as z:
+        z.writestr("README", "no bootstrap here")
+    return buf.getvalue()
