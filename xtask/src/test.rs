@@ -40,7 +40,14 @@ pub fn run_all(pytest_args: &[&str]) -> anyhow::Result<()> {
     let python = venv_python()?;
     let bin = build_lambox(false)?;
     // A function built with AWS's lambda_runtime crate, run by the end-to-end suite.
-    run(cargo().args(["build", "--locked", "-p", "lambox-fixture-lambda-rs", "--bin", "bootstrap"]))?;
+    run(cargo().args([
+        "build",
+        "--locked",
+        "-p",
+        "lambox-fixture-lambda-rs",
+        "--bin",
+        "bootstrap",
+    ]))?;
     run(cargo().args(["test", "--locked", "--workspace"]))?;
     run(Command::new(python)
         .args([
@@ -53,7 +60,10 @@ pub fn run_all(pytest_args: &[&str]) -> anyhow::Result<()> {
         ])
         .args(pytest_args)
         .current_dir(root())
-        .env("LAMBOX_RS_BOOTSTRAP", target_dir().join("debug").join("bootstrap"))
+        .env(
+            "LAMBOX_RS_BOOTSTRAP",
+            target_dir().join("debug").join("bootstrap"),
+        )
         .env("LAMBOX_BIN", bin))
 }
 

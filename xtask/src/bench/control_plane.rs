@@ -6,18 +6,15 @@
 //! - idle RSS;
 //! - CreateFunction with a 45 MB zip.
 
-use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 use serde_json::{Value, json};
 
 use super::floor;
+use super::harness::{Server, python_json, scratch_dir};
 use super::stats::median;
-use crate::cmd::{build_lambox, root, run as run_cmd, target_dir};
+use crate::cmd::{build_lambox, target_dir};
 use crate::test::venv_python;
 
 const OPS: [&str; 4] = [
@@ -53,105 +50,6 @@ fn parse(args: &[&str]) -> anyhow::Result<Options> {
     Ok(o)
 }
 
-/// A release `lambox serve` on a free port.
-struct Server {
-    child: Child,
-    port: u16,
-}
-
-impl Server {
-    fn start(
-        bin: &Path,
-        data_dir: &Path,
-        env: &[(&str, &str)],
-    ) -> anyhow::Result<(Self, Duration)> {
-        let port = TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
-        let started = Instant::now();
-        let child = Command::new(bin)
-            .args([
-                "serve",
-                "--listen",
-                &format!("127.0.0.1:{port}"),
-                "--data-dir",
-            ])
-            .arg(data_dir)
-            .envs(env.iter().copied())
-            .env("RUST_LOG", "warn")
-            .stdout(Stdio::null())
-            .stderr(Stdio::inherit())
-            .spawn()?;
-        let server = Self { child, port };
-        let deadline = started + Duration::from_secs(60);
-        while Instant::now() < deadline {
-            if first_answer(port) {
-                return Ok((server, started.elapsed()));
-            }
-            std::thread::sleep(Duration::from_micros(500));
-        }
-        bail!("lambox did not answer within 60 s")
-    }
-
-    fn endpoint(&self) -> String {
-        format!("http://127.0.0.1:{}", self.port)
-    }
-
-    /// Resident set size in MB, from /proc.
-    fn rss_mb(&self) -> anyhow::Result<f64> {
-        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))?;
-        let kb: f64 = status
-            .lines()
-            .find_map(|l| l.strip_prefix("VmRSS:"))
-            .context("no VmRSS")?
-            .trim()
-            .trim_end_matches("kB")
-            .trim()
-            .parse()?;
-        Ok(kb / 1024.0)
-    }
-
-    fn stop(mut self) -> anyhow::Result<()> {
-        // SIGTERM for a clean shutdown, then wait.
-        run_cmd(Command::new("kill").args(["-TERM", &self.child.id().to_string()]))?;
-        self.child.wait()?;
-        Ok(())
-    }
-}
-
-/// Whether a ListFunctions request is answered with 200.
-fn first_answer(port: u16) -> bool {
-    let Ok(mut s) = TcpStream::connect(("127.0.0.1", port)) else {
-        return false;
-    };
-    let request = b"GET /2015-03-31/functions?MaxItems=1 HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n";
-    if s.write_all(request).is_err() {
-        return false;
-    }
-    let mut head = [0u8; 12];
-    s.read_exact(&mut head).is_ok() && &head == b"HTTP/1.1 200"
-}
-
-fn scratch_dir(name: &str) -> anyhow::Result<PathBuf> {
-    let dir = target_dir()
-        .join("bench")
-        .join(format!("{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir)?;
-    Ok(dir)
-}
-
-fn python_json(python: &Path, args: &[&str]) -> anyhow::Result<Value> {
-    let script = root().join("xtask/python/control_plane.py");
-    let out = Command::new(python)
-        .arg(script)
-        .args(args)
-        .stderr(Stdio::inherit())
-        .output()?;
-    if !out.status.success() {
-        bail!("bench client failed: {}", out.status);
-    }
-    Ok(serde_json::from_slice(&out.stdout)?)
-}
-
 fn op_medians(samples: &Value) -> Vec<f64> {
     OPS.iter()
         .map(|op| {
@@ -181,11 +79,17 @@ pub fn run(args: &[&str]) -> anyhow::Result<()> {
         let measure_lambox = || {
             python_json(
                 &python,
+                "control_plane.py",
                 &["ops", "--endpoint", &server.endpoint(), "--n", &n],
             )
         };
-        let measure_floor =
-            || python_json(&python, &["ops", "--endpoint", &floor_endpoint, "--n", &n]);
+        let measure_floor = || {
+            python_json(
+                &python,
+                "control_plane.py",
+                &["ops", "--endpoint", &floor_endpoint, "--n", &n],
+            )
+        };
         let (l, f) = if r % 2 == 0 {
             let l = measure_lambox()?;
             (l, measure_floor()?)
@@ -229,6 +133,7 @@ pub fn run(args: &[&str]) -> anyhow::Result<()> {
     let t = Instant::now();
     python_json(
         &python,
+        "control_plane.py",
         &["populate", "--endpoint", &server.endpoint(), "--n", &count],
     )?;
     eprintln!(
@@ -253,6 +158,7 @@ pub fn run(args: &[&str]) -> anyhow::Result<()> {
     let runs = o.runs.to_string();
     let big = python_json(
         &python,
+        "control_plane.py",
         &[
             "bigzip",
             "--endpoint",

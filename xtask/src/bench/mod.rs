@@ -3,6 +3,9 @@
 
 mod control_plane;
 mod floor;
+mod harness;
+mod http;
+mod invoke;
 mod stats;
 
 use anyhow::bail;
@@ -11,6 +14,7 @@ use anyhow::bail;
 pub fn run(args: &[&str]) -> anyhow::Result<()> {
     match args {
         ["control-plane", rest @ ..] => control_plane::run(rest),
-        _ => bail!("usage: cargo xtask bench control-plane [--runs N] [--ops N]"),
+        ["invoke", rest @ ..] => invoke::run(rest),
+        _ => bail!("usage: cargo xtask bench control-plane|invoke [--runs N]"),
     }
 }

@@ -1,0 +1,75 @@
+"""Client side of `cargo xtask bench invoke`: creates functions and times boto3 invokes."""
+
+import argparse
+import io
+import json
+import time
+import zipfile
+
+import boto3
+from botocore.config import Config
+
+ROLE = "arn:aws:iam::111111111111:role/bench"
+ECHO = "def handler(event, context):\n    return event\n"
+
+
+def client(endpoint):
+    return boto3.client(
+        "lambda",
+        endpoint_url=endpoint,
+        region_name="us-east-1",
+        aws_access_key_id="111111111111",
+        aws_secret_access_key="bench",
+        config=Config(retries={"max_attempts": 1, "mode": "standard"}, tcp_keepalive=True),
+    )
+
+
+def echo_zip():
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
+        z.writestr("handler.py", ECHO)
+    return buf.getvalue()
+
+
+def create(endpoint, names):
+    c = client(endpoint)
+    z = echo_zip()
+    for name in names:
+        c.create_function(FunctionName=name, Runtime="python3.12", Role=ROLE, Handler="handler.handler",
+                          Code={"ZipFile": z}, Timeout=30)
+    return {"created": names}
+
+
+def boto3_latency(endpoint, name, n, warmup):
+    c = client(endpoint)
+    payload = json.dumps({"hello": "world"}).encode()
+    samples = []
+    for i in range(warmup + n):
+        t0 = time.perf_counter()
+        r = c.invoke(FunctionName=name, Payload=payload)
+        r["Payload"].read()
+        dt = time.perf_counter() - t0
+        if "FunctionError" in r:
+            raise SystemExit(f"invoke failed: {r}")
+        if i >= warmup:
+            samples.append(dt * 1000.0)
+    return {"ms": samples}
+
+
+def main():
+    p = argparse.ArgumentParser()
+    p.add_argument("mode", choices=["create", "boto3"])
+    p.add_argument("--endpoint", required=True)
+    p.add_argument("--name", action="append", default=[])
+    p.add_argument("--n", type=int, default=1000)
+    p.add_argument("--warmup", type=int, default=50)
+    a = p.parse_args()
+    if a.mode == "create":
+        out = create(a.endpoint, a.name)
+    else:
+        out = boto3_latency(a.endpoint, a.name[0], a.n, a.warmup)
+    print(json.dumps(out))
+
+
+if __name__ == "__main__":
+    main()
