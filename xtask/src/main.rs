@@ -3,8 +3,10 @@
 //! - `test`: installs what the tests need (a Python venv with boto3, the AWS CLI and pytest),
 //!   builds lambox, runs every Rust test and the Python end-to-end suite.
 //! - `lint`: rustfmt, clippy with warnings denied, and rustdoc with warnings denied.
+//! - `agent`: the statically linked agent for containers and Pods.
 //! - `bench control-plane`: the control-plane benchmarks of a release build.
 
+mod agent;
 mod bench;
 mod cmd;
 mod test;
@@ -17,12 +19,14 @@ fn main() -> anyhow::Result<()> {
     match args.as_slice() {
         ["test", rest @ ..] => test::task(rest),
         ["lint"] => test::lint(),
+        ["agent"] => agent::build_static().map(|_| ()),
         ["bench", rest @ ..] => bench::run(rest),
         _ => bail!(
             "usage: cargo xtask <task>\n\n\
              tasks:\n  \
              test [-- PYTEST_ARGS]   install test tools, run all Rust and Python tests\n  \
              lint                    fmt --check, clippy -D warnings, doc -D warnings\n  \
+             agent                   build the statically linked lambox-agent\n  \
              bench control-plane     control-plane benchmarks (release build)"
         ),
     }

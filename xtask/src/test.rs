@@ -48,6 +48,7 @@ pub fn run_all(pytest_args: &[&str]) -> anyhow::Result<()> {
         "--bin",
         "bootstrap",
     ]))?;
+    let static_agent = crate::agent::build_static()?;
     run(cargo().args(["test", "--locked", "--workspace"]))?;
     run(Command::new(python)
         .args([
@@ -64,6 +65,7 @@ pub fn run_all(pytest_args: &[&str]) -> anyhow::Result<()> {
             "LAMBOX_RS_BOOTSTRAP",
             target_dir().join("debug").join("bootstrap"),
         )
+        .env("LAMBOX_STATIC_AGENT", static_agent)
         .env("LAMBOX_BIN", bin))
 }
 

@@ -9,7 +9,7 @@
 
 mod agent;
 mod invoke;
-mod output;
+pub mod output;
 pub mod report;
 mod runtime_api;
 

@@ -12,7 +12,7 @@ pub fn percentile(samples: &[f64], p: f64) -> f64 {
     if s.is_empty() {
         return 0.0;
     }
-    if p == 50.0 && s.len() % 2 == 0 {
+    if p == 50.0 && s.len().is_multiple_of(2) {
         return (s[s.len() / 2 - 1] + s[s.len() / 2]) / 2.0;
     }
     let rank = ((p / 100.0) * s.len() as f64).ceil() as usize;
