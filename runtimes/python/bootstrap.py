@@ -136,15 +136,23 @@ def _log_error(error):
     sys.stderr.flush()
 
 
-def _init_failed(error):
+def _post_error(path, error):
     _log_error(error)
     _api.request(
         "POST",
-        f"{_BASE}/init/error",
+        path,
         json.dumps(error).encode(),
         {"Lambda-Runtime-Function-Error-Type": error["errorType"], "Content-Type": "application/json"},
     )
+
+
+def _init_failed(error):
+    _post_error(f"{_BASE}/init/error", error)
     sys.exit(1)
+
+
+def _invocation_failed(request_id, error):
+    _post_error(f"{_BASE}/invocation/{request_id}/error", error)
 
 
 def _load_handler(spec):
@@ -224,25 +232,13 @@ def main():
             event = json.loads(body) if body else {}
             result = handler(event, context)
         except Exception as e:  # noqa: BLE001 - every failure of the handler is reported
-            error = _exception_error(e, request_id)
-            _log_error(error)
-            _api.request(
-                "POST",
-                f"{_BASE}/invocation/{request_id}/error",
-                json.dumps(error).encode(),
-                {"Lambda-Runtime-Function-Error-Type": error["errorType"], "Content-Type": "application/json"},
-            )
+            _invocation_failed(request_id, _exception_error(e, request_id))
             continue
         try:
             payload = json.dumps(result).encode()
         except (TypeError, ValueError) as e:
-            error = _error("Runtime.MarshalError", f"Unable to marshal response: {e}", request_id=request_id)
-            _log_error(error)
-            _api.request(
-                "POST",
-                f"{_BASE}/invocation/{request_id}/error",
-                json.dumps(error).encode(),
-                {"Lambda-Runtime-Function-Error-Type": error["errorType"], "Content-Type": "application/json"},
+            _invocation_failed(
+                request_id, _error("Runtime.MarshalError", f"Unable to marshal response: {e}", request_id=request_id)
             )
             continue
         _api.request("POST", f"{_BASE}/invocation/{request_id}/response", payload)

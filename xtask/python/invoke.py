@@ -6,22 +6,9 @@ import json
 import time
 import zipfile
 
-import boto3
-from botocore.config import Config
+from common import ROLE, client
 
-ROLE = "arn:aws:iam::111111111111:role/bench"
 ECHO = "def handler(event, context):\n    return event\n"
-
-
-def client(endpoint):
-    return boto3.client(
-        "lambda",
-        endpoint_url=endpoint,
-        region_name="us-east-1",
-        aws_access_key_id="111111111111",
-        aws_secret_access_key="bench",
-        config=Config(retries={"max_attempts": 1, "mode": "standard"}, tcp_keepalive=True),
-    )
 
 
 def echo_zip():

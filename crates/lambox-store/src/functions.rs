@@ -14,6 +14,10 @@ use crate::{Store, StoreError};
 /// `$LATEST` as a version row.
 const LATEST_SELECT: &str = "SELECT name, 0 AS seq, revision_id, code_sha256, code_size, \
      blob_sha256, config, last_modified_ms FROM functions";
+/// A function with `$LATEST`, by (account, region, name).
+const FUNCTION_SELECT: &str = "SELECT id, name, 0 AS seq, revision_id, code_sha256, code_size, \
+     blob_sha256, config, last_modified_ms, tags, reserved_concurrency FROM functions \
+     WHERE account = ? AND region = ? AND name = ?";
 /// Published versions as version rows.
 const VERSIONS_SELECT: &str = "SELECT f.name, v.version AS seq, v.revision_id, v.code_sha256, \
      v.code_size, v.blob_sha256, v.config, v.last_modified_ms \
@@ -172,16 +176,12 @@ impl Store {
         scope: &Scope,
         name: &str,
     ) -> Result<Option<FunctionRecord>, StoreError> {
-        let row: Option<FunctionRow> = sqlx::query_as(
-            "SELECT id, name, 0 AS seq, revision_id, code_sha256, code_size, blob_sha256, config, \
-             last_modified_ms, tags, reserved_concurrency FROM functions \
-             WHERE account = ? AND region = ? AND name = ?",
-        )
-        .bind(&scope.account)
-        .bind(&scope.region)
-        .bind(name)
-        .fetch_optional(&mut *self.read().await)
-        .await?;
+        let row: Option<FunctionRow> = sqlx::query_as(FUNCTION_SELECT)
+            .bind(&scope.account)
+            .bind(&scope.region)
+            .bind(name)
+            .fetch_optional(&mut *self.read().await)
+            .await?;
         row.map(|r| r.into_record().map(|(_, f)| f)).transpose()
     }
 
@@ -278,17 +278,13 @@ impl Store {
     {
         let mut writer = self.write().await;
         let mut tx = writer.begin().await.map_err(StoreError::from)?;
-        let row: Option<FunctionRow> = sqlx::query_as(
-            "SELECT id, name, 0 AS seq, revision_id, code_sha256, code_size, blob_sha256, config, \
-             last_modified_ms, tags, reserved_concurrency FROM functions \
-             WHERE account = ? AND region = ? AND name = ?",
-        )
-        .bind(&scope.account)
-        .bind(&scope.region)
-        .bind(name)
-        .fetch_optional(&mut *tx)
-        .await
-        .map_err(StoreError::from)?;
+        let row: Option<FunctionRow> = sqlx::query_as(FUNCTION_SELECT)
+            .bind(&scope.account)
+            .bind(&scope.region)
+            .bind(name)
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(StoreError::from)?;
         let (function_id, current) = row.ok_or(StoreError::NotFound)?.into_record()?;
         if expected_revision.is_some_and(|r| r != current.latest.revision_id) {
             return Err(StoreError::RevisionMismatch.into());

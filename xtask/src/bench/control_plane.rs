@@ -8,11 +8,10 @@
 
 use std::time::{Duration, Instant};
 
-use anyhow::{Context, bail};
 use serde_json::{Value, json};
 
 use super::floor;
-use super::harness::{Server, python_json, scratch_dir};
+use super::harness::{Server, numeric_options, python_json, scratch_dir};
 use super::stats::median;
 use crate::cmd::{build_lambox, target_dir};
 use crate::test::venv_python;
@@ -31,23 +30,20 @@ struct Options {
 }
 
 fn parse(args: &[&str]) -> anyhow::Result<Options> {
-    let mut o = Options {
-        runs: 3,
-        ops: 200,
-        functions: 10_000,
-    };
-    let mut it = args.iter();
-    while let Some(a) = it.next() {
-        let mut value =
-            || -> anyhow::Result<usize> { Ok(it.next().context("missing value")?.parse()?) };
-        match *a {
-            "--runs" => o.runs = value()?,
-            "--ops" => o.ops = value()?,
-            "--functions" => o.functions = value()?,
-            other => bail!("unknown option {other}"),
-        }
-    }
-    Ok(o)
+    let (mut runs, mut ops, mut functions) = (3, 200, 10_000);
+    numeric_options(
+        args,
+        &mut [
+            ("--runs", &mut runs),
+            ("--ops", &mut ops),
+            ("--functions", &mut functions),
+        ],
+    )?;
+    Ok(Options {
+        runs,
+        ops,
+        functions,
+    })
 }
 
 fn op_medians(samples: &Value) -> Vec<f64> {

@@ -110,3 +110,19 @@ pub fn python_json(python: &Path, script: &str, args: &[&str]) -> anyhow::Result
     }
     Ok(serde_json::from_slice(&out.stdout)?)
 }
+
+/// Parses `--name N` options into `values`, whose keys name the options it accepts.
+pub fn numeric_options(args: &[&str], values: &mut [(&str, &mut usize)]) -> anyhow::Result<()> {
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        let slot = values
+            .iter_mut()
+            .find(|(name, _)| name == a)
+            .with_context(|| format!("unknown option {a}"))?;
+        *slot.1 = it
+            .next()
+            .with_context(|| format!("{a} needs a number"))?
+            .parse()?;
+    }
+    Ok(())
+}

@@ -13,10 +13,10 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use anyhow::{Context, bail};
+use anyhow::bail;
 use serde_json::{Value, json};
 
-use super::harness::{Server, python_json, scratch_dir};
+use super::harness::{Server, numeric_options, python_json, scratch_dir};
 use super::http::Conn;
 use super::stats::{median, percentile};
 use crate::cmd::{build_lambox, target_dir};
@@ -32,23 +32,20 @@ struct Options {
 }
 
 fn parse(args: &[&str]) -> anyhow::Result<Options> {
-    let mut o = Options {
-        runs: 3,
-        requests: 5000,
-        seconds: 5,
-    };
-    let mut it = args.iter();
-    while let Some(a) = it.next() {
-        let mut value =
-            || -> anyhow::Result<usize> { Ok(it.next().context("missing value")?.parse()?) };
-        match *a {
-            "--runs" => o.runs = value()?,
-            "--requests" => o.requests = value()?,
-            "--seconds" => o.seconds = value()? as u64,
-            other => bail!("unknown option {other}"),
-        }
-    }
-    Ok(o)
+    let (mut runs, mut requests, mut seconds) = (3, 5000, 5);
+    numeric_options(
+        args,
+        &mut [
+            ("--runs", &mut runs),
+            ("--requests", &mut requests),
+            ("--seconds", &mut seconds),
+        ],
+    )?;
+    Ok(Options {
+        runs,
+        requests,
+        seconds: seconds as u64,
+    })
 }
 
 fn invoke_path(name: &str) -> String {
