@@ -402,3 +402,28 @@ def test_sandboxes_of_a_killed_lambox_are_reaped(server, lam):
     assert not any(Path(f"/proc/{p}").exists() for p in pids)
     assert list((server.data_dir / "sandboxes").iterdir()) == []
     assert invoke_json(server.client(), "py-reap")[1]["event"] == {}
+
+
+def test_updates_and_deletes_stop_stale_sandboxes(server, lam):
+    py_function(lam, "py-stale")
+    first = invoke_json(lam, "py-stale")[1]["log_stream_name"]
+    sandboxes = server.data_dir / "sandboxes"
+
+    def live():
+        return sorted(p.name for p in sandboxes.iterdir())
+
+    assert len(live()) == 1
+    # A description is not baked into the sandbox: it stays warm.
+    lam.update_function_configuration(FunctionName="py-stale", Description="cosmetic")
+    assert invoke_json(lam, "py-stale")[1]["log_stream_name"] == first
+    # Memory is: the old sandbox is stopped and a new one serves.
+    lam.update_function_configuration(FunctionName="py-stale", MemorySize=256)
+    assert invoke_json(lam, "py-stale")[1]["log_stream_name"] != first
+    deadline = time.monotonic() + 10
+    while len(live()) != 1 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert len(live()) == 1
+    lam.delete_function(FunctionName="py-stale")
+    while live() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert live() == []

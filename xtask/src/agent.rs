@@ -7,32 +7,43 @@ use anyhow::{Context, bail};
 
 use crate::cmd::{cargo, run, target_dir};
 
-/// Builds `lambox-agent` with a static C runtime; returns its path.
-pub fn build_static() -> anyhow::Result<PathBuf> {
-    let target = "x86_64-unknown-linux-gnu";
+const TARGET: &str = "x86_64-unknown-linux-gnu";
+
+/// Builds a binary of the workspace with a static C runtime into `target/static`, and checks
+/// that it is static.
+fn build_static_binary(package: &str, bin: &str, release: bool) -> anyhow::Result<PathBuf> {
     let dir = target_dir().join("static");
-    run(cargo()
+    let mut command = cargo();
+    command
         .args([
-            "build",
-            "--locked",
-            "--release",
-            "-p",
-            "lambox-agent",
-            "--bin",
-            "lambox-agent",
-            "--target",
-            target,
+            "build", "--locked", "-p", package, "--bin", bin, "--target", TARGET,
         ])
         .arg("--target-dir")
         .arg(&dir)
-        .env("RUSTFLAGS", "-C target-feature=+crt-static"))?;
-    let bin = dir.join(target).join("release").join("lambox-agent");
-    let elf = std::fs::read(&bin).with_context(|| format!("reading {}", bin.display()))?;
-    if has_interpreter(&elf)? {
-        bail!("{} is dynamically linked", bin.display());
+        .env("RUSTFLAGS", "-C target-feature=+crt-static");
+    if release {
+        command.arg("--release");
     }
+    run(&mut command)?;
+    let profile = if release { "release" } else { "debug" };
+    let path = dir.join(TARGET).join(profile).join(bin);
+    let elf = std::fs::read(&path).with_context(|| format!("reading {}", path.display()))?;
+    if has_interpreter(&elf)? {
+        bail!("{} is dynamically linked", path.display());
+    }
+    Ok(path)
+}
+
+/// Builds `lambox-agent` with a static C runtime; returns its path.
+pub fn build_static() -> anyhow::Result<PathBuf> {
+    let bin = build_static_binary("lambox-agent", "lambox-agent", true)?;
     eprintln!("static agent: {}", bin.display());
     Ok(bin)
+}
+
+/// The `provided.al2023` test function built with `lambda_runtime`, static.
+pub fn build_static_fixture() -> anyhow::Result<PathBuf> {
+    build_static_binary("lambox-fixture-lambda-rs", "bootstrap", false)
 }
 
 /// Whether a 64-bit little-endian ELF file names a program interpreter (`PT_INTERP`), i.e. needs

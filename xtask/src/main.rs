@@ -4,11 +4,13 @@
 //!   builds lambox, runs every Rust test and the Python end-to-end suite.
 //! - `lint`: rustfmt, clippy with warnings denied, and rustdoc with warnings denied.
 //! - `agent`: the statically linked agent for containers and Pods.
+//! - `images`: local runtime images for machines whose Docker engine cannot pull.
 //! - `bench control-plane`: the control-plane benchmarks of a release build.
 
 mod agent;
 mod bench;
 mod cmd;
+mod images;
 mod test;
 
 use anyhow::bail;
@@ -20,6 +22,7 @@ fn main() -> anyhow::Result<()> {
         ["test", rest @ ..] => test::task(rest),
         ["lint"] => test::lint(),
         ["agent"] => agent::build_static().map(|_| ()),
+        ["images"] => images::build(),
         ["bench", rest @ ..] => bench::run(rest),
         _ => bail!(
             "usage: cargo xtask <task>\n\n\
@@ -27,6 +30,7 @@ fn main() -> anyhow::Result<()> {
              test [-- PYTEST_ARGS]   install test tools, run all Rust and Python tests\n  \
              lint                    fmt --check, clippy -D warnings, doc -D warnings\n  \
              agent                   build the statically linked lambox-agent\n  \
+             images                  build local runtime images for the Docker backend\n  \
              bench control-plane     control-plane benchmarks (release build)"
         ),
     }

@@ -5,7 +5,7 @@ use std::process::Command;
 
 use anyhow::Context;
 
-use crate::cmd::{build_lambox, cargo, root, run, target_dir};
+use crate::cmd::{build_lambox, cargo, root, run};
 
 /// The venv's Python, created and filled from `tests/python/requirements.txt` when missing or
 /// out of date.
@@ -39,16 +39,16 @@ pub fn venv_python() -> anyhow::Result<PathBuf> {
 pub fn run_all(pytest_args: &[&str]) -> anyhow::Result<()> {
     let python = venv_python()?;
     let bin = build_lambox(false)?;
-    // A function built with AWS's lambda_runtime crate, run by the end-to-end suite.
-    run(cargo().args([
-        "build",
-        "--locked",
-        "-p",
-        "lambox-fixture-lambda-rs",
-        "--bin",
-        "bootstrap",
-    ]))?;
     let static_agent = crate::agent::build_static()?;
+    // A function built with AWS's lambda_runtime crate, static so that it also runs in an empty
+    // image.
+    let rs_bootstrap = crate::agent::build_static_fixture()?;
+    let docker = crate::images::docker_available();
+    if docker {
+        crate::images::build()?;
+    } else {
+        eprintln!("no Docker engine answers: the Docker backend's tests will be skipped");
+    }
     run(cargo().args(["test", "--locked", "--workspace"]))?;
     run(Command::new(python)
         .args([
@@ -61,10 +61,8 @@ pub fn run_all(pytest_args: &[&str]) -> anyhow::Result<()> {
         ])
         .args(pytest_args)
         .current_dir(root())
-        .env(
-            "LAMBOX_RS_BOOTSTRAP",
-            target_dir().join("debug").join("bootstrap"),
-        )
+        .env("LAMBOX_RS_BOOTSTRAP", rs_bootstrap)
+        .env("LAMBOX_DOCKER_TESTS", if docker { "1" } else { "0" })
         .env("LAMBOX_STATIC_AGENT", static_agent)
         .env("LAMBOX_BIN", bin))
 }

@@ -85,17 +85,28 @@ impl AgentArgs {
     }
 }
 
-/// The runtime's command when none is given: `/var/runtime/bootstrap` if the image has one,
-/// else the function's own `bootstrap` in `LAMBDA_TASK_ROOT`.
+/// The runtime's command when none is given, found as Lambda finds it: `/var/runtime/bootstrap`
+/// if the image has one, else the function's own `bootstrap` (in `LAMBDA_TASK_ROOT`, then
+/// `/opt`), else the command in `LAMBOX_FALLBACK_BOOTSTRAP` (lambox's runtime client for the
+/// function's runtime family, when its backend provides one).
 pub fn default_bootstrap() -> Option<Vec<String>> {
     let task_root = std::env::var("LAMBDA_TASK_ROOT").unwrap_or_else(|_| "/var/task".to_owned());
-    [
+    let found = [
         "/var/runtime/bootstrap".to_owned(),
         format!("{task_root}/bootstrap"),
+        "/opt/bootstrap".to_owned(),
     ]
     .into_iter()
     .find(|p| std::path::Path::new(p).is_file())
-    .map(|p| vec![p])
+    .map(|p| vec![p]);
+    found.or_else(|| {
+        let fallback: Vec<String> = std::env::var("LAMBOX_FALLBACK_BOOTSTRAP")
+            .ok()?
+            .split_whitespace()
+            .map(str::to_owned)
+            .collect();
+        (!fallback.is_empty()).then_some(fallback)
+    })
 }
 
 fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
@@ -122,7 +133,8 @@ async fn serve(args: AgentArgs) -> anyhow::Result<()> {
         .await
         .context("binding the Runtime API")?;
     let bootstrap = if args.bootstrap.is_empty() {
-        default_bootstrap().context("no bootstrap: give a command, or provide /var/runtime/bootstrap or $LAMBDA_TASK_ROOT/bootstrap")?
+        default_bootstrap()
+            .context("Couldn't find valid bootstrap(s): [/var/task/bootstrap /opt/bootstrap]")?
     } else {
         args.bootstrap
     };

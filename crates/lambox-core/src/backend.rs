@@ -67,6 +67,13 @@ pub trait Backend: Send + Sync + 'static {
     /// `process`, `docker`, `k8s`.
     fn kind(&self) -> &'static str;
 
+    /// Gets ready to run `revision` soon (e.g. pulls its image), right after it is created or
+    /// its code changes, so that the first invoke does not wait for it. Does nothing by default.
+    fn prepare<'a>(&'a self, revision: &'a FunctionRevision) -> BoxFuture<'a, ()> {
+        let _ = revision;
+        Box::pin(async {})
+    }
+
     /// Starts a sandbox and waits until its agent accepts invocations. The sandbox's log stream
     /// goes to `logs`.
     fn launch<'a>(

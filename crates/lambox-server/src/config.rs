@@ -38,6 +38,8 @@ pub struct Config {
     pub public_url: String,
     /// The process backend.
     pub process: ProcessConfig,
+    /// The Docker backend.
+    pub docker: DockerConfig,
     /// The warm pool.
     pub pool: PoolConfig,
     /// Asynchronous invocations.
@@ -53,6 +55,35 @@ pub enum BackendKind {
     /// Local child processes.
     #[default]
     Process,
+    /// Containers on a Docker engine (`DOCKER_HOST`, else the local socket).
+    Docker,
+}
+
+/// Settings of the Docker backend.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DockerConfig {
+    /// The statically linked agent (`cargo xtask agent`); empty: `lambox-agent` next to the
+    /// `lambox` executable.
+    pub agent: String,
+    /// A user-defined network for the containers; empty: publish the agent's port on loopback.
+    pub network: String,
+    /// The name containers reach the host by (mapped to the host gateway).
+    pub host_alias: String,
+    /// Runtime (`python3.12`) or family (`python`, `nodejs`, `provided`, …) → image. Runtimes
+    /// not listed run in AWS's public base image (`public.ecr.aws/lambda/python:3.12`, …).
+    pub images: std::collections::BTreeMap<String, String>,
+}
+
+impl Default for DockerConfig {
+    fn default() -> Self {
+        Self {
+            agent: String::new(),
+            network: String::new(),
+            host_alias: "host.docker.internal".to_owned(),
+            images: std::collections::BTreeMap::new(),
+        }
+    }
 }
 
 /// Settings of the process backend.
@@ -208,6 +239,7 @@ impl Default for Config {
             backend: BackendKind::Process,
             public_url: String::new(),
             process: ProcessConfig::default(),
+            docker: DockerConfig::default(),
             pool: PoolConfig::default(),
             async_events: AsyncEventsConfig::default(),
             logs: LogsConfig::default(),

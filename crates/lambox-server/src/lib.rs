@@ -15,6 +15,7 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::serve::ListenerExt;
+use lambox_backend_docker::{DockerBackend, DockerBackendConfig, ImageMap};
 use lambox_backend_process::{ProcessBackend, ProcessBackendConfig};
 use lambox_core::backend::Backend;
 use lambox_core::pool::{PoolSettings, WarmPool};
@@ -27,7 +28,7 @@ use crate::invoke::queue::EventQueue;
 
 use crate::api::AppState;
 use crate::auth::Authenticator;
-use crate::config::{Config, DurabilityMode};
+use crate::config::{BackendKind, Config, DurabilityMode};
 
 /// The HTTP application: every path goes to the dispatcher, which routes by AWS's rules.
 pub fn app(state: Arc<AppState>) -> Router {
@@ -44,12 +45,8 @@ pub async fn open_state(config: Config) -> anyhow::Result<Arc<AppState>> {
     let installation_id = store
         .installation_id(&uuid::Uuid::new_v4().simple().to_string())
         .await?;
-    let backend = Arc::new(process_backend(&config, &installation_id)?);
+    let backend = backend(&config, &installation_id).await?;
     reap(backend.as_ref()).await;
-    {
-        let backend = backend.clone();
-        tokio::spawn(async move { backend.warm_up().await });
-    }
     let logs = LogCollector::start(store.clone(), config.logs.keep_per_function);
     let pool = WarmPool::new(
         backend,
@@ -92,17 +89,43 @@ pub async fn open_state(config: Config) -> anyhow::Result<Arc<AppState>> {
     }))
 }
 
-fn process_backend(config: &Config, installation_id: &str) -> anyhow::Result<ProcessBackend> {
+/// The configured backend.
+async fn backend(config: &Config, installation_id: &str) -> anyhow::Result<Arc<dyn Backend>> {
     let exe = std::env::current_exe()?;
-    Ok(ProcessBackend::new(ProcessBackendConfig {
-        sandboxes_dir: config.data_dir.join("sandboxes"),
-        code_dir: config.data_dir.join("code"),
-        runtimes_dir: config.data_dir.join("runtimes"),
-        agent_command: vec![exe.display().to_string(), "agent".to_owned()],
-        python: config.process.python.clone(),
-        node: config.process.node.clone(),
-        installation_id: installation_id.to_owned(),
-    })?)
+    Ok(match config.backend {
+        BackendKind::Process => {
+            let backend = Arc::new(ProcessBackend::new(ProcessBackendConfig {
+                sandboxes_dir: config.data_dir.join("sandboxes"),
+                code_dir: config.data_dir.join("code"),
+                runtimes_dir: config.data_dir.join("runtimes"),
+                agent_command: vec![exe.display().to_string(), "agent".to_owned()],
+                python: config.process.python.clone(),
+                node: config.process.node.clone(),
+                installation_id: installation_id.to_owned(),
+            })?);
+            let warming = backend.clone();
+            tokio::spawn(async move { warming.warm_up().await });
+            backend
+        }
+        BackendKind::Docker => {
+            let d = &config.docker;
+            let agent = if d.agent.is_empty() {
+                exe.with_file_name("lambox-agent")
+            } else {
+                d.agent.clone().into()
+            };
+            Arc::new(
+                DockerBackend::connect(DockerBackendConfig {
+                    installation_id: installation_id.to_owned(),
+                    images: ImageMap(d.images.clone()),
+                    agent_binary: agent,
+                    network: Some(d.network.clone()).filter(|n| !n.is_empty()),
+                    host_alias: d.host_alias.clone(),
+                })
+                .await?,
+            )
+        }
+    })
 }
 
 /// Stops every sandbox an earlier run of this installation left behind.

@@ -251,6 +251,7 @@ pub(super) async fn create(ctx: &Ctx<'_>) -> Result<Response, ApiError> {
             ))),
             e => e.into(),
         })?;
+    ctx.state.invoker.prepare(&ctx.scope, &created);
     tracing::info!(function = %name, account = %ctx.scope.account, region = %ctx.scope.region, "function created");
     Ok(json_response(
         StatusCode::CREATED,
@@ -397,13 +398,16 @@ pub(super) async fn delete(ctx: &Ctx<'_>, label: &str) -> Result<Response, ApiEr
     let store = &ctx.state.store;
     let not_found = || ApiError::from(LambdaError::function_not_found(&ctx.arn(&f.name, None)));
     match f.qualifier.as_deref() {
-        None => store
-            .delete_function(&ctx.scope, &f.name)
-            .await
-            .map_err(|e| match e {
-                StoreError::NotFound => not_found(),
-                e => e.into(),
-            })?,
+        None => {
+            store
+                .delete_function(&ctx.scope, &f.name)
+                .await
+                .map_err(|e| match e {
+                    StoreError::NotFound => not_found(),
+                    e => e.into(),
+                })?;
+            ctx.state.invoker.deleted(&ctx.scope, &f.name, None);
+        }
         Some(LATEST) => {
             if store.get_function(&ctx.scope, &f.name).await?.is_none() {
                 return Err(not_found());
@@ -427,6 +431,7 @@ pub(super) async fn delete(ctx: &Ctx<'_>, label: &str) -> Result<Response, ApiEr
                     StoreError::NotFound => not_found(),
                     e => e.into(),
                 })?;
+            ctx.state.invoker.deleted(&ctx.scope, &f.name, Some(q));
         }
     }
     tracing::info!(function = %f.name, account = %ctx.scope.account, region = %ctx.scope.region, qualifier = ?f.qualifier, "function deleted");

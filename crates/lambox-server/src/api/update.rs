@@ -164,6 +164,7 @@ pub(super) async fn code(ctx: &Ctx<'_>, label: &str) -> Result<Response, ApiErro
         .await
         .map_err(map_store(ctx, &f.name))?;
     latest_changed(ctx, &f.name, &outcome.latest);
+    ctx.state.invoker.prepare(&ctx.scope, &outcome.latest);
     tracing::info!(function = %f.name, account = %ctx.scope.account, region = %ctx.scope.region, "function code updated");
     Ok(updated(ctx, &outcome.latest, outcome.published.as_ref()))
 }

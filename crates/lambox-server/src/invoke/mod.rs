@@ -148,6 +148,21 @@ impl Invoker {
         Ok(Some(resolved))
     }
 
+    /// A function was created or got new code: let the backend get ready for it (pull its
+    /// image) in the background.
+    pub fn prepare(&self, scope: &Scope, record: &lambox_store::VersionRecord) {
+        let revision = FunctionRevision::new(
+            scope.account.clone(),
+            scope.region.clone(),
+            record.function_name.clone(),
+            record.version.clone(),
+            record.code_sha256_hex.clone(),
+            record.config.clone(),
+        );
+        let backend = self.pool.backend().clone();
+        tokio::spawn(async move { backend.prepare(&revision).await });
+    }
+
     /// A function-level setting (reserved concurrency) changed: forget what is cached.
     pub fn forget(&self, scope: &Scope, name: &str) {
         self.revisions.take(scope, name, None);

@@ -1,0 +1,127 @@
+//! The tar archive uploaded into a container before it starts: the unzipped code at
+//! `/var/task`, lambox's agent and runtime clients under `/opt/lambox`, and a writable `/tmp`.
+//! Uploading (rather than bind-mounting) is what lets remote engines work too.
+
+use std::io::{self, Read};
+
+/// Where the agent goes in the container.
+pub const AGENT_PATH: &str = "/opt/lambox/lambox-agent";
+/// Where the Python runtime client goes.
+pub const PYTHON_CLIENT: &str = "/opt/lambox/runtimes/python/bootstrap.py";
+/// Where the Node.js runtime client goes.
+pub const NODE_CLIENT: &str = "/opt/lambox/runtimes/node/bootstrap.js";
+
+/// A tar archive being built.
+pub struct SandboxArchive {
+    builder: tar::Builder<Vec<u8>>,
+}
+
+impl Default for SandboxArchive {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl SandboxArchive {
+    /// An empty archive with `/tmp`.
+    pub fn new() -> Self {
+        let mut a = Self {
+            builder: tar::Builder::new(Vec::new()),
+        };
+        a.dir("tmp", 0o1777);
+        a
+    }
+
+    fn header(kind: tar::EntryType, size: u64, mode: u32) -> tar::Header {
+        let mut h = tar::Header::new_gnu();
+        h.set_entry_type(kind);
+        h.set_size(size);
+        h.set_mode(mode);
+        h.set_uid(0);
+        h.set_gid(0);
+        h.set_mtime(0);
+        h
+    }
+
+    fn dir(&mut self, path: &str, mode: u32) {
+        let mut h = Self::header(tar::EntryType::Directory, 0, mode);
+        let _ = self.builder.append_data(&mut h, path, io::empty());
+    }
+
+    /// Adds a file at an absolute container path.
+    pub fn file(&mut self, path: &str, data: &[u8], mode: u32) -> io::Result<()> {
+        let mut h = Self::header(tar::EntryType::Regular, data.len() as u64, mode);
+        self.builder
+            .append_data(&mut h, path.trim_start_matches('/'), data)
+    }
+
+    /// Adds the entries of a deployment package under `/var/task`, keeping modes and symlinks.
+    /// (The package was checked when it was stored; its paths stay inside the root.)
+    pub fn zip_at_task_root(&mut self, zip: &[u8]) -> io::Result<()> {
+        self.dir("var/task", 0o755);
+        let mut archive = ::zip::ZipArchive::new(io::Cursor::new(zip)).map_err(io::Error::other)?;
+        for i in 0..archive.len() {
+            let mut entry = archive.by_index(i).map_err(io::Error::other)?;
+            let name = entry.name().map_err(io::Error::other)?.into_owned();
+            let path = format!("var/task/{}", name.trim_start_matches('/'));
+            let mode = entry.unix_mode().unwrap_or(0o644) & 0o7777;
+            if entry.is_dir() {
+                self.dir(path.trim_end_matches('/'), mode | 0o755);
+                continue;
+            }
+            let mut data = Vec::with_capacity(entry.size() as usize);
+            entry.read_to_end(&mut data)?;
+            if entry.is_symlink() {
+                let mut h = Self::header(tar::EntryType::Symlink, 0, 0o777);
+                let target = String::from_utf8_lossy(&data).into_owned();
+                self.builder.append_link(&mut h, &path, target)?;
+            } else {
+                self.file(&path, &data, mode | 0o444)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// The archive's bytes.
+    pub fn finish(self) -> io::Result<Vec<u8>> {
+        self.builder.into_inner()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::Write;
+
+    use super::*;
+
+    #[test]
+    fn code_lands_under_var_task_with_its_modes() {
+        let mut w = ::zip::ZipWriter::new(io::Cursor::new(Vec::new()));
+        w.start_file(
+            "bootstrap",
+            ::zip::write::SimpleFileOptions::default().unix_permissions(0o755),
+        )
+        .unwrap();
+        w.write_all(b"#!/bin/sh\n").unwrap();
+        let zip = w.finish().unwrap().into_inner();
+        let mut a = SandboxArchive::new();
+        a.zip_at_task_root(&zip).unwrap();
+        a.file(AGENT_PATH, b"agent", 0o755).unwrap();
+        let bytes = a.finish().unwrap();
+        let mut archive = tar::Archive::new(io::Cursor::new(bytes));
+        let entries: Vec<(String, u32)> = archive
+            .entries()
+            .unwrap()
+            .map(|e| {
+                let e = e.unwrap();
+                (
+                    e.path().unwrap().display().to_string(),
+                    e.header().mode().unwrap(),
+                )
+            })
+            .collect();
+        assert!(entries.contains(&("var/task/bootstrap".into(), 0o755)));
+        assert!(entries.contains(&("opt/lambox/lambox-agent".into(), 0o755)));
+        assert!(entries.iter().any(|(p, _)| p == "tmp"));
+    }
+}

@@ -1,0 +1,482 @@
+//! lambox-backend-docker: sandboxes as containers, through the Docker Engine API (bollard; never
+//! the docker CLI). Works with a local engine, a remote one (`DOCKER_HOST`) and Podman's
+//! Docker-compatible socket.
+//!
+//! A container runs its runtime's image (AWS's base images by default, see [`images`]) or, for
+//! PackageType Image functions, the function's own image, with lambox's statically linked agent
+//! as its entry point. Code, agent and runtime clients are uploaded as a tar archive before the
+//! container starts. Every container is labelled with the installation id, the function ARN and
+//! the deploy-id, so that a restarted lambox finds exactly the containers its earlier run left.
+
+mod archive;
+pub mod images;
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use bollard::Docker;
+use bollard::models::{ContainerCreateBody, HostConfig, PortBinding};
+use bollard::query_parameters::{
+    CreateContainerOptionsBuilder, CreateImageOptionsBuilder, ListContainersOptionsBuilder,
+    LogsOptionsBuilder, RemoveContainerOptionsBuilder, UploadToContainerOptionsBuilder,
+};
+use futures_util::StreamExt;
+use lambox_core::backend::{Backend, BackendError, BoxFuture, LogSink, Sandbox, SandboxSpec};
+use lambox_core::function::PackageType;
+use lambox_core::protocol::parse_ready_line;
+use lambox_core::revision::{FunctionRevision, SandboxPaths, log_stream_name, sandbox_environment};
+use lambox_core::runtime::{RuntimeFamily, clients};
+use tokio::sync::{Mutex, OnceCell};
+
+pub use images::ImageMap;
+
+/// Label: the installation a container belongs to.
+pub const LABEL_INSTALLATION: &str = "lambox.installation";
+/// Label: the sandbox id.
+pub const LABEL_SANDBOX: &str = "lambox.sandbox";
+/// Label: the function ARN.
+pub const LABEL_FUNCTION: &str = "lambox.function";
+/// Label: the deploy-id.
+pub const LABEL_DEPLOY: &str = "lambox.deploy-id";
+
+/// How the Docker backend runs sandboxes.
+#[derive(Debug, Clone)]
+pub struct DockerBackendConfig {
+    /// Marks this installation's containers.
+    pub installation_id: String,
+    /// Runtime → image.
+    pub images: ImageMap,
+    /// The statically linked agent, uploaded into every container.
+    pub agent_binary: PathBuf,
+    /// A user-defined network to attach containers to (reached by container IP); without one,
+    /// the agent's port is published on the host's loopback.
+    pub network: Option<String>,
+    /// The host name containers reach the host by (mapped to the host gateway).
+    pub host_alias: String,
+}
+
+/// The Docker backend.
+pub struct DockerBackend {
+    docker: Docker,
+    config: DockerBackendConfig,
+    agent: OnceCell<Vec<u8>>,
+    pulls: Mutex<HashMap<String, std::sync::Arc<OnceCell<()>>>>,
+}
+
+fn launch_error(what: &str, e: impl std::fmt::Display) -> BackendError {
+    BackendError::Launch(format!("{what}: {e}"))
+}
+
+fn container_name(sandbox_id: &str) -> String {
+    format!("lambox-{sandbox_id}")
+}
+
+impl DockerBackend {
+    /// Connects to the engine (`DOCKER_HOST`, else the local socket) and agrees on an API
+    /// version.
+    pub async fn connect(config: DockerBackendConfig) -> Result<Self, BackendError> {
+        let docker = Docker::connect_with_local_defaults()
+            .map_err(|e| launch_error("cannot reach the Docker engine", e))?
+            .negotiate_version()
+            .await
+            .map_err(|e| launch_error("cannot reach the Docker engine", e))?;
+        Ok(Self {
+            docker,
+            config,
+            agent: OnceCell::new(),
+            pulls: Mutex::new(HashMap::new()),
+        })
+    }
+
+    /// The image a revision runs in.
+    pub fn image_for(&self, rev: &FunctionRevision) -> Result<String, BackendError> {
+        self.config
+            .images
+            .image_for(rev)
+            .ok_or_else(|| BackendError::Unsupported("no image for this runtime".into()))
+    }
+
+    /// Makes sure `image` is present, pulling it once (concurrent callers share the pull).
+    pub async fn ensure_image(&self, image: &str) -> Result<(), BackendError> {
+        if self.docker.inspect_image(image).await.is_ok() {
+            return Ok(());
+        }
+        let cell = self
+            .pulls
+            .lock()
+            .await
+            .entry(image.to_owned())
+            .or_default()
+            .clone();
+        cell.get_or_try_init(|| self.pull(image)).await.map(|_| ())
+    }
+
+    async fn pull(&self, image: &str) -> Result<(), BackendError> {
+        tracing::info!(image, "pulling image");
+        let (repo, tag) = match image.rsplit_once(':') {
+            Some((r, t)) if !t.contains('/') => (r, t),
+            _ => (image, "latest"),
+        };
+        let options = CreateImageOptionsBuilder::default()
+            .from_image(repo)
+            .tag(tag)
+            .build();
+        let mut progress = self.docker.create_image(Some(options), None, None);
+        let mut last = std::time::Instant::now();
+        while let Some(step) = progress.next().await {
+            let step = step.map_err(|e| launch_error(&format!("cannot pull {image}"), e))?;
+            if last.elapsed() > Duration::from_secs(2) {
+                last = std::time::Instant::now();
+                tracing::info!(
+                    image,
+                    status = step.status.as_deref().unwrap_or(""),
+                    layer = step.id.as_deref().unwrap_or(""),
+                    "pulling"
+                );
+            }
+        }
+        tracing::info!(image, "pulled");
+        Ok(())
+    }
+
+    async fn agent_bytes(&self) -> Result<&Vec<u8>, BackendError> {
+        self.agent
+            .get_or_try_init(|| async {
+                tokio::fs::read(&self.config.agent_binary).await.map_err(|e| {
+                    BackendError::Launch(format!(
+                        "cannot read the static agent {} (build it with `cargo xtask agent`): {e}",
+                        self.config.agent_binary.display()
+                    ))
+                })
+            })
+            .await
+    }
+
+    /// The runtime command for an Image function — its ImageConfig overrides, else the image's
+    /// own ENTRYPOINT and CMD — with the handler (the command's first word) and working
+    /// directory.
+    async fn image_command(
+        &self,
+        rev: &FunctionRevision,
+        image: &str,
+    ) -> Result<(Vec<String>, Option<String>, Option<String>), BackendError> {
+        let inspected = self
+            .docker
+            .inspect_image(image)
+            .await
+            .map_err(|e| launch_error(&format!("cannot inspect {image}"), e))?;
+        let own = inspected.config.unwrap_or_default();
+        let overrides = rev.config.image_config.clone().unwrap_or_default();
+        let mut command = overrides.entry_point.or(own.entrypoint).unwrap_or_default();
+        let args = overrides.command.or(own.cmd).unwrap_or_default();
+        let handler = args.first().cloned();
+        command.extend(args);
+        let workdir = overrides
+            .working_directory
+            .or(own.working_dir)
+            .filter(|w| !w.is_empty());
+        Ok((command, handler, workdir))
+    }
+
+    async fn launch_container(
+        &self,
+        spec: &SandboxSpec,
+        logs: LogSink,
+    ) -> Result<Sandbox, BackendError> {
+        let rev = &spec.revision;
+        let image = self.image_for(rev)?;
+        self.ensure_image(&image).await?;
+        let (bootstrap, image_handler, workdir) = if rev.config.package_type == PackageType::Image {
+            self.image_command(rev, &image).await?
+        } else {
+            (Vec::new(), None, Some("/var/task".to_owned()))
+        };
+        let paths = SandboxPaths {
+            task_root: "/var/task".into(),
+            runtime_dir: "/var/runtime".into(),
+            opt: "/opt".into(),
+        };
+        let lambox_url = spec
+            .lambox_url
+            .replace("127.0.0.1", &self.config.host_alias)
+            .replace("localhost", &self.config.host_alias);
+        let stream = log_stream_name(
+            lambox_core::time::now_millis(),
+            &rev.version,
+            &spec.sandbox_id,
+        );
+        let mut env: Vec<String> = sandbox_environment(rev, &paths, &lambox_url, &stream)
+            .into_iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect();
+        env.push(format!(
+            "AWS_LAMBDA_FUNCTION_TIMEOUT={}",
+            rev.config.timeout
+        ));
+        env.push(format!("LAMBOX_SANDBOX_ID={}", spec.sandbox_id));
+        env.push("PYTHONUNBUFFERED=1".into());
+        if let Some(handler) = image_handler {
+            env.push(format!("_HANDLER={handler}"));
+        }
+        match rev.family() {
+            Some(RuntimeFamily::Python) => env.push(format!(
+                "LAMBOX_FALLBACK_BOOTSTRAP=python3 {}",
+                archive::PYTHON_CLIENT
+            )),
+            Some(RuntimeFamily::Node) => env.push(format!(
+                "LAMBOX_FALLBACK_BOOTSTRAP=node {}",
+                archive::NODE_CLIENT
+            )),
+            _ => {}
+        }
+        let mut entrypoint = vec![
+            archive::AGENT_PATH.to_owned(),
+            "--invoke".into(),
+            "0.0.0.0:8080".into(),
+            "--runtime-api".into(),
+            "127.0.0.1:9001".into(),
+        ];
+        if !bootstrap.is_empty() {
+            entrypoint.push("--".into());
+            entrypoint.extend(bootstrap);
+        }
+        let labels = HashMap::from([
+            (
+                LABEL_INSTALLATION.to_owned(),
+                self.config.installation_id.clone(),
+            ),
+            (LABEL_SANDBOX.to_owned(), spec.sandbox_id.clone()),
+            (LABEL_FUNCTION.to_owned(), rev.function_arn()),
+            (LABEL_DEPLOY.to_owned(), rev.deploy_id.to_string()),
+        ]);
+        let published = self.config.network.is_none();
+        let host_config = HostConfig {
+            memory: Some(i64::from(rev.config.memory_size) * 1024 * 1024),
+            extra_hosts: Some(vec![format!("{}:host-gateway", self.config.host_alias)]),
+            network_mode: self.config.network.clone(),
+            port_bindings: published.then(|| {
+                HashMap::from([(
+                    "8080/tcp".to_owned(),
+                    Some(vec![PortBinding {
+                        host_ip: Some("127.0.0.1".into()),
+                        host_port: Some(String::new()),
+                    }]),
+                )])
+            }),
+            ..Default::default()
+        };
+        let body = ContainerCreateBody {
+            image: Some(image.clone()),
+            entrypoint: Some(entrypoint),
+            env: Some(env),
+            labels: Some(labels),
+            working_dir: workdir,
+            exposed_ports: Some(vec!["8080/tcp".to_owned()]),
+            host_config: Some(host_config),
+            ..Default::default()
+        };
+        let platform = if rev.config.architecture == "arm64" {
+            "linux/arm64"
+        } else {
+            "linux/amd64"
+        };
+        let name = container_name(&spec.sandbox_id);
+        let options = CreateContainerOptionsBuilder::default()
+            .name(&name)
+            .platform(platform)
+            .build();
+        self.docker
+            .create_container(Some(options), body)
+            .await
+            .map_err(|e| launch_error("cannot create the container", e))?;
+        let result = self.start_container(spec, &name, logs).await;
+        if result.is_err() {
+            let _ = self.remove(&name).await;
+        }
+        result
+    }
+
+    async fn start_container(
+        &self,
+        spec: &SandboxSpec,
+        name: &str,
+        logs: LogSink,
+    ) -> Result<Sandbox, BackendError> {
+        let mut archive = archive::SandboxArchive::new();
+        if let Some(code) = &spec.code {
+            archive
+                .zip_at_task_root(&code.zip)
+                .map_err(|e| launch_error("cannot unpack the code", e))?;
+        }
+        archive.file(archive::AGENT_PATH, self.agent_bytes().await?, 0o755)?;
+        archive.file(archive::PYTHON_CLIENT, clients::PYTHON.as_bytes(), 0o644)?;
+        archive.file(archive::NODE_CLIENT, clients::NODE.as_bytes(), 0o644)?;
+        let tar = archive.finish()?;
+        self.docker
+            .upload_to_container(
+                name,
+                Some(UploadToContainerOptionsBuilder::default().path("/").build()),
+                bollard::body_full(tar.into()),
+            )
+            .await
+            .map_err(|e| launch_error("cannot upload the sandbox files", e))?;
+        self.docker
+            .start_container(name, None)
+            .await
+            .map_err(|e| launch_error("cannot start the container", e))?;
+        let endpoint = self.endpoint(name).await?;
+        self.await_ready(name, logs).await?;
+        Ok(Sandbox {
+            id: spec.sandbox_id.clone(),
+            endpoint,
+        })
+    }
+
+    /// `host:port` of the agent: the published port on loopback, or the container's address on
+    /// the configured network.
+    async fn endpoint(&self, name: &str) -> Result<String, BackendError> {
+        let inspected = self
+            .docker
+            .inspect_container(name, None)
+            .await
+            .map_err(|e| launch_error("cannot inspect the container", e))?;
+        let settings = inspected.network_settings.unwrap_or_default();
+        if let Some(network) = &self.config.network {
+            let ip = settings
+                .networks
+                .as_ref()
+                .and_then(|n| n.get(network))
+                .and_then(|n| n.ip_address.clone())
+                .filter(|ip| !ip.is_empty())
+                .ok_or_else(|| {
+                    BackendError::Launch(format!("the container has no address on {network}"))
+                })?;
+            return Ok(format!("{ip}:8080"));
+        }
+        let port = settings
+            .ports
+            .as_ref()
+            .and_then(|p| p.get("8080/tcp").cloned().flatten())
+            .and_then(|b| b.into_iter().find_map(|b| b.host_port))
+            .ok_or_else(|| BackendError::Launch("the agent's port was not published".into()))?;
+        Ok(format!("127.0.0.1:{port}"))
+    }
+
+    /// Follows the container's output: waits for the agent's ready line, then hands every
+    /// further line to `logs`.
+    async fn await_ready(&self, name: &str, logs: LogSink) -> Result<(), BackendError> {
+        let options = LogsOptionsBuilder::default()
+            .follow(true)
+            .stdout(true)
+            .stderr(true)
+            .build();
+        let mut stream = self.docker.logs(name, Some(options));
+        let mut pending = String::new();
+        let mut seen = String::new();
+        let ready = tokio::time::timeout(Duration::from_secs(60), async {
+            while let Some(chunk) = stream.next().await {
+                let Ok(chunk) = chunk else { break };
+                pending.push_str(&String::from_utf8_lossy(&chunk.into_bytes()));
+                while let Some(i) = pending.find('\n') {
+                    let line: String = pending.drain(..=i).collect();
+                    let line = line.trim_end_matches(['\n', '\r']);
+                    if parse_ready_line(line).is_some() {
+                        return true;
+                    }
+                    seen.push_str(line);
+                    seen.push('\n');
+                }
+            }
+            false
+        })
+        .await
+        .unwrap_or(false);
+        if !ready {
+            return Err(BackendError::Launch(format!(
+                "the agent did not start: {}",
+                seen.trim()
+            )));
+        }
+        tokio::spawn(async move {
+            while let Some(Ok(chunk)) = stream.next().await {
+                pending.push_str(&String::from_utf8_lossy(&chunk.into_bytes()));
+                while let Some(i) = pending.find('\n') {
+                    let line: String = pending.drain(..=i).collect();
+                    logs(line.trim_end_matches(['\n', '\r']));
+                }
+            }
+        });
+        Ok(())
+    }
+
+    async fn remove(&self, name: &str) -> Result<(), BackendError> {
+        match self
+            .docker
+            .remove_container(
+                name,
+                Some(RemoveContainerOptionsBuilder::default().force(true).build()),
+            )
+            .await
+        {
+            Ok(()) => Ok(()),
+            Err(bollard::errors::Error::DockerResponseServerError {
+                status_code: 404, ..
+            }) => Ok(()),
+            Err(e) => Err(BackendError::Launch(format!("cannot remove {name}: {e}"))),
+        }
+    }
+}
+
+impl Backend for DockerBackend {
+    fn kind(&self) -> &'static str {
+        "docker"
+    }
+
+    fn prepare<'a>(&'a self, revision: &'a FunctionRevision) -> BoxFuture<'a, ()> {
+        Box::pin(async move {
+            if let Ok(image) = self.image_for(revision)
+                && let Err(e) = self.ensure_image(&image).await
+            {
+                tracing::warn!(image, error = %e, "could not pull ahead of the first invoke");
+            }
+        })
+    }
+
+    fn launch<'a>(
+        &'a self,
+        spec: &'a SandboxSpec,
+        logs: LogSink,
+    ) -> BoxFuture<'a, Result<Sandbox, BackendError>> {
+        Box::pin(self.launch_container(spec, logs))
+    }
+
+    fn terminate<'a>(&'a self, sandbox_id: &'a str) -> BoxFuture<'a, Result<(), BackendError>> {
+        Box::pin(async move { self.remove(&container_name(sandbox_id)).await })
+    }
+
+    fn list_owned(&self) -> BoxFuture<'_, Result<Vec<String>, BackendError>> {
+        Box::pin(async move {
+            let filters = HashMap::from([(
+                "label",
+                vec![format!(
+                    "{LABEL_INSTALLATION}={}",
+                    self.config.installation_id
+                )],
+            )]);
+            let options = ListContainersOptionsBuilder::default()
+                .all(true)
+                .filters(&filters)
+                .build();
+            let containers = self
+                .docker
+                .list_containers(Some(options))
+                .await
+                .map_err(|e| launch_error("cannot list containers", e))?;
+            Ok(containers
+                .into_iter()
+                .filter_map(|c| c.labels?.get(LABEL_SANDBOX).cloned())
+                .collect())
+        })
+    }
+}

@@ -1,0 +1,148 @@
+"""The Docker backend: functions in real containers on this machine's engine.
+
+The invocation suite of the process backend runs here unchanged (imported below), then what only
+containers have: images of their own, reaping after a crash, and recovery from a container killed
+behind lambox's back.
+"""
+
+import json
+import signal
+import time
+
+import pytest
+
+from conftest import ROLE, create
+from docker_support import (
+    RUNTIME_IMAGE,
+    containers,
+    docker,
+    requires_docker,
+    start_docker_lambox,
+)
+from test_invoke import (  # noqa: F401 - collected here again, against the Docker backend
+    test_dry_run_oversized_and_non_json_payloads,
+    test_environment_change_reaches_the_next_invoke,
+    test_event_invocation_is_delivered,
+    test_handler_exception_is_a_function_error,
+    test_import_error_is_reported_as_lambda_does,
+    test_node_async_and_callback_handlers,
+    test_os_exit_then_next_invoke_succeeds,
+    test_python_result_context_and_log_tail,
+    test_qualified_invoke_runs_the_published_version,
+    test_reserved_concurrency_zero_throttles,
+    test_timeout_kills_and_the_next_invoke_starts_fresh,
+    test_twenty_parallel_invokes_never_share_a_sandbox,
+)
+from test_runtime_clients import (  # noqa: F401
+    test_lambda_runtime_crate_runs_a_provided_al2023_function,
+)
+
+pytestmark = requires_docker
+
+
+@pytest.fixture
+def server(tmp_path):
+    s = start_docker_lambox(tmp_path)
+    yield s
+    s.stop()
+
+
+def our_containers(function):
+    return containers(f"lambox.function=arn:aws:lambda:us-east-1:111111111111:function:{function}")
+
+
+def test_containers_carry_lambox_labels_and_go_on_delete(server, lam):
+    create(lam, "dk-labels")
+    assert json.loads(lam.invoke(FunctionName="dk-labels", Payload=b'{"x": 1}')["Payload"].read()) == {"x": 1}
+    ids = our_containers("dk-labels")
+    assert len(ids) == 1
+    labels = json.loads(docker("inspect", "--format", "{{json .Config.Labels}}", ids[0]).stdout)
+    assert labels["lambox.function"] == "arn:aws:lambda:us-east-1:111111111111:function:dk-labels"
+    assert labels["lambox.installation"] and labels["lambox.deploy-id"] and labels["lambox.sandbox"]
+    lam.delete_function(FunctionName="dk-labels")
+    deadline = time.monotonic() + 10
+    while our_containers("dk-labels") and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert our_containers("dk-labels") == []
+
+
+IMAGE_APP = """
+import os
+
+def handler(event, context):
+    return {"cwd": os.getcwd(), "handler": os.environ.get("_HANDLER"), "which": "handler", "event": event}
+
+def other(event, context):
+    return {"cwd": os.getcwd(), "handler": os.environ.get("_HANDLER"), "which": "other"}
+"""
+
+
+@pytest.fixture
+def app_image(tmp_path):
+    from conftest import ROOT
+
+    context = tmp_path / "image"
+    context.mkdir()
+    (context / "app.py").write_text(IMAGE_APP)
+    (context / "runtime.py").write_text((ROOT / "runtimes" / "python" / "bootstrap.py").read_text())
+    (context / "Dockerfile").write_text(
+        f"FROM {RUNTIME_IMAGE}\n"
+        "COPY runtime.py /runtime/bootstrap.py\n"
+        "COPY app.py /var/task/app.py\n"
+        "WORKDIR /var/task\n"
+        'ENTRYPOINT ["python3", "/runtime/bootstrap.py"]\n'
+        'CMD ["app.handler"]\n'
+    )
+    tag = f"lambox-test/app:{tmp_path.name.lower()[-20:]}"
+    docker("build", "-q", "-t", tag, str(context))
+    yield tag
+    docker("rmi", "-f", tag, check=False)
+
+
+def test_image_function_runs_its_image_with_image_config(server, lam, app_image):
+    lam.create_function(FunctionName="dk-image", Role=ROLE, PackageType="Image", Code={"ImageUri": app_image})
+    body = json.loads(lam.invoke(FunctionName="dk-image", Payload=b'{"i": 1}')["Payload"].read())
+    assert body == {"cwd": "/var/task", "handler": "app.handler", "which": "handler", "event": {"i": 1}}
+    lam.update_function_configuration(
+        FunctionName="dk-image",
+        ImageConfig={
+            "EntryPoint": ["python3", "/runtime/bootstrap.py"],
+            "Command": ["app.other"],
+            "WorkingDirectory": "/tmp",
+        },
+    )
+    body = json.loads(lam.invoke(FunctionName="dk-image", Payload=b"{}")["Payload"].read())
+    assert body == {"cwd": "/tmp", "handler": "app.other", "which": "other"}
+
+
+def test_a_killed_container_is_replaced_on_the_next_invoke(server, lam):
+    create(lam, "dk-failover")
+    assert lam.invoke(FunctionName="dk-failover", Payload=b"{}")["StatusCode"] == 200
+    [first] = our_containers("dk-failover")
+    docker("kill", first)
+    r = lam.invoke(FunctionName="dk-failover", Payload=b'{"after": "kill"}')
+    assert "FunctionError" not in r
+    assert json.loads(r["Payload"].read()) == {"after": "kill"}
+    assert first not in our_containers("dk-failover")
+
+
+def test_sigkill_then_restart_reaps_our_containers_only(server, lam):
+    create(lam, "dk-reap")
+    lam.invoke(FunctionName="dk-reap", Payload=b"{}")
+    [ours] = our_containers("dk-reap")
+    foreign = docker(
+        "create", "--label", "lambox.installation=another-installation", "--label", "lambox.sandbox=foreign",
+        RUNTIME_IMAGE, "true",
+    ).stdout.strip()
+    try:
+        server.stop(signal.SIGKILL)
+        assert ours in our_containers("dk-reap"), "containers outlive a killed lambox until it restarts"
+        started = time.monotonic()
+        server.start()
+        while ours in containers("lambox.sandbox") and time.monotonic() - started < 10:
+            time.sleep(0.1)
+        assert ours not in containers("lambox.sandbox")
+        assert foreign[:12] in containers("lambox.installation=another-installation")
+    finally:
+        docker("rm", "-f", foreign, check=False)
+    assert json.loads(lam.invoke(FunctionName="dk-reap", Payload=b'{"again": 1}')["Payload"].read()) == {"again": 1}
