@@ -56,6 +56,13 @@ pub struct DockerBackendConfig {
     pub host_alias: String,
 }
 
+/// Whether the engine runs on this machine (`DOCKER_HOST` unset or a Unix socket): then
+/// containers are reached at their bridge address, skipping the userland port proxy, which
+/// cost about 0.3 ms per invoke here.
+fn engine_is_local() -> bool {
+    std::env::var("DOCKER_HOST").map_or(true, |h| h.is_empty() || h.starts_with("unix://"))
+}
+
 /// The Docker backend.
 pub struct DockerBackend {
     docker: Docker,
@@ -352,6 +359,15 @@ impl DockerBackend {
                 .ok_or_else(|| {
                     BackendError::Launch(format!("the container has no address on {network}"))
                 })?;
+            return Ok(format!("{ip}:8080"));
+        }
+        if engine_is_local()
+            && let Some(ip) = settings
+                .networks
+                .as_ref()
+                .and_then(|n| n.values().find_map(|n| n.ip_address.clone()))
+                .filter(|ip| !ip.is_empty())
+        {
             return Ok(format!("{ip}:8080"));
         }
         let port = settings

@@ -2,6 +2,7 @@
 //! in the same run, reported as medians over several runs.
 
 mod control_plane;
+mod docker;
 mod floor;
 mod harness;
 mod http;
@@ -15,6 +16,7 @@ pub fn run(args: &[&str]) -> anyhow::Result<()> {
     match args {
         ["control-plane", rest @ ..] => control_plane::run(rest),
         ["invoke", rest @ ..] => invoke::run(rest),
-        _ => bail!("usage: cargo xtask bench control-plane|invoke [--runs N]"),
+        ["docker", rest @ ..] => docker::run(rest),
+        _ => bail!("usage: cargo xtask bench control-plane|invoke|docker [--runs N]"),
     }
 }

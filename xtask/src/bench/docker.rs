@@ -1,0 +1,148 @@
+//! `cargo xtask bench docker`:
+//!
+//! - cold start (a new function's first invoke) on the Docker backend against
+//!   `docker run --rm IMAGE true` on the same image, timed in the same run;
+//! - warm invoke latency on the Docker backend against the process backend, same run.
+
+use std::process::{Command, Stdio};
+use std::time::Instant;
+
+use anyhow::bail;
+use serde_json::json;
+
+use super::harness::{Server, numeric_options, python_json, scratch_dir};
+use super::http::Conn;
+use super::stats::{median, percentile};
+use crate::cmd::{build_lambox, target_dir};
+use crate::images::RUNTIME_IMAGE;
+use crate::test::venv_python;
+
+const ACCOUNT: &str = "111111111111";
+
+fn warm_p50_us(port: u16, name: &str, n: usize) -> anyhow::Result<f64> {
+    let mut conn = Conn::open(port)?;
+    let path = format!("/2015-03-31/functions/{name}/invocations");
+    let mut samples = Vec::with_capacity(n);
+    for i in 0..n + 100 {
+        let t = Instant::now();
+        let a = conn.request("POST", &path, ACCOUNT, b"{}")?;
+        if a.status != 200 || a.header("x-amz-function-error").is_some() {
+            bail!("invoke failed: {}", String::from_utf8_lossy(&a.body));
+        }
+        if i >= 100 {
+            samples.push(t.elapsed().as_secs_f64() * 1e6);
+        }
+    }
+    Ok(percentile(&samples, 50.0))
+}
+
+fn docker_run_true_ms() -> anyhow::Result<f64> {
+    let t = Instant::now();
+    let status = Command::new("docker")
+        .args(["run", "--rm", RUNTIME_IMAGE, "true"])
+        .stdout(Stdio::null())
+        .status()?;
+    anyhow::ensure!(status.success(), "docker run failed");
+    Ok(t.elapsed().as_secs_f64() * 1000.0)
+}
+
+pub fn run(args: &[&str]) -> anyhow::Result<()> {
+    let (mut runs, mut requests, mut colds) = (3, 2000, 5);
+    numeric_options(
+        args,
+        &mut [
+            ("--runs", &mut runs),
+            ("--requests", &mut requests),
+            ("--cold", &mut colds),
+        ],
+    )?;
+    crate::images::build()?;
+    let agent = crate::agent::build_static()?;
+    let python = venv_python()?;
+    let bin = build_lambox(true)?;
+    let agent = agent.display().to_string();
+    let docker_env = [
+        ("LAMBOX_BACKEND", "docker"),
+        ("LAMBOX_DOCKER__AGENT", agent.as_str()),
+        ("LAMBOX_DOCKER__IMAGES__PYTHON", RUNTIME_IMAGE),
+    ];
+    let (mut process_warm, mut docker_warm, mut cold, mut baseline) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    for r in 0..runs {
+        // Warm latency, process backend.
+        let dir = scratch_dir(&format!("docker-process-{r}"))?;
+        let (server, _) = Server::start(&bin, &dir, &[])?;
+        python_json(
+            &python,
+            "invoke.py",
+            &["create", "--endpoint", &server.endpoint(), "--name", "echo"],
+        )?;
+        process_warm.push(warm_p50_us(server.port, "echo", requests)?);
+        server.stop()?;
+        std::fs::remove_dir_all(&dir)?;
+
+        // The same on the Docker backend, then cold starts against `docker run`.
+        let dir = scratch_dir(&format!("docker-docker-{r}"))?;
+        let (server, _) = Server::start(&bin, &dir, &docker_env)?;
+        let endpoint = server.endpoint();
+        python_json(
+            &python,
+            "invoke.py",
+            &["create", "--endpoint", &endpoint, "--name", "echo"],
+        )?;
+        docker_warm.push(warm_p50_us(server.port, "echo", requests)?);
+        let names: Vec<String> = (0..colds).map(|i| format!("cold-{r}-{i}")).collect();
+        let mut create = vec!["create", "--endpoint", endpoint.as_str()];
+        for n in &names {
+            create.extend(["--name", n.as_str()]);
+        }
+        python_json(&python, "invoke.py", &create)?;
+        for name in &names {
+            baseline.push(docker_run_true_ms()?);
+            let mut conn = Conn::open(server.port)?;
+            let t = Instant::now();
+            let a = conn.request(
+                "POST",
+                &format!("/2015-03-31/functions/{name}/invocations"),
+                ACCOUNT,
+                b"{}",
+            )?;
+            cold.push(t.elapsed().as_secs_f64() * 1000.0);
+            anyhow::ensure!(
+                a.status == 200 && a.header("x-amz-function-error").is_none(),
+                "cold invoke failed"
+            );
+        }
+        server.stop()?;
+        std::fs::remove_dir_all(&dir)?;
+        eprintln!(
+            "run {r}: warm p50 process {:.0} µs, docker {:.0} µs",
+            process_warm[r], docker_warm[r]
+        );
+    }
+    let report = json!({
+        "runs": runs,
+        "warm_p50_us": {"process": median(&process_warm), "docker": median(&docker_warm)},
+        "warm_ratio": median(&docker_warm) / median(&process_warm),
+        "cold_start_ms": {"median": median(&cold), "samples": cold},
+        "docker_run_true_ms": {"median": median(&baseline), "samples": baseline},
+        "cold_ratio": median(&cold) / median(&baseline),
+    });
+    let out = target_dir().join("bench").join("docker.json");
+    std::fs::write(&out, serde_json::to_string_pretty(&report)?)?;
+    println!("\ndocker benchmark (release build, {runs} runs, image {RUNTIME_IMAGE})");
+    println!(
+        "warm invoke p50: docker {:.0} µs vs process {:.0} µs: ratio {:.2}   target ≤ 1.5",
+        median(&docker_warm),
+        median(&process_warm),
+        median(&docker_warm) / median(&process_warm)
+    );
+    println!(
+        "cold start: {:.0} ms vs `docker run --rm IMAGE true` {:.0} ms: ratio {:.2}   target ≤ 1.3",
+        median(&cold),
+        median(&baseline),
+        median(&cold) / median(&baseline)
+    );
+    println!("\nwritten to {}", out.display());
+    Ok(())
+}
