@@ -77,28 +77,6 @@ fn remote_host_of(docker_host: Option<&str>) -> Option<String> {
     })
 }
 
-#[cfg(test)]
-mod tests {
-    use super::remote_host_of;
-
-    #[test]
-    fn engines_on_this_machine_and_elsewhere() {
-        assert_eq!(remote_host_of(None), None);
-        assert_eq!(
-            remote_host_of(Some("unix:///run/user/1000/podman/podman.sock")),
-            None
-        );
-        assert_eq!(
-            remote_host_of(Some("tcp://10.0.0.5:2375")).as_deref(),
-            Some("10.0.0.5")
-        );
-        assert_eq!(
-            remote_host_of(Some("tcp://docker.internal:2376/")).as_deref(),
-            Some("docker.internal")
-        );
-    }
-}
-
 /// The Docker backend.
 pub struct DockerBackend {
     docker: Docker,
@@ -541,5 +519,27 @@ impl Backend for DockerBackend {
                 .filter_map(|c| c.labels?.get(LABEL_SANDBOX).cloned())
                 .collect())
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::remote_host_of;
+
+    #[test]
+    fn engines_on_this_machine_and_elsewhere() {
+        assert_eq!(remote_host_of(None), None);
+        assert_eq!(
+            remote_host_of(Some("unix:///run/user/1000/podman/podman.sock")),
+            None
+        );
+        assert_eq!(
+            remote_host_of(Some("tcp://10.0.0.5:2375")).as_deref(),
+            Some("10.0.0.5")
+        );
+        assert_eq!(
+            remote_host_of(Some("tcp://docker.internal:2376/")).as_deref(),
+            Some("docker.internal")
+        );
     }
 }
