@@ -49,7 +49,11 @@ impl ImageMap {
         if rev.config.package_type == PackageType::Image {
             return rev.config.image_uri.clone();
         }
-        let runtime = rev.config.runtime.as_deref()?;
+        self.image_for_runtime(rev.config.runtime.as_deref()?)
+    }
+
+    /// The image functions of `runtime` run in.
+    pub fn image_for_runtime(&self, runtime: &str) -> Option<String> {
         self.0
             .get(runtime)
             .or_else(|| self.0.get(family_name(runtime)))

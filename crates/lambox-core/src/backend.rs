@@ -55,6 +55,9 @@ pub enum BackendError {
     /// The backend cannot run this function (e.g. a runtime it has no interpreter for).
     #[error("{0}")]
     Unsupported(String),
+    /// The function's image is not there and cannot be pulled.
+    #[error("{0}")]
+    Image(String),
     /// An I/O failure.
     #[error(transparent)]
     Io(#[from] std::io::Error),

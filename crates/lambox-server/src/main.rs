@@ -103,6 +103,13 @@ enum Command {
         #[command(flatten)]
         client: ClientArgs,
     },
+    /// Pull the images of runtimes (`python3.12`) or image references for the Docker backend,
+    /// with a progress bar.
+    Pull {
+        /// Runtimes or images.
+        #[arg(required = true)]
+        targets: Vec<String>,
+    },
     /// Run the sandbox agent (started by lambox's backends, not by hand).
     #[command(hide = true)]
     Agent {
@@ -170,6 +177,12 @@ fn main() -> anyhow::Result<ExitCode> {
                 qualifier.as_deref(),
                 true,
             ))
+        }
+        Command::Pull { targets } => {
+            let config = Config::load(cli.config.as_deref(), &Overrides::default())?;
+            let images = lambox_backend_docker::ImageMap(config.docker.images.clone());
+            client_runtime()?.block_on(cli::pull(&images, &targets))?;
+            Ok(ExitCode::SUCCESS)
         }
         Command::Logs {
             name,

@@ -351,7 +351,7 @@ fn function_key(scope: &Scope, name: &str) -> FunctionKey {
 
 fn launch_error(e: BackendError) -> InvokeError {
     match e {
-        BackendError::Unsupported(m) => InvokeError::Unsupported(m),
+        BackendError::Unsupported(m) | BackendError::Image(m) => InvokeError::Unsupported(m),
         other => InvokeError::Sandbox(other.to_string()),
     }
 }
