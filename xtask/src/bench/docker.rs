@@ -7,7 +7,6 @@
 use std::process::{Command, Stdio};
 use std::time::Instant;
 
-use anyhow::bail;
 use serde_json::json;
 
 use super::harness::{Server, numeric_options, python_json, scratch_dir};
@@ -20,20 +19,9 @@ use crate::test::venv_python;
 const ACCOUNT: &str = "111111111111";
 
 fn warm_p50_us(port: u16, name: &str, n: usize) -> anyhow::Result<f64> {
-    let mut conn = Conn::open(port)?;
-    let path = format!("/2015-03-31/functions/{name}/invocations");
-    let mut samples = Vec::with_capacity(n);
-    for i in 0..n + 100 {
-        let t = Instant::now();
-        let a = conn.request("POST", &path, ACCOUNT, b"{}")?;
-        if a.status != 200 || a.header("x-amz-function-error").is_some() {
-            bail!("invoke failed: {}", String::from_utf8_lossy(&a.body));
-        }
-        if i >= 100 {
-            samples.push(t.elapsed().as_secs_f64() * 1e6);
-        }
-    }
-    Ok(percentile(&samples, 50.0))
+    super::invoke::sequential(port, name, 100)?;
+    let (client, _) = super::invoke::sequential(port, name, n)?;
+    Ok(percentile(&client, 50.0))
 }
 
 fn docker_run_true_ms() -> anyhow::Result<f64> {

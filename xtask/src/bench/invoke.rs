@@ -53,7 +53,7 @@ fn invoke_path(name: &str) -> String {
 }
 
 /// Client latency, lambox's time and the runtime's time of `n` sequential invokes, in µs.
-fn sequential(port: u16, name: &str, n: usize) -> anyhow::Result<(Vec<f64>, Vec<f64>)> {
+pub(super) fn sequential(port: u16, name: &str, n: usize) -> anyhow::Result<(Vec<f64>, Vec<f64>)> {
     let mut conn = Conn::open(port)?;
     let path = invoke_path(name);
     let mut client = Vec::with_capacity(n);

@@ -5,7 +5,6 @@ use axum::response::Response;
 use lambox_core::LambdaError;
 use lambox_core::arn::NameShape;
 use lambox_core::validate::ValidationErrors;
-use lambox_store::StoreError;
 use serde::{Deserialize, Serialize};
 
 use super::{Ctx, json_response, no_content};
@@ -77,7 +76,7 @@ pub(super) async fn put(ctx: &Ctx<'_>, label: &str) -> Result<Response, ApiError
     store
         .set_reserved_concurrency(&ctx.scope, &name, Some(n))
         .await
-        .map_err(|e| not_found(ctx, &name, e))?;
+        .map_err(ctx.store_error(&name))?;
     ctx.state.invoker.forget(&ctx.scope, &name);
     Ok(json_response(
         StatusCode::OK,
@@ -85,13 +84,6 @@ pub(super) async fn put(ctx: &Ctx<'_>, label: &str) -> Result<Response, ApiError
             reserved_concurrent_executions: Some(n),
         },
     ))
-}
-
-fn not_found(ctx: &Ctx<'_>, name: &str, e: StoreError) -> ApiError {
-    match e {
-        StoreError::NotFound => LambdaError::function_not_found(&ctx.arn(name, None)).into(),
-        e => e.into(),
-    }
 }
 
 pub(super) async fn get(ctx: &Ctx<'_>, label: &str) -> Result<Response, ApiError> {
@@ -116,7 +108,7 @@ pub(super) async fn delete(ctx: &Ctx<'_>, label: &str) -> Result<Response, ApiEr
         .store
         .set_reserved_concurrency(&ctx.scope, &name, None)
         .await
-        .map_err(|e| not_found(ctx, &name, e))?;
+        .map_err(ctx.store_error(&name))?;
     ctx.state.invoker.forget(&ctx.scope, &name);
     Ok(no_content())
 }

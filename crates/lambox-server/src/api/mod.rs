@@ -23,7 +23,7 @@ use http_body_util::BodyExt;
 use lambox_core::LambdaError;
 use lambox_core::arn::{FunctionRef, NameShape, ResolvedFunction, check_qualifier};
 use lambox_core::validate::ValidationErrors;
-use lambox_store::{Scope, Store};
+use lambox_store::{Scope, Store, StoreError};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
@@ -97,6 +97,17 @@ impl Ctx<'_> {
         };
         errors.into_result().map_err(LambdaError::Validation)?;
         Ok(parsed.resolve(&self.scope.account, &self.scope.region, qualifier)?)
+    }
+
+    /// Maps a store error about function `name` to its API error: a missing function is
+    /// `ResourceNotFoundException`, a stale `RevisionId` `PreconditionFailedException`.
+    pub fn store_error(&self, name: &str) -> impl Fn(StoreError) -> ApiError + use<> {
+        let arn = self.arn(name, None);
+        move |e| match e {
+            StoreError::NotFound => LambdaError::function_not_found(&arn).into(),
+            StoreError::RevisionMismatch => LambdaError::revision_mismatch().into(),
+            e => e.into(),
+        }
     }
 
     /// The ARN of a function of this scope.

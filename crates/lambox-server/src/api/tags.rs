@@ -54,14 +54,6 @@ fn tagged_function(ctx: &Ctx<'_>, resource: &str) -> Result<String, ApiError> {
         .name)
 }
 
-fn not_found(ctx: &Ctx<'_>, name: &str) -> impl Fn(StoreError) -> ApiError {
-    let arn = ctx.arn(name, None);
-    move |e| match e {
-        StoreError::NotFound => LambdaError::function_not_found(&arn).into(),
-        e => e.into(),
-    }
-}
-
 #[derive(Deserialize)]
 #[serde(rename_all = "PascalCase")]
 struct TagInput {
@@ -94,7 +86,7 @@ pub(super) async fn tag(ctx: &Ctx<'_>, resource: &str) -> Result<Response, ApiEr
         })
         .await
         .map_err(|e| match e {
-            TagRefusal::Store(e) => not_found(ctx, &name)(e),
+            TagRefusal::Store(e) => ctx.store_error(&name)(e),
             TagRefusal::TooMany => LambdaError::InvalidParameterValue(
                 "Number of tags exceeds resource tag limit.".to_owned(),
             )
@@ -136,7 +128,7 @@ pub(super) async fn untag(ctx: &Ctx<'_>, resource: &str) -> Result<Response, Api
             Ok(())
         })
         .await
-        .map_err(not_found(ctx, &name))?;
+        .map_err(ctx.store_error(&name))?;
     Ok(no_content())
 }
 

@@ -53,15 +53,6 @@ impl From<StoreError> for Refusal {
     }
 }
 
-fn map_store(ctx: &Ctx<'_>, name: &str) -> impl Fn(StoreError) -> ApiError {
-    let arn = ctx.arn(name, None);
-    move |e| match e {
-        StoreError::NotFound => LambdaError::function_not_found(&arn).into(),
-        StoreError::RevisionMismatch => LambdaError::revision_mismatch().into(),
-        e => e.into(),
-    }
-}
-
 /// Tells the invoker that `$LATEST` is now `latest`.
 fn latest_changed(ctx: &Ctx<'_>, name: &str, latest: &VersionRecord) {
     let deploy = DeployId::of(&latest.version, &latest.code_sha256_hex, &latest.config);
@@ -162,7 +153,7 @@ pub(super) async fn code(ctx: &Ctx<'_>, label: &str) -> Result<Response, ApiErro
             })
         })
         .await
-        .map_err(map_store(ctx, &f.name))?;
+        .map_err(ctx.store_error(&f.name))?;
     latest_changed(ctx, &f.name, &outcome.latest);
     ctx.state.invoker.prepare(&ctx.scope, &outcome.latest);
     tracing::info!(function = %f.name, account = %ctx.scope.account, region = %ctx.scope.region, "function code updated");
@@ -205,7 +196,7 @@ pub(super) async fn configuration(ctx: &Ctx<'_>, label: &str) -> Result<Response
         })
         .await
         .map_err(|e| match e {
-            Refusal::Store(e) => map_store(ctx, &f.name)(e),
+            Refusal::Store(e) => ctx.store_error(&f.name)(e),
             Refusal::Api(e) => e,
         })?;
     latest_changed(ctx, &f.name, &outcome.latest);
