@@ -427,3 +427,16 @@ def test_updates_and_deletes_stop_stale_sandboxes(server, lam):
     while live() and time.monotonic() < deadline:
         time.sleep(0.05)
     assert live() == []
+
+
+def test_unpacked_code_of_deleted_functions_is_removed_at_start(server, lam):
+    py_function(lam, "py-code-a")
+    create(lam, "py-code-b", make_zip({"handler.py": "def handler(e, c):\n    return 'b'\n"}))
+    invoke_json(lam, "py-code-a")
+    invoke_json(lam, "py-code-b")
+    code = server.data_dir / "code"
+    assert len(list(code.iterdir())) == 2
+    lam.delete_function(FunctionName="py-code-b")
+    server.restart()
+    assert len(list(code.iterdir())) == 1
+    assert invoke_json(server.client(), "py-code-a")[1]["function_name"] == "py-code-a"

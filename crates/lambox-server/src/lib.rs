@@ -47,6 +47,7 @@ pub async fn open_state(config: Config) -> anyhow::Result<Arc<AppState>> {
         .await?;
     let backend = backend(&config, &installation_id).await?;
     reap(backend.as_ref()).await;
+    forget_unpacked_code(&config, &store).await;
     let logs = LogCollector::start(store.clone(), config.logs.keep_per_function);
     let pool = WarmPool::new(
         backend,
@@ -126,6 +127,21 @@ async fn backend(config: &Config, installation_id: &str) -> anyhow::Result<Arc<d
             )
         }
     })
+}
+
+/// Removes the process backend's unpacked copies of code that is no longer stored (the
+/// functions using it were deleted).
+async fn forget_unpacked_code(config: &Config, store: &Store) {
+    let Ok(entries) = std::fs::read_dir(config.data_dir.join("code")) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let stale = name.starts_with('.') || !store.has_blob(&name).await.unwrap_or(true);
+        if stale {
+            let _ = std::fs::remove_dir_all(entry.path());
+        }
+    }
 }
 
 /// Stops every sandbox an earlier run of this installation left behind.

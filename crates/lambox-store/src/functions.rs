@@ -162,7 +162,8 @@ impl Store {
         })
     }
 
-    async fn has_blob(&self, sha256_hex: &str) -> Result<bool, StoreError> {
+    /// Whether a code blob with this lowercase hex SHA-256 is stored.
+    pub async fn has_blob(&self, sha256_hex: &str) -> Result<bool, StoreError> {
         let found: Option<i64> = sqlx::query_scalar("SELECT 1 FROM code_blobs WHERE sha256 = ?")
             .bind(sha256_hex)
             .fetch_optional(&mut *self.read().await)
