@@ -77,7 +77,9 @@ pub(super) async fn put(ctx: &Ctx<'_>, label: &str) -> Result<Response, ApiError
         .set_reserved_concurrency(&ctx.scope, &name, Some(n))
         .await
         .map_err(ctx.store_error(&name))?;
-    ctx.state.invoker.forget(&ctx.scope, &name);
+    ctx.state
+        .invoker
+        .reserved_changed(&ctx.scope, &name, Some(n));
     Ok(json_response(
         StatusCode::OK,
         &Output {
@@ -109,6 +111,6 @@ pub(super) async fn delete(ctx: &Ctx<'_>, label: &str) -> Result<Response, ApiEr
         .set_reserved_concurrency(&ctx.scope, &name, None)
         .await
         .map_err(ctx.store_error(&name))?;
-    ctx.state.invoker.forget(&ctx.scope, &name);
+    ctx.state.invoker.reserved_changed(&ctx.scope, &name, None);
     Ok(no_content())
 }

@@ -163,9 +163,10 @@ impl Invoker {
         tokio::spawn(async move { backend.prepare(&revision).await });
     }
 
-    /// A function-level setting (reserved concurrency) changed: forget what is cached.
-    pub fn forget(&self, scope: &Scope, name: &str) {
-        self.revisions.take(scope, name, None);
+    /// A function's reserved concurrency changed. (Cached revisions are kept, not dropped: they
+    /// are how later updates find the sandboxes to retire.)
+    pub fn reserved_changed(&self, scope: &Scope, name: &str, reserved: Option<u32>) {
+        self.revisions.set_reserved(scope, name, reserved);
     }
 
     /// `$LATEST` was updated: its sandboxes of the old revision are retired unless the new one

@@ -49,6 +49,18 @@ impl RevisionCache {
         self.lock().insert(key(scope, name, version), resolved);
     }
 
+    /// Sets the reserved concurrency of every cached version of a function.
+    pub fn set_reserved(&self, scope: &Scope, name: &str, reserved: Option<u32>) {
+        for (k, entry) in self.lock().iter_mut() {
+            if k.0 == scope.account && k.1 == scope.region && k.2 == name {
+                *entry = Arc::new(Resolved {
+                    revision: entry.revision.clone(),
+                    reserved,
+                });
+            }
+        }
+    }
+
     /// Removes and returns the entries of a function: one version's, or all when `version` is
     /// `None`.
     pub fn take(&self, scope: &Scope, name: &str, version: Option<&str>) -> Vec<Arc<Resolved>> {
@@ -64,5 +76,57 @@ impl RevisionCache {
             .cloned()
             .collect();
         keys.iter().filter_map(|k| entries.remove(k)).collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use lambox_core::function::{FunctionConfig, FunctionSettings, PackageType};
+
+    use super::*;
+
+    fn resolved(version: &str) -> Arc<Resolved> {
+        let config = FunctionConfig::new(
+            "f",
+            PackageType::Zip,
+            "r".into(),
+            None,
+            None,
+            &FunctionSettings::default(),
+        );
+        Arc::new(Resolved {
+            revision: Arc::new(FunctionRevision::new(
+                "1".into(),
+                "r".into(),
+                "f".into(),
+                version.into(),
+                "aa".into(),
+                config,
+            )),
+            reserved: None,
+        })
+    }
+
+    #[test]
+    fn entries_of_a_function_are_updated_and_taken_together() {
+        let cache = RevisionCache::default();
+        let scope = Scope {
+            account: "1".into(),
+            region: "r".into(),
+        };
+        let other = Scope {
+            account: "2".into(),
+            region: "r".into(),
+        };
+        cache.insert(&scope, "f", "$LATEST", resolved("$LATEST"));
+        cache.insert(&scope, "f", "1", resolved("1"));
+        cache.insert(&other, "f", "$LATEST", resolved("$LATEST"));
+        cache.set_reserved(&scope, "f", Some(5));
+        assert_eq!(cache.get(&scope, "f", "1").unwrap().reserved, Some(5));
+        assert_eq!(cache.get(&other, "f", "$LATEST").unwrap().reserved, None);
+        assert_eq!(cache.take(&scope, "f", Some("1")).len(), 1);
+        assert!(cache.get(&scope, "f", "$LATEST").is_some());
+        assert_eq!(cache.take(&scope, "f", None).len(), 1);
+        assert!(cache.get(&other, "f", "$LATEST").is_some());
     }
 }
