@@ -9,7 +9,9 @@
 //! the deploy-id, so that a restarted lambox finds exactly the containers its earlier run left.
 
 mod archive;
+mod engine;
 pub mod images;
+mod pull;
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -18,8 +20,8 @@ use std::time::Duration;
 use bollard::Docker;
 use bollard::models::{ContainerCreateBody, HostConfig, PortBinding};
 use bollard::query_parameters::{
-    CreateContainerOptionsBuilder, CreateImageOptionsBuilder, ListContainersOptionsBuilder,
-    LogsOptionsBuilder, RemoveContainerOptionsBuilder, UploadToContainerOptionsBuilder,
+    CreateContainerOptionsBuilder, ListContainersOptionsBuilder, LogsOptionsBuilder,
+    RemoveContainerOptionsBuilder, UploadToContainerOptionsBuilder,
 };
 use futures_util::StreamExt;
 use lambox_core::backend::{Backend, BackendError, BoxFuture, LogSink, Sandbox, SandboxSpec};
@@ -30,6 +32,9 @@ use lambox_core::runtime::{RuntimeFamily, clients};
 use tokio::sync::{Mutex, OnceCell};
 
 pub use images::ImageMap;
+pub use pull::{PullProgress, connect_engine, pull_image};
+
+use crate::engine::remote_engine_host;
 
 /// Label: the installation a container belongs to.
 pub const LABEL_INSTALLATION: &str = "lambox.installation";
@@ -54,85 +59,6 @@ pub struct DockerBackendConfig {
     pub network: Option<String>,
     /// The host name containers reach the host by (mapped to the host gateway).
     pub host_alias: String,
-}
-
-/// The host of a remote engine (`DOCKER_HOST=tcp://host:2375`), or `None` for one on this
-/// machine (`DOCKER_HOST` unset or a Unix socket). Containers of a local engine are reached at
-/// their bridge address, skipping the userland port proxy (about 0.3 ms per invoke here); those
-/// of a remote engine at their port published on the engine's host.
-fn remote_engine_host() -> Option<String> {
-    remote_host_of(std::env::var("DOCKER_HOST").ok().as_deref())
-}
-
-fn remote_host_of(docker_host: Option<&str>) -> Option<String> {
-    let host = docker_host.filter(|h| !h.is_empty())?;
-    if host.starts_with("unix://") || host.starts_with("npipe://") {
-        return None;
-    }
-    let rest = host.split_once("://").map_or(host, |(_, r)| r);
-    let rest = rest.split('/').next().unwrap_or(rest);
-    Some(match rest.rsplit_once(':') {
-        Some((h, _)) => h.trim_matches(['[', ']']).to_owned(),
-        None => rest.to_owned(),
-    })
-}
-
-/// How far a pull has come, summed over the image's layers.
-#[derive(Debug, Clone, Default)]
-pub struct PullProgress {
-    /// Bytes downloaded so far.
-    pub current_bytes: u64,
-    /// Bytes to download, as far as known yet.
-    pub total_bytes: u64,
-    /// The engine's last status line (`Downloading`, `Pull complete`, …).
-    pub status: String,
-}
-
-/// Pulls `image` on `docker`, reporting progress as the engine sends it.
-pub async fn pull_image(
-    docker: &Docker,
-    image: &str,
-    mut progress: impl FnMut(&PullProgress),
-) -> Result<(), BackendError> {
-    let (repo, tag) = match image.rsplit_once(':') {
-        Some((r, t)) if !t.contains('/') => (r, t),
-        _ => (image, "latest"),
-    };
-    let options = CreateImageOptionsBuilder::default()
-        .from_image(repo)
-        .tag(tag)
-        .build();
-    let mut stream = docker.create_image(Some(options), None, None);
-    let mut layers: HashMap<String, (u64, u64)> = HashMap::new();
-    let mut state = PullProgress::default();
-    while let Some(step) = stream.next().await {
-        let step = step.map_err(|e| BackendError::Image(format!("cannot pull {image}: {e}")))?;
-        if let (Some(id), Some(detail)) = (&step.id, &step.progress_detail) {
-            let entry = layers.entry(id.clone()).or_default();
-            if let Some(c) = detail.current {
-                entry.0 = u64::try_from(c).unwrap_or(0);
-            }
-            if let Some(t) = detail.total {
-                entry.1 = u64::try_from(t).unwrap_or(0);
-            }
-        }
-        state.current_bytes = layers.values().map(|l| l.0).sum();
-        state.total_bytes = layers.values().map(|l| l.1).sum();
-        if let Some(s) = step.status {
-            state.status = s;
-        }
-        progress(&state);
-    }
-    Ok(())
-}
-
-/// Connects to the engine (`DOCKER_HOST`, else the local socket) at an API version both speak.
-pub async fn connect_engine() -> Result<Docker, BackendError> {
-    Docker::connect_with_local_defaults()
-        .map_err(|e| launch_error("cannot reach the Docker engine", e))?
-        .negotiate_version()
-        .await
-        .map_err(|e| launch_error("cannot reach the Docker engine", e))
 }
 
 /// The Docker backend.
@@ -564,27 +490,5 @@ impl Backend for DockerBackend {
                 .filter_map(|c| c.labels?.get(LABEL_SANDBOX).cloned())
                 .collect())
         })
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::remote_host_of;
-
-    #[test]
-    fn engines_on_this_machine_and_elsewhere() {
-        assert_eq!(remote_host_of(None), None);
-        assert_eq!(
-            remote_host_of(Some("unix:///run/user/1000/podman/podman.sock")),
-            None
-        );
-        assert_eq!(
-            remote_host_of(Some("tcp://10.0.0.5:2375")).as_deref(),
-            Some("10.0.0.5")
-        );
-        assert_eq!(
-            remote_host_of(Some("tcp://docker.internal:2376/")).as_deref(),
-            Some("docker.internal")
-        );
     }
 }

@@ -1,0 +1,44 @@
+//! Where the engine runs, which decides how containers are reached.
+
+/// The host of a remote engine (`DOCKER_HOST=tcp://host:2375`), or `None` for one on this
+/// machine (`DOCKER_HOST` unset or a Unix socket). Containers of a local engine are reached at
+/// their bridge address, skipping the userland port proxy (about 0.3 ms per invoke here); those
+/// of a remote engine at their port published on the engine's host.
+pub(crate) fn remote_engine_host() -> Option<String> {
+    remote_host_of(std::env::var("DOCKER_HOST").ok().as_deref())
+}
+
+fn remote_host_of(docker_host: Option<&str>) -> Option<String> {
+    let host = docker_host.filter(|h| !h.is_empty())?;
+    if host.starts_with("unix://") || host.starts_with("npipe://") {
+        return None;
+    }
+    let rest = host.split_once("://").map_or(host, |(_, r)| r);
+    let rest = rest.split('/').next().unwrap_or(rest);
+    Some(match rest.rsplit_once(':') {
+        Some((h, _)) => h.trim_matches(['[', ']']).to_owned(),
+        None => rest.to_owned(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::remote_host_of;
+
+    #[test]
+    fn engines_on_this_machine_and_elsewhere() {
+        assert_eq!(remote_host_of(None), None);
+        assert_eq!(
+            remote_host_of(Some("unix:///run/user/1000/podman/podman.sock")),
+            None
+        );
+        assert_eq!(
+            remote_host_of(Some("tcp://10.0.0.5:2375")).as_deref(),
+            Some("10.0.0.5")
+        );
+        assert_eq!(
+            remote_host_of(Some("tcp://docker.internal:2376/")).as_deref(),
+            Some("docker.internal")
+        );
+    }
+}
