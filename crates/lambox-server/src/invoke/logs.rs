@@ -3,7 +3,6 @@
 //! starting), and a collector writes records to the store in batches, off the invoke path.
 
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 use lambox_core::backend::LogSink;
 use lambox_core::pool::FunctionKey;
@@ -55,19 +54,12 @@ impl LogCollector {
             let mut batch = Vec::new();
             while let Some(first) = rx.recv().await {
                 batch.push(first);
-                // Gather what arrives within a short window into one transaction.
-                let window = tokio::time::sleep(Duration::from_millis(50));
-                tokio::pin!(window);
-                loop {
-                    tokio::select! {
-                        () = &mut window => break,
-                        next = rx.recv() => match next {
-                            Some(l) => batch.push(l),
-                            None => break,
-                        },
-                    }
-                    if batch.len() >= 500 {
-                        break;
+                // Whatever queued up meanwhile goes in the same transaction: one write per
+                // record when idle, batches under load.
+                while batch.len() < 500 {
+                    match rx.try_recv() {
+                        Ok(l) => batch.push(l),
+                        Err(_) => break,
                     }
                 }
                 if let Err(e) = store.append_logs(&batch, keep_per_function).await {
