@@ -3,6 +3,7 @@
 //! starting), and a collector writes records to the store in batches, off the invoke path.
 
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use lambox_core::backend::LogSink;
 use lambox_core::pool::FunctionKey;
@@ -54,12 +55,18 @@ impl LogCollector {
             let mut batch = Vec::new();
             while let Some(first) = rx.recv().await {
                 batch.push(first);
-                // Whatever queued up meanwhile goes in the same transaction: one write per
-                // record when idle, batches under load.
+                // What arrives within a short window goes into the same transaction: a durable
+                // write per invocation would tax the invoke path (measured: warm p50 366 µs →
+                // 492 µs), while logs may well appear 20 ms late.
+                let window = tokio::time::sleep(Duration::from_millis(20));
+                tokio::pin!(window);
                 while batch.len() < 500 {
-                    match rx.try_recv() {
-                        Ok(l) => batch.push(l),
-                        Err(_) => break,
+                    tokio::select! {
+                        () = &mut window => break,
+                        next = rx.recv() => match next {
+                            Some(l) => batch.push(l),
+                            None => break,
+                        },
                     }
                 }
                 if let Err(e) = store.append_logs(&batch, keep_per_function).await {
