@@ -185,3 +185,53 @@ async fn rust_sdk_sees_typed_errors_and_state_after_sigkill() {
             .is_empty()
     );
 }
+
+#[tokio::test]
+async fn rust_sdk_invokes_and_reads_function_errors() {
+    use aws_sdk_lambda::types::{InvocationType, LogType};
+
+    let lambox = Lambox::start().unwrap();
+    let c = client(&lambox, "111111111111", "us-east-1");
+    try_create(
+        &c,
+        "sdk-invoke",
+        ROLE,
+        "def handler(e, c):\n    if e.get('fail'):\n        raise KeyError('missing')\n    print('sdk', e)\n    return {'echo': e}\n",
+    )
+    .await
+    .unwrap();
+    let out = c
+        .invoke()
+        .function_name("sdk-invoke")
+        .payload(Blob::new(br#"{"n": 7}"#.to_vec()))
+        .log_type(LogType::Tail)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(out.status_code(), 200);
+    assert_eq!(out.executed_version(), Some("$LATEST"));
+    assert_eq!(out.function_error(), None);
+    assert_eq!(out.payload().unwrap().as_ref(), br#"{"echo": {"n": 7}}"#);
+    use base64::Engine;
+    let log = base64::engine::general_purpose::STANDARD
+        .decode(out.log_result().unwrap())
+        .unwrap();
+    assert!(String::from_utf8(log).unwrap().contains("sdk {'n': 7}"));
+    let failed = c
+        .invoke()
+        .function_name("sdk-invoke")
+        .payload(Blob::new(br#"{"fail": true}"#.to_vec()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(failed.function_error(), Some("Unhandled"));
+    let event = c
+        .invoke()
+        .function_name("sdk-invoke")
+        .invocation_type(InvocationType::Event)
+        .payload(Blob::new(b"{}".to_vec()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(event.status_code(), 202);
+}

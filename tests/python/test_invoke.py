@@ -440,3 +440,28 @@ def test_unpacked_code_of_deleted_functions_is_removed_at_start(server, lam):
     server.restart()
     assert len(list(code.iterdir())) == 1
     assert invoke_json(server.client(), "py-code-a")[1]["function_name"] == "py-code-a"
+
+
+def test_lambox_logs_follow_prints_new_invocations(server, lam):
+    import subprocess
+
+    from conftest import lambox_bin
+
+    py_function(lam, "py-follow")
+    env = {"AWS_ACCESS_KEY_ID": "111111111111", "AWS_ENDPOINT_URL": server.endpoint, "PATH": "/usr/bin:/bin"}
+    follower = subprocess.Popen([lambox_bin(), "logs", "py-follow", "--follow"], env=env,
+                                stdout=subprocess.PIPE, text=True)
+    try:
+        time.sleep(0.3)
+        invoke_json(lam, "py-follow", {"followed": 1})
+        seen = []
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline:
+            line = follower.stdout.readline()
+            seen.append(line)
+            if line.startswith("REPORT RequestId: "):
+                break
+        assert any('event: {"followed": 1}' in s for s in seen), seen
+    finally:
+        follower.kill()
+        follower.wait()
