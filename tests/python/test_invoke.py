@@ -456,7 +456,12 @@ def test_lambox_logs_follow_prints_new_invocations(server, lam):
         invoke_json(lam, "py-follow", {"followed": 1})
         seen = []
         deadline = time.monotonic() + 15
+        import select
+
         while time.monotonic() < deadline:
+            ready, _, _ = select.select([follower.stdout], [], [], max(deadline - time.monotonic(), 0))
+            if not ready:
+                break
             line = follower.stdout.readline()
             seen.append(line)
             if line.startswith("REPORT RequestId: "):
