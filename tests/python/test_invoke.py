@@ -454,18 +454,14 @@ def test_lambox_logs_follow_prints_new_invocations(server, lam):
     try:
         time.sleep(0.3)
         invoke_json(lam, "py-follow", {"followed": 1})
-        seen = []
-        deadline = time.monotonic() + 15
-        import select
+        import threading
 
-        while time.monotonic() < deadline:
-            ready, _, _ = select.select([follower.stdout], [], [], max(deadline - time.monotonic(), 0))
-            if not ready:
-                break
-            line = follower.stdout.readline()
-            seen.append(line)
-            if line.startswith("REPORT RequestId: "):
-                break
+        seen = []
+        reader = threading.Thread(target=lambda: seen.extend(follower.stdout), daemon=True)
+        reader.start()
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline and not any(s.startswith("REPORT RequestId: ") for s in seen):
+            time.sleep(0.05)
         assert any('event: {"followed": 1}' in s for s in seen), seen
     finally:
         follower.kill()
