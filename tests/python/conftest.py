@@ -36,8 +36,9 @@ def free_port() -> int:
 class Lambox:
     """One lambox server process with its own data directory."""
 
-    def __init__(self, data_dir: Path, extra_env=None, config_file=None):
+    def __init__(self, data_dir: Path, extra_env=None, config_file=None, listen_host="127.0.0.1"):
         self.data_dir = data_dir
+        self.listen_host = listen_host
         self.port = free_port()
         self.extra_env = extra_env or {}
         self.config_file = config_file
@@ -57,7 +58,7 @@ class Lambox:
         args = [lambox_bin()]
         if self.config_file:
             args += ["--config", str(self.config_file)]
-        args += ["serve", "--listen", f"127.0.0.1:{self.port}", "--data-dir", str(self.data_dir)]
+        args += ["serve", "--listen", f"{self.listen_host}:{self.port}", "--data-dir", str(self.data_dir)]
         self.log = open(self.log_path, "ab")
         self.proc = subprocess.Popen(args, stdout=self.log, stderr=self.log, env=env)
         deadline = time.monotonic() + 20

@@ -146,3 +146,35 @@ def test_sigkill_then_restart_reaps_our_containers_only(server, lam):
     finally:
         docker("rm", "-f", foreign, check=False)
     assert json.loads(lam.invoke(FunctionName="dk-reap", Payload=b'{"again": 1}')["Payload"].read()) == {"again": 1}
+
+
+CALLS_LAMBOX = """
+import json, os, urllib.request
+
+def handler(event, context):
+    # The function calls lambox back, as code in Lambda calls Lambda: through AWS_ENDPOINT_URL.
+    url = os.environ["AWS_ENDPOINT_URL"] + "/2015-03-31/functions/dk-callee/invocations"
+    auth = ("AWS4-HMAC-SHA256 Credential=" + os.environ["AWS_ACCESS_KEY_ID"]
+            + "/20260101/us-east-1/lambda/aws4_request, SignedHeaders=host, Signature=0")
+    req = urllib.request.Request(url, data=b'{"from": "caller"}', headers={"Authorization": auth}, method="POST")
+    with urllib.request.urlopen(req, timeout=10) as r:
+        return {"endpoint": os.environ["AWS_ENDPOINT_URL"], "callee": json.loads(r.read())}
+"""
+
+
+def test_functions_in_containers_reach_lambox_through_aws_endpoint_url(tmp_path):
+    from conftest import Lambox, make_zip
+    from docker_support import docker_env
+
+    server = Lambox(tmp_path / "data", extra_env=docker_env(), listen_host="0.0.0.0").start()
+    try:
+        lam = server.client()
+        create(lam, "dk-callee")
+        create(lam, "dk-caller", make_zip({"handler.py": CALLS_LAMBOX}), Timeout=15)
+        r = lam.invoke(FunctionName="dk-caller", Payload=b"{}")
+        body = json.loads(r["Payload"].read())
+        assert "FunctionError" not in r, body
+        assert body["endpoint"] == f"http://host.docker.internal:{server.port}"
+        assert body["callee"] == {"from": "caller"}
+    finally:
+        server.stop()
