@@ -97,11 +97,6 @@ class Lambox:
 
 
 @pytest.fixture
-def tmp(tmp_path):
-    return tmp_path
-
-
-@pytest.fixture
 def server(tmp_path):
     s = Lambox(tmp_path / "data").start()
     yield s

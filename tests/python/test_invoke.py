@@ -438,6 +438,9 @@ def test_unpacked_code_of_deleted_functions_is_removed_at_start(server, lam):
     assert len(list(code.iterdir())) == 2
     lam.delete_function(FunctionName="py-code-b")
     server.restart()
+    deadline = time.monotonic() + 5
+    while len(list(code.iterdir())) != 1 and time.monotonic() < deadline:
+        time.sleep(0.05)
     assert len(list(code.iterdir())) == 1
     assert invoke_json(server.client(), "py-code-a")[1]["function_name"] == "py-code-a"
 

@@ -7,10 +7,8 @@
 mod extract;
 mod records;
 
-use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
-use std::sync::Mutex;
 use std::time::Duration;
 
 use lambox_core::backend::{Backend, BackendError, BoxFuture, LogSink, Sandbox, SandboxSpec};
@@ -48,7 +46,6 @@ pub struct ProcessBackend {
     python: OnceCell<String>,
     node: OnceCell<String>,
     extracting: tokio::sync::Mutex<()>,
-    children: Mutex<HashMap<String, u32>>,
 }
 
 impl ProcessBackend {
@@ -69,7 +66,6 @@ impl ProcessBackend {
             python: OnceCell::new(),
             node: OnceCell::new(),
             extracting: tokio::sync::Mutex::new(()),
-            children: Mutex::new(HashMap::new()),
         })
     }
 
@@ -272,10 +268,6 @@ impl ProcessBackend {
                 err.trim()
             )));
         };
-        self.children
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .insert(spec.sandbox_id.clone(), pid);
         let id = spec.sandbox_id.clone();
         tokio::spawn(async move {
             while let Ok(Some(line)) = lines.next_line().await {
@@ -297,10 +289,6 @@ impl ProcessBackend {
     }
 
     fn stop(&self, sandbox_id: &str) {
-        self.children
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .remove(sandbox_id);
         let dir = self.config.sandboxes_dir.join(sandbox_id);
         records::kill_sandbox(&dir, sandbox_id);
         let _ = std::fs::remove_dir_all(&dir);

@@ -158,7 +158,11 @@ impl WarmPool {
         loop {
             let released = {
                 let mut functions = self.inner.lock();
-                let slots = functions.entry(key.clone()).or_default();
+                // Look up before inserting: the key is cloned only for a function's first lease.
+                if !functions.contains_key(key) {
+                    functions.insert(key.clone(), Slots::default());
+                }
+                let slots = functions.get_mut(key).expect("inserted above");
                 if reserved.is_some_and(|r| slots.in_flight >= r) {
                     return Err(PoolError::ReservedConcurrencyExceeded);
                 }

@@ -47,7 +47,11 @@ pub async fn open_state(config: Config) -> anyhow::Result<Arc<AppState>> {
         .await?;
     let backend = backend(&config, &installation_id).await?;
     reap(backend.as_ref()).await;
-    forget_unpacked_code(&config, &store).await;
+    // Not needed before serving: it only frees disk.
+    tokio::spawn(forget_unpacked_code(
+        config.data_dir.join("code"),
+        store.clone(),
+    ));
     let logs = LogCollector::start(store.clone(), config.logs.keep_per_function);
     let pool = WarmPool::new(
         backend,
@@ -131,14 +135,16 @@ async fn backend(config: &Config, installation_id: &str) -> anyhow::Result<Arc<d
 
 /// Removes the process backend's unpacked copies of code that is no longer stored (the
 /// functions using it were deleted).
-async fn forget_unpacked_code(config: &Config, store: &Store) {
-    let Ok(entries) = std::fs::read_dir(config.data_dir.join("code")) else {
+async fn forget_unpacked_code(code_dir: std::path::PathBuf, store: Store) {
+    let Ok(entries) = std::fs::read_dir(code_dir) else {
+        return;
+    };
+    let Ok(stored) = store.code_blob_digests().await else {
         return;
     };
     for entry in entries.flatten() {
         let name = entry.file_name().to_string_lossy().into_owned();
-        let stale = name.starts_with('.') || !store.has_blob(&name).await.unwrap_or(true);
-        if stale {
+        if name.starts_with('.') || !stored.contains(&name) {
             let _ = std::fs::remove_dir_all(entry.path());
         }
     }

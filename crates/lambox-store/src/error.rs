@@ -25,3 +25,12 @@ pub enum StoreError {
     #[error("corrupt record: {0}")]
     Corrupt(String),
 }
+
+/// `NotFound` when a statement meant to change one row changed none.
+pub(crate) fn touched(result: &sqlx::sqlite::SqliteQueryResult) -> Result<(), StoreError> {
+    if result.rows_affected() == 0 {
+        Err(StoreError::NotFound)
+    } else {
+        Ok(())
+    }
+}

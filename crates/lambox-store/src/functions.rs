@@ -6,6 +6,7 @@ use lambox_core::arn::LATEST;
 use lambox_core::function::FunctionConfig;
 use sqlx::{Connection, Sqlite, Transaction};
 
+use crate::error::touched;
 use crate::records::{
     AccountUsage, CodeUpload, FunctionRecord, ListCursor, NewFunction, Scope, VersionRecord,
 };
@@ -384,10 +385,7 @@ impl Store {
                 .bind(name)
                 .execute(&mut *self.write().await)
                 .await?;
-        if deleted.rows_affected() == 0 {
-            return Err(StoreError::NotFound);
-        }
-        Ok(())
+        touched(&deleted)
     }
 
     /// Deletes one published version; its code goes when nothing else uses it.
@@ -407,10 +405,7 @@ impl Store {
         .bind(name)
         .execute(&mut *self.write().await)
         .await?;
-        if deleted.rows_affected() == 0 {
-            return Err(StoreError::NotFound);
-        }
-        Ok(())
+        touched(&deleted)
     }
 
     /// The stored zip with this lowercase hex SHA-256.
@@ -421,6 +416,14 @@ impl Store {
                 .fetch_optional(&mut *self.read().await)
                 .await?,
         )
+    }
+
+    /// The digests of every stored code blob.
+    pub async fn code_blob_digests(&self) -> Result<std::collections::HashSet<String>, StoreError> {
+        let digests: Vec<String> = sqlx::query_scalar("SELECT sha256 FROM code_blobs")
+            .fetch_all(&mut *self.read().await)
+            .await?;
+        Ok(digests.into_iter().collect())
     }
 
     /// How many code blobs are stored (for tests and diagnostics).

@@ -1,6 +1,7 @@
 //! What running functions needs stored: the installation id, reserved concurrency, event
 //! invoke configs, the asynchronous event queue, destination records and invocation logs.
 
+use crate::error::touched;
 use crate::records::Scope;
 use crate::{Store, StoreError};
 
@@ -140,10 +141,7 @@ impl Store {
         .bind(name)
         .execute(&mut *self.write().await)
         .await?;
-        if updated.rows_affected() == 0 {
-            return Err(StoreError::NotFound);
-        }
-        Ok(())
+        touched(&updated)
     }
 
     /// Stores the event invoke config of a function's qualifier, replacing any.
@@ -175,10 +173,7 @@ impl Store {
         .bind(name)
         .execute(&mut *self.write().await)
         .await?;
-        if done.rows_affected() == 0 {
-            return Err(StoreError::NotFound);
-        }
-        Ok(())
+        touched(&done)
     }
 
     /// The event invoke config of a function's qualifier.
@@ -237,10 +232,7 @@ impl Store {
         .bind(qualifier)
         .execute(&mut *self.write().await)
         .await?;
-        if done.rows_affected() == 0 {
-            return Err(StoreError::NotFound);
-        }
-        Ok(())
+        touched(&done)
     }
 
     /// Accepts an asynchronous invocation; returns its queue id. Committed on return.

@@ -57,10 +57,7 @@ pub(super) async fn put(ctx: &Ctx<'_>, label: &str) -> Result<Response, ApiError
     };
     errors.into_result().map_err(LambdaError::Validation)?;
     let store = &ctx.state.store;
-    let function = store
-        .get_function(&ctx.scope, &name)
-        .await?
-        .ok_or_else(|| LambdaError::function_not_found(&ctx.arn(&name, None)))?;
+    let function = ctx.load_function(&name).await?;
     let limits = &ctx.state.config.limits;
     let others = store.account_usage(&ctx.scope).await?.reserved_concurrency
         - u64::from(function.reserved_concurrency.unwrap_or(0));
@@ -90,12 +87,7 @@ pub(super) async fn put(ctx: &Ctx<'_>, label: &str) -> Result<Response, ApiError
 
 pub(super) async fn get(ctx: &Ctx<'_>, label: &str) -> Result<Response, ApiError> {
     let name = unqualified(ctx, label)?;
-    let function = ctx
-        .state
-        .store
-        .get_function(&ctx.scope, &name)
-        .await?
-        .ok_or_else(|| LambdaError::function_not_found(&ctx.arn(&name, None)))?;
+    let function = ctx.load_function(&name).await?;
     Ok(json_response(
         StatusCode::OK,
         &Output {

@@ -261,15 +261,7 @@ struct ListOutput {
 
 pub(super) async fn list(ctx: &Ctx<'_>, label: &str) -> Result<Response, ApiError> {
     let f = ctx.function(label, NameShape::Namespaced, false)?;
-    if ctx
-        .state
-        .store
-        .get_function(&ctx.scope, &f.name)
-        .await?
-        .is_none()
-    {
-        return Err(LambdaError::function_not_found(&ctx.arn(&f.name, None)).into());
-    }
+    ctx.load_function(&f.name).await?;
     let configs = ctx
         .state
         .store

@@ -396,22 +396,16 @@ pub(super) async fn list(ctx: &Ctx<'_>) -> Result<Response, ApiError> {
 pub(super) async fn delete(ctx: &Ctx<'_>, label: &str) -> Result<Response, ApiError> {
     let f = ctx.function(label, NameShape::Namespaced, true)?;
     let store = &ctx.state.store;
-    let not_found = || ApiError::from(LambdaError::function_not_found(&ctx.arn(&f.name, None)));
     match f.qualifier.as_deref() {
         None => {
             store
                 .delete_function(&ctx.scope, &f.name)
                 .await
-                .map_err(|e| match e {
-                    StoreError::NotFound => not_found(),
-                    e => e.into(),
-                })?;
+                .map_err(ctx.store_error(&f.name))?;
             ctx.state.invoker.deleted(&ctx.scope, &f.name, None);
         }
         Some(LATEST) => {
-            if store.get_function(&ctx.scope, &f.name).await?.is_none() {
-                return Err(not_found());
-            }
+            ctx.load_function(&f.name).await?;
             return Err(LambdaError::InvalidParameterValue(
                 "$LATEST version cannot be deleted without deleting the function.".to_owned(),
             )
@@ -427,10 +421,7 @@ pub(super) async fn delete(ctx: &Ctx<'_>, label: &str) -> Result<Response, ApiEr
             store
                 .delete_version(&ctx.scope, &f.name, seq)
                 .await
-                .map_err(|e| match e {
-                    StoreError::NotFound => not_found(),
-                    e => e.into(),
-                })?;
+                .map_err(ctx.store_error(&f.name))?;
             ctx.state.invoker.deleted(&ctx.scope, &f.name, Some(q));
         }
     }

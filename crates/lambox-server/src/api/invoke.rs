@@ -89,25 +89,20 @@ pub(super) async fn invoke(ctx: &Ctx<'_>, label: &str) -> Result<Response, ApiEr
         .resolve(&ctx.scope, &f.name, qualifier)
         .await?
         .ok_or_else(|| LambdaError::function_not_found(&ctx.arn(&f.name, qualifier)))?;
-    let request_id = uuid::Uuid::new_v4().to_string();
+    let request_id = ctx.request_id;
     match kind {
         InvocationType::DryRun => Ok(StatusCode::NO_CONTENT.into_response()),
         InvocationType::Event => {
             let version = qualifier.unwrap_or(LATEST);
             ctx.state
                 .queue
-                .enqueue(&ctx.scope, &f.name, version, &request_id, &payload)
+                .enqueue(&ctx.scope, &f.name, version, request_id, &payload)
                 .await?;
-            let mut r = StatusCode::ACCEPTED.into_response();
-            r.headers_mut().insert(
-                "x-amzn-RequestId",
-                HeaderValue::from_str(&request_id).expect("uuid"),
-            );
-            Ok(r)
+            Ok(StatusCode::ACCEPTED.into_response())
         }
         InvocationType::RequestResponse => {
             let request = InvokeRequest {
-                request_id: request_id.clone(),
+                request_id: request_id.to_owned(),
                 payload,
                 client_context,
                 tail,
@@ -124,10 +119,6 @@ pub(super) async fn invoke(ctx: &Ctx<'_>, label: &str) -> Result<Response, ApiEr
             let mut r = Response::new(Body::from(result.body));
             let h = r.headers_mut();
             h.insert("content-type", HeaderValue::from_static("application/json"));
-            h.insert(
-                "x-amzn-RequestId",
-                HeaderValue::from_str(&request_id).expect("uuid"),
-            );
             if let Ok(v) = HeaderValue::from_str(&result.executed_version) {
                 h.insert("x-amz-executed-version", v);
             }
@@ -172,7 +163,6 @@ fn decode_client_context(encoded: &str) -> Result<String, ApiError> {
 
 pub(super) fn invoke_error(e: InvokeError) -> ApiError {
     match e {
-        InvokeError::NotFound(arn) => LambdaError::function_not_found(&arn).into(),
         InvokeError::ReservedConcurrency => LambdaError::TooManyRequests {
             message: "Rate Exceeded.".into(),
             reason: "ReservedFunctionConcurrentInvocationLimitExceeded".into(),
@@ -215,15 +205,12 @@ pub(super) async fn invoke_async(ctx: &Ctx<'_>, label: &str) -> Result<Response,
     {
         return Err(LambdaError::function_not_found(&ctx.arn(&f.name, None)).into());
     }
-    let request_id = uuid::Uuid::new_v4().to_string();
     ctx.state
         .queue
-        .enqueue(&ctx.scope, &f.name, LATEST, &request_id, &ctx.body)
+        .enqueue(&ctx.scope, &f.name, LATEST, ctx.request_id, &ctx.body)
         .await?;
-    let mut r = super::json_response(StatusCode::ACCEPTED, &serde_json::json!({"Status": 202}));
-    r.headers_mut().insert(
-        "x-amzn-RequestId",
-        HeaderValue::from_str(&request_id).expect("uuid"),
-    );
-    Ok(r)
+    Ok(super::json_response(
+        StatusCode::ACCEPTED,
+        &serde_json::json!({"Status": 202}),
+    ))
 }

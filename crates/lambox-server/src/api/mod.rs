@@ -23,7 +23,7 @@ use http_body_util::BodyExt;
 use lambox_core::LambdaError;
 use lambox_core::arn::{FunctionRef, NameShape, ResolvedFunction, check_qualifier};
 use lambox_core::validate::ValidationErrors;
-use lambox_store::{Scope, Store, StoreError};
+use lambox_store::{FunctionRecord, Scope, Store, StoreError};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
@@ -51,6 +51,8 @@ pub struct AppState {
 /// One request, authenticated and read.
 pub(crate) struct Ctx<'a> {
     pub state: &'a Arc<AppState>,
+    /// The request's `x-amzn-RequestId` (also an invocation's request id).
+    pub request_id: &'a str,
     pub scope: Scope,
     pub headers: &'a axum::http::HeaderMap,
     pub query: Query,
@@ -110,6 +112,15 @@ impl Ctx<'_> {
         }
     }
 
+    /// A function of this scope, or `ResourceNotFoundException` for it.
+    pub async fn load_function(&self, name: &str) -> Result<FunctionRecord, ApiError> {
+        self.state
+            .store
+            .get_function(&self.scope, name)
+            .await?
+            .ok_or_else(|| LambdaError::function_not_found(&self.arn(name, None)).into())
+    }
+
     /// The ARN of a function of this scope.
     pub fn arn(&self, name: &str, qualifier: Option<&str>) -> String {
         lambox_core::arn::function_arn(&self.scope.region, &self.scope.account, name, qualifier)
@@ -142,7 +153,7 @@ pub async fn dispatch(State(state): State<Arc<AppState>>, request: Request) -> R
     let started = std::time::Instant::now();
     let request_id = uuid::Uuid::new_v4().to_string();
     let (parts, body) = request.into_parts();
-    let mut response = match handle(&state, &parts, body).await {
+    let mut response = match handle(&state, &parts, body, &request_id).await {
         Ok(r) => r,
         Err(e) => e.into_response(),
     };
@@ -160,9 +171,7 @@ pub async fn dispatch(State(state): State<Arc<AppState>>, request: Request) -> R
             .headers_mut()
             .insert("x-lambox-server-us", HeaderValue::from(micros));
     }
-    if !response.headers().contains_key("x-amzn-requestid")
-        && let Ok(v) = HeaderValue::from_str(&request_id)
-    {
+    if let Ok(v) = HeaderValue::from_str(&request_id) {
         response.headers_mut().insert("x-amzn-RequestId", v);
     }
     response
@@ -225,7 +234,12 @@ async fn read_body(
     Ok(Bytes::from(buf))
 }
 
-async fn handle(state: &Arc<AppState>, parts: &Parts, body: Body) -> Result<Response, ApiError> {
+async fn handle(
+    state: &Arc<AppState>,
+    parts: &Parts,
+    body: Body,
+    request_id: &str,
+) -> Result<Response, ApiError> {
     let path = parts.uri.path();
     let op = route(parts.method.as_str(), path)
         .ok_or_else(|| ApiError::UnknownOperation(format!("{} {path}", parts.method)))?;
@@ -247,6 +261,7 @@ async fn handle(state: &Arc<AppState>, parts: &Parts, body: Body) -> Result<Resp
         .map_or_else(|| state.config.listen.to_string(), str::to_owned);
     let ctx = Ctx {
         state,
+        request_id,
         scope: Scope { account, region },
         headers: &parts.headers,
         query,

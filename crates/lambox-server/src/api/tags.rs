@@ -140,12 +140,7 @@ struct ListTagsOutput {
 
 pub(super) async fn list(ctx: &Ctx<'_>, resource: &str) -> Result<Response, ApiError> {
     let name = tagged_function(ctx, resource)?;
-    let function = ctx
-        .state
-        .store
-        .get_function(&ctx.scope, &name)
-        .await?
-        .ok_or_else(|| LambdaError::function_not_found(&ctx.arn(&name, None)))?;
+    let function = ctx.load_function(&name).await?;
     Ok(json_response(
         StatusCode::OK,
         &ListTagsOutput {

@@ -77,10 +77,7 @@ pub(super) async fn code(ctx: &Ctx<'_>, label: &str) -> Result<Response, ApiErro
         errors.into_result().map_err(LambdaError::Validation)?;
     }
     let store = &ctx.state.store;
-    let current = store
-        .get_function(&ctx.scope, &f.name)
-        .await?
-        .ok_or_else(|| LambdaError::function_not_found(&ctx.arn(&f.name, None)))?;
+    let current = ctx.load_function(&f.name).await?;
     let package_type = current.latest.config.package_type;
     let new_code = match package_type {
         PackageType::Zip => {

@@ -2,7 +2,7 @@
 
 use std::collections::BTreeMap;
 
-use lambox_core::arn::{LATEST, function_arn, partition};
+use lambox_core::arn::{function_arn, partition};
 use lambox_core::code::code_sha256;
 use lambox_core::env_vars::EnvVars;
 use lambox_core::function::{FileSystemConfig, ImageConfig, LoggingConfig, PackageType, VpcConfig};
@@ -305,9 +305,4 @@ pub struct GetFunctionResponse<'a> {
     /// Reserved concurrency, when set.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub concurrency: Option<Concurrency>,
-}
-
-/// Whether a version name is `$LATEST`.
-pub fn is_latest(version: &str) -> bool {
-    version == LATEST
 }

@@ -58,9 +58,6 @@ pub struct InvokeResult {
 /// Why an invocation did not run.
 #[derive(Debug, thiserror::Error)]
 pub enum InvokeError {
-    /// No such function or version.
-    #[error("function not found: {0}")]
-    NotFound(String),
     /// Reserved concurrency is exhausted.
     #[error("throttled by reserved concurrency")]
     ReservedConcurrency,
@@ -142,6 +139,7 @@ impl Invoker {
                 record.config,
             )),
             reserved: function.reserved_concurrency,
+            key: function_key(scope, name),
         });
         self.revisions
             .insert(scope, name, version, resolved.clone());
@@ -223,25 +221,14 @@ impl Invoker {
         req: &InvokeRequest,
     ) -> Result<InvokeResult, InvokeError> {
         let rev = &resolved.revision;
-        let key = function_key(
-            &Scope {
-                account: rev.account.clone(),
-                region: rev.region.clone(),
-            },
-            &rev.name,
-        );
+        let key = &resolved.key;
         let timeout = Duration::from_secs(u64::from(rev.config.timeout));
         // A sandbox whose agent cannot be reached never saw the event: try another.
         for _ in 0..3 {
             let slot = self
                 .pool
-                .acquire(&key, &rev.deploy_id, resolved.reserved, timeout)
-                .await
-                .map_err(|e| match e {
-                    PoolError::ReservedConcurrencyExceeded => InvokeError::ReservedConcurrency,
-                    PoolError::Saturated => InvokeError::Saturated,
-                    PoolError::Launch(e) => launch_error(e),
-                })?;
+                .acquire(key, &rev.deploy_id, resolved.reserved, timeout)
+                .await?;
             let lease = match slot {
                 Slot::Warm(lease) => lease,
                 Slot::Cold(permit) => {
@@ -251,7 +238,7 @@ impl Invoker {
                         Err(PoolError::Launch(BackendError::Launch(message))) => {
                             return Ok(entrypoint_error(rev, &req.request_id, &message));
                         }
-                        Err(e) => return Err(launch_error_of(e)),
+                        Err(e) => return Err(e.into()),
                     }
                 }
             };
@@ -311,15 +298,15 @@ impl Invoker {
             Ok(Err(e)) => return Err(Push::Broken(e.to_string())),
             Ok(Ok(r)) => r,
         };
-        let headers = response.headers().clone();
-        let body = response
-            .into_body()
+        let (parts, body) = response.into_parts();
+        let body = body
             .collect()
             .await
             .map_err(|e| Push::Broken(e.to_string()))?
             .to_bytes();
         let text = |name: &str| {
-            headers
+            parts
+                .headers
                 .get(name)
                 .and_then(|v| v.to_str().ok())
                 .map(str::to_owned)
@@ -350,18 +337,16 @@ fn function_key(scope: &Scope, name: &str) -> FunctionKey {
     }
 }
 
-fn launch_error(e: BackendError) -> InvokeError {
-    match e {
-        BackendError::Unsupported(m) | BackendError::Image(m) => InvokeError::Unsupported(m),
-        other => InvokeError::Sandbox(other.to_string()),
-    }
-}
-
-fn launch_error_of(e: PoolError) -> InvokeError {
-    match e {
-        PoolError::ReservedConcurrencyExceeded => InvokeError::ReservedConcurrency,
-        PoolError::Saturated => InvokeError::Saturated,
-        PoolError::Launch(e) => launch_error(e),
+impl From<PoolError> for InvokeError {
+    fn from(e: PoolError) -> Self {
+        match e {
+            PoolError::ReservedConcurrencyExceeded => Self::ReservedConcurrency,
+            PoolError::Saturated => Self::Saturated,
+            PoolError::Launch(BackendError::Unsupported(m) | BackendError::Image(m)) => {
+                Self::Unsupported(m)
+            }
+            PoolError::Launch(other) => Self::Sandbox(other.to_string()),
+        }
     }
 }
 

@@ -5,6 +5,7 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
+use lambox_core::pool::FunctionKey;
 use lambox_core::revision::FunctionRevision;
 use lambox_store::Scope;
 
@@ -15,6 +16,8 @@ pub struct Resolved {
     pub revision: Arc<FunctionRevision>,
     /// Reserved concurrency of the function.
     pub reserved: Option<u32>,
+    /// The function's key in the warm pool.
+    pub key: FunctionKey,
 }
 
 type Key = (String, String, String, String);
@@ -56,6 +59,7 @@ impl RevisionCache {
                 *entry = Arc::new(Resolved {
                     revision: entry.revision.clone(),
                     reserved,
+                    key: entry.key.clone(),
                 });
             }
         }
@@ -104,6 +108,11 @@ mod tests {
                 config,
             )),
             reserved: None,
+            key: FunctionKey {
+                account: "1".into(),
+                region: "r".into(),
+                name: "f".into(),
+            },
         })
     }
 
