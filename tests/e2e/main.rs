@@ -31,16 +31,13 @@ fn zip(source: &str) -> Vec<u8> {
     w.finish().unwrap().into_inner()
 }
 
-/// CreateFunction of a python function with `role` and handler source `source`.
-async fn try_create(
+/// A CreateFunction request for a python function with `role` and handler source `source`.
+fn create_request(
     c: &Client,
     name: &str,
     role: &str,
     source: &str,
-) -> Result<
-    aws_sdk_lambda::operation::create_function::CreateFunctionOutput,
-    aws_sdk_lambda::operation::create_function::CreateFunctionError,
-> {
+) -> aws_sdk_lambda::operation::create_function::builders::CreateFunctionFluentBuilder {
     c.create_function()
         .function_name(name)
         .runtime(Runtime::Python312)
@@ -51,25 +48,30 @@ async fn try_create(
                 .zip_file(Blob::new(zip(source)))
                 .build(),
         )
+}
+
+/// CreateFunction of a python function with `role` and handler source `source`.
+async fn try_create(
+    c: &Client,
+    name: &str,
+    role: &str,
+    source: &str,
+) -> Result<
+    aws_sdk_lambda::operation::create_function::CreateFunctionOutput,
+    aws_sdk_lambda::operation::create_function::CreateFunctionError,
+> {
+    create_request(c, name, role, source)
         .send()
         .await
         .map_err(|e| e.into_service_error())
 }
 
+/// An echo function with the environment `STAGE=test`.
 async fn create(
     c: &Client,
     name: &str,
 ) -> aws_sdk_lambda::operation::create_function::CreateFunctionOutput {
-    c.create_function()
-        .function_name(name)
-        .runtime(Runtime::Python312)
-        .role(ROLE)
-        .handler("handler.handler")
-        .code(
-            FunctionCode::builder()
-                .zip_file(Blob::new(zip("def handler(e, c):\n    return e\n")))
-                .build(),
-        )
+    create_request(c, name, ROLE, "def handler(e, c):\n    return e\n")
         .environment(Environment::builder().variables("STAGE", "test").build())
         .send()
         .await
@@ -164,26 +166,12 @@ async fn rust_sdk_sees_typed_errors_and_state_after_sigkill() {
         .await
         .unwrap();
     assert_eq!(got.function_name(), Some("durable"));
-    let other_account = client(&lambox, "222222222222", "us-east-1");
-    assert!(
-        other_account
-            .list_functions()
-            .send()
-            .await
-            .unwrap()
-            .functions()
-            .is_empty()
-    );
-    let other_region = client(&lambox, "111111111111", "eu-west-1");
-    assert!(
-        other_region
-            .list_functions()
-            .send()
-            .await
-            .unwrap()
-            .functions()
-            .is_empty()
-    );
+    // Another account, and the same account in another region, see none of it.
+    for (account, region) in [("222222222222", "us-east-1"), ("111111111111", "eu-west-1")] {
+        let other = client(&lambox, account, region);
+        let listed = other.list_functions().send().await.unwrap();
+        assert!(listed.functions().is_empty(), "{account} {region}");
+    }
 }
 
 #[tokio::test]

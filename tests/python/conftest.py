@@ -1,12 +1,11 @@
 """Fixtures that run the real `lambox` binary and point real AWS clients at it."""
 
 import io
+import json
 import os
-import shutil
 import signal
 import socket
 import subprocess
-import tempfile
 import time
 import urllib.request
 import zipfile
@@ -118,6 +117,7 @@ def make_zip(files=None) -> bytes:
 
 
 def create(client, name, zip_bytes=None, **kw):
+    """CreateFunction of a python function; a keyword given as None leaves that parameter out."""
     args = dict(
         FunctionName=name,
         Runtime="python3.12",
@@ -126,14 +126,11 @@ def create(client, name, zip_bytes=None, **kw):
         Code={"ZipFile": zip_bytes or make_zip()},
     )
     args.update(kw)
-    return client.create_function(**args)
+    return client.create_function(**{k: v for k, v in args.items() if v is not None})
 
 
 def admin_get(server, path, account="111111111111", region="us-east-1"):
     """GETs lambox's admin API as `account` (lambox accepts any signature outside strict mode)."""
-    import json
-    import urllib.request
-
     req = urllib.request.Request(
         f"{server.endpoint}{path}",
         headers={

@@ -35,5 +35,5 @@ def containers(label_filter):
     return [c for c in out.stdout.split() if c]
 
 
-def start_docker_lambox(tmp_path):
-    return Lambox(tmp_path / "data", extra_env=docker_env()).start()
+def start_docker_lambox(tmp_path, listen_host="127.0.0.1"):
+    return Lambox(tmp_path / "data", extra_env=docker_env(), listen_host=listen_host).start()

@@ -163,10 +163,9 @@ def handler(event, context):
 
 
 def test_functions_in_containers_reach_lambox_through_aws_endpoint_url(tmp_path):
-    from conftest import Lambox, make_zip
-    from docker_support import docker_env
+    from conftest import make_zip
 
-    server = Lambox(tmp_path / "data", extra_env=docker_env(), listen_host="0.0.0.0").start()
+    server = start_docker_lambox(tmp_path, listen_host="0.0.0.0")
     try:
         lam = server.client()
         create(lam, "dk-callee")

@@ -33,8 +33,8 @@ def test_clean_restart_keeps_everything(server):
     populate(client, "clean")
     before = snapshot(client)
     code = client.get_function(FunctionName="clean-b")["Code"]["Location"]
-    assert server.restart(signal.SIGTERM) is server
-    assert server.proc.returncode is None
+    assert server.stop(signal.SIGTERM) == 0
+    server.start()
     after = snapshot(server.client())
     assert after == before
     location = server.client().get_function(FunctionName="clean-b")["Code"]["Location"]
@@ -52,6 +52,8 @@ def test_sigkill_loses_nothing_acknowledged(server):
     acknowledged = []
     stop = threading.Event()
 
+    failures = []
+
     def writer():
         c = server.client()
         i = 0
@@ -59,15 +61,23 @@ def test_sigkill_loses_nothing_acknowledged(server):
             try:
                 create(c, f"kill-burst-{i:04}")
                 acknowledged.append(f"kill-burst-{i:04}")
-            except Exception:
+            except Exception as e:
+                # Only the kill may end the writes; a failure before it fails the test.
+                if not killed.is_set():
+                    failures.append(e)
                 return
             i += 1
 
+    killed = threading.Event()
     t = threading.Thread(target=writer)
     t.start()
-    while len(acknowledged) < 20:
+    deadline = time.monotonic() + 60
+    while len(acknowledged) < 20 and not failures and time.monotonic() < deadline:
         time.sleep(0.005)
+    assert not failures, failures
+    assert len(acknowledged) >= 20, "the writer did not get 20 creates acknowledged within 60 s"
     before = snapshot(client)
+    killed.set()
     server.stop(signal.SIGKILL)
     stop.set()
     t.join()

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ROOT, create
+from conftest import ROOT, create, make_zip
 
 
 def zip_with_bootstrap(bootstrap: bytes, files=None) -> bytes:
@@ -102,16 +102,10 @@ def test_lambda_runtime_crate_runs_a_provided_al2023_function(lam):
 
 
 def test_provided_runtime_without_bootstrap_fails_like_lambda(lam):
-    create(lam, "no-bootstrap", _zip_without_bootstrap(), Runtime="provided.al2023", Handler="x")
+    create(lam, "no-bootstrap", make_zip({"README": "no bootstrap here"}), Runtime="provided.al2023", Handler="x")
     r = lam.invoke(FunctionName="no-bootstrap", Payload=b"{}")
     error = json.loads(r["Payload"].read())
     assert r["FunctionError"] == "Unhandled"
     assert error["errorType"] == "Runtime.InvalidEntrypoint"
     assert "Couldn't find valid bootstrap(s)" in error["errorMessage"]
 
-
-def _zip_without_bootstrap() -> bytes:
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w") as z:
-        z.writestr("README", "no bootstrap here")
-    return buf.getvalue()

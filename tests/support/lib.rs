@@ -8,7 +8,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 /// Where the `lambox` binary is: `$LAMBOX_BIN`, else the workspace's debug build.
-pub fn lambox_bin() -> PathBuf {
+fn lambox_bin() -> PathBuf {
     if let Some(p) = std::env::var_os("LAMBOX_BIN") {
         return PathBuf::from(p);
     }

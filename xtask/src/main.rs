@@ -5,7 +5,7 @@
 //! - `lint`: rustfmt, clippy with warnings denied, and rustdoc with warnings denied.
 //! - `agent`: the statically linked agent for containers and Pods.
 //! - `images`: local runtime images for machines whose Docker engine cannot pull.
-//! - `bench control-plane`: the control-plane benchmarks of a release build.
+//! - `bench control-plane|invoke|docker`: the benchmarks of a release build.
 
 mod agent;
 mod bench;
@@ -27,11 +27,13 @@ fn main() -> anyhow::Result<()> {
         _ => bail!(
             "usage: cargo xtask <task>\n\n\
              tasks:\n  \
-             test [-- PYTEST_ARGS]   install test tools, run all Rust and Python tests\n  \
+             test [--no-docker] [-- PYTEST_ARGS]\n                          \
+             install test tools, run all Rust and Python tests\n  \
              lint                    fmt --check, clippy -D warnings, doc -D warnings\n  \
              agent                   build the statically linked lambox-agent\n  \
              images                  build local runtime images for the Docker backend\n  \
-             bench control-plane     control-plane benchmarks (release build)"
+             bench control-plane|invoke|docker\n                          \
+             benchmarks (release build)"
         ),
     }
 }

@@ -56,10 +56,10 @@ pub struct Invocation {
 pub enum Outcome {
     /// The function's result.
     Response(Bytes),
-    /// The function failed: error type and error JSON.
-    Error(Option<String>, Bytes),
-    /// The runtime could not initialise: error type and error JSON.
-    InitError(Option<String>, Bytes),
+    /// The function failed: its error JSON.
+    Error(Bytes),
+    /// The runtime could not initialise: its error JSON.
+    InitError(Bytes),
 }
 
 /// How a runtime process ended.
@@ -91,7 +91,7 @@ struct State {
     pending: Option<Invocation>,
     current: Option<Current>,
     /// An init error reported while no invocation was waiting.
-    init_error: Option<(Option<String>, Bytes)>,
+    init_error: Option<Bytes>,
     pipes: Vec<Arc<pipe::Receiver>>,
 }
 
@@ -175,7 +175,10 @@ impl Agent {
         let mut child = command.spawn()?;
         let pid = child.id().unwrap_or(0);
         if let Some(dir) = &self.settings.sandbox_dir {
-            let _ = std::fs::write(dir.join("runtime.pid"), pid.to_string());
+            let _ = std::fs::write(
+                dir.join(lambox_core::protocol::RUNTIME_PID_FILE),
+                pid.to_string(),
+            );
         }
         let mut pipes = Vec::new();
         let stdout = child.stdout.take().map(|p| p.into_owned_fd());
@@ -265,8 +268,8 @@ impl Agent {
     pub fn offer(&self, invocation: Invocation) -> oneshot::Receiver<Outcome> {
         let (tx, rx) = oneshot::channel();
         let mut st = self.state();
-        if let Some((error_type, body)) = st.init_error.take() {
-            let _ = tx.send(Outcome::InitError(error_type, body));
+        if let Some(body) = st.init_error.take() {
+            let _ = tx.send(Outcome::InitError(body));
             return rx;
         }
         st.current = Some(Current {
@@ -333,13 +336,13 @@ impl Agent {
     }
 
     /// The runtime could not initialise.
-    pub fn init_failed(&self, error_type: Option<String>, body: Bytes) {
+    pub fn init_failed(&self, body: Bytes) {
         let mut st = self.state();
         match st.current.as_mut().and_then(|c| c.outcome.take()) {
             Some(tx) => {
-                let _ = tx.send(Outcome::InitError(error_type, body));
+                let _ = tx.send(Outcome::InitError(body));
             }
-            None => st.init_error = Some((error_type, body)),
+            None => st.init_error = Some(body),
         }
     }
 

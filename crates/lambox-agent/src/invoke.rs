@@ -1,13 +1,13 @@
 //! The push endpoint: one invocation in, its outcome (with Lambda's log lines and timings) out.
 
 use std::sync::Arc;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use base64::Engine;
 use bytes::Bytes;
 use http_body_util::Full;
+use hyper::Response;
 use hyper::header::{HeaderMap, HeaderValue};
-use hyper::{Response, StatusCode};
 use lambox_core::protocol;
 
 use crate::agent::{Agent, Invocation, Outcome};
@@ -22,9 +22,7 @@ fn header(headers: &HeaderMap, name: &str) -> Option<String> {
 }
 
 fn epoch_ms() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as u64)
+    u64::try_from(lambox_core::time::now_millis()).unwrap_or(0)
 }
 
 /// An X-Ray trace header for an invocation that came without one.
@@ -79,14 +77,10 @@ pub async fn invoke(agent: &Arc<Agent>, headers: &HeaderMap, body: Bytes) -> Res
             agent.output().line(&message);
             let tail = agent.output().end_capture();
             return answer(
-                StatusCode::OK,
-                Some("Runtime.InvalidEntrypoint"),
-                report::error_body("Runtime.InvalidEntrypoint", &message).into(),
+                true,
+                protocol::error_body("Runtime.InvalidEntrypoint", &message).into(),
                 want_tail.then_some(tail),
-                started.elapsed(),
                 None,
-                None,
-                0,
             );
         }
     };
@@ -107,15 +101,13 @@ pub async fn invoke(agent: &Arc<Agent>, headers: &HeaderMap, body: Bytes) -> Res
     } else {
         None
     };
-    let (error_type, body): (Option<String>, Bytes) = match ending {
-        Ending::Answered(Outcome::Response(body)) => (None, body),
-        Ending::Answered(Outcome::Error(t, body)) => {
-            (Some(t.unwrap_or_else(|| "Unhandled".into())), body)
-        }
-        Ending::Answered(Outcome::InitError(t, body)) => {
+    let (failed, body): (bool, Bytes) = match ending {
+        Ending::Answered(Outcome::Response(body)) => (false, body),
+        Ending::Answered(Outcome::Error(body)) => (true, body),
+        Ending::Answered(Outcome::InitError(body)) => {
             // The runtime is of no further use; the next invocation starts a new one.
             agent.kill_runtime();
-            (Some(t.unwrap_or_else(|| "Runtime.Unknown".into())), body)
+            (true, body)
         }
         Ending::TimedOut => {
             agent.kill_runtime();
@@ -125,14 +117,12 @@ pub async fn invoke(agent: &Arc<Agent>, headers: &HeaderMap, body: Bytes) -> Res
                 lambox_core::time::format_timestamp(epoch_ms() as i64).replace("+0000", "Z"),
                 settings.timeout.as_secs_f64()
             ));
-            let body = report::error_body(&t, &message);
-            (Some(t), body.into())
+            (true, protocol::error_body(&t, &message).into())
         }
         Ending::Exited(exit) => {
             let (t, message) = report::exit_error(&request_id, exit.code, exit.signal);
             agent.output().line(&message);
-            let body = report::error_body(&t, &message);
-            (Some(t), body.into())
+            (true, protocol::error_body(&t, &message).into())
         }
     };
     agent.drain_output();
@@ -151,42 +141,25 @@ pub async fn invoke(agent: &Arc<Agent>, headers: &HeaderMap, body: Bytes) -> Res
         ));
         out.end_capture()
     };
-    answer(
-        StatusCode::OK,
-        error_type.as_deref(),
-        body,
-        want_tail.then_some(tail),
-        duration,
-        runtime_time,
-        init,
-        max_memory,
-    )
+    answer(failed, body, want_tail.then_some(tail), runtime_time)
 }
 
-#[allow(clippy::too_many_arguments)]
+/// The agent's answer: the function's result or error JSON, marked as AWS marks a function
+/// error, with the log tail when asked and the time the runtime client held the event.
 fn answer(
-    status: StatusCode,
-    error_type: Option<&str>,
+    failed: bool,
     body: Bytes,
     tail: Option<Vec<u8>>,
-    duration: Duration,
     runtime_time: Option<Duration>,
-    init: Option<Duration>,
-    max_memory_mb: u64,
 ) -> Response<Full<Bytes>> {
     let mut response = Response::new(Full::new(body));
-    *response.status_mut() = status;
     let h = response.headers_mut();
-    let num = |n: u128| HeaderValue::from_str(&n.to_string()).expect("digits");
     h.insert("content-type", HeaderValue::from_static("application/json"));
-    if let Some(t) = error_type {
+    if failed {
         h.insert(
             protocol::FUNCTION_ERROR,
             HeaderValue::from_static("Unhandled"),
         );
-        if let Ok(v) = HeaderValue::from_str(t) {
-            h.insert("lambox-error-type", v);
-        }
     }
     if let Some(tail) = tail
         && let Ok(v) =
@@ -194,13 +167,11 @@ fn answer(
     {
         h.insert(protocol::LOG_TAIL, v);
     }
-    h.insert(protocol::DURATION_US, num(duration.as_micros()));
     if let Some(r) = runtime_time {
-        h.insert(protocol::RUNTIME_US, num(r.as_micros()));
+        h.insert(
+            protocol::RUNTIME_US,
+            HeaderValue::from_str(&r.as_micros().to_string()).expect("digits"),
+        );
     }
-    if let Some(i) = init {
-        h.insert(protocol::INIT_US, num(i.as_micros()));
-    }
-    h.insert(protocol::MAX_MEMORY_MB, num(u128::from(max_memory_mb)));
     response
 }

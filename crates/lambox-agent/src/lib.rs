@@ -100,7 +100,7 @@ pub fn default_bootstrap() -> Option<Vec<String>> {
     .find(|p| std::path::Path::new(p).is_file())
     .map(|p| vec![p]);
     found.or_else(|| {
-        let fallback: Vec<String> = std::env::var("LAMBOX_FALLBACK_BOOTSTRAP")
+        let fallback: Vec<String> = std::env::var(protocol::FALLBACK_BOOTSTRAP_ENV)
             .ok()?
             .split_whitespace()
             .map(str::to_owned)

@@ -69,12 +69,6 @@ pub fn exit_error(request_id: &str, code: Option<i32>, signal: Option<i32>) -> (
     )
 }
 
-/// `{"errorType": …, "errorMessage": …}`.
-pub fn error_body(error_type: &str, message: &str) -> Vec<u8> {
-    serde_json::to_vec(&serde_json::json!({"errorType": error_type, "errorMessage": message}))
-        .expect("error body serializes")
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -7,10 +7,9 @@ use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Incoming;
 use hyper::header::HeaderValue;
 use hyper::{Method, Request, Response, StatusCode};
-use lambox_core::protocol::MAX_RESPONSE_BYTES;
+use lambox_core::protocol::{self, MAX_RESPONSE_BYTES};
 
 use crate::agent::{Agent, Outcome, Refusal};
-use crate::report;
 
 const PREFIX: &str = "/2018-06-01/runtime/";
 const ERROR_TYPE: &str = "lambda-runtime-function-error-type";
@@ -29,7 +28,7 @@ fn accepted() -> Response<Full<Bytes>> {
 }
 
 fn refused(status: StatusCode, error_type: &str, message: &str) -> Response<Full<Bytes>> {
-    json(status, report::error_body(error_type, message))
+    json(status, protocol::error_body(error_type, message))
 }
 
 /// Serves one Runtime API request.
@@ -47,25 +46,16 @@ pub async fn handle(agent: Arc<Agent>, req: Request<Incoming>) -> Response<Full<
         }
         (&Method::POST, ["invocation", id, "error"]) => {
             let id = (*id).to_owned();
-            let error_type = error_type_of(&req);
             let body = read(req).await.map(|(b, _)| b).unwrap_or_default();
-            complete(&agent, &id, Outcome::Error(error_type, body))
+            complete(&agent, &id, Outcome::Error(body))
         }
         (&Method::POST, ["init", "error"]) => {
-            let error_type = error_type_of(&req);
             let body = read(req).await.map(|(b, _)| b).unwrap_or_default();
-            agent.init_failed(error_type, body);
+            agent.init_failed(body);
             accepted()
         }
         _ => refused(StatusCode::NOT_FOUND, "InvalidRequest", "unknown path"),
     }
-}
-
-fn error_type_of<B>(req: &Request<B>) -> Option<String> {
-    req.headers()
-        .get(ERROR_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_owned)
 }
 
 /// The body (up to the response limit) and its trailers.
@@ -127,8 +117,10 @@ async fn response(agent: &Agent, id: &str, req: Request<Incoming>) -> Response<F
     if body.len() > MAX_RESPONSE_BYTES {
         return response_too_large(agent, id);
     }
-    if let Some(t) = trailers.as_ref().and_then(|t| t.get(ERROR_TYPE)) {
-        let error_type = t.to_str().ok().map(str::to_owned);
+    if trailers
+        .as_ref()
+        .is_some_and(|t| t.contains_key(ERROR_TYPE))
+    {
         let error_body = trailers
             .as_ref()
             .and_then(|t| t.get(ERROR_BODY))
@@ -139,7 +131,7 @@ async fn response(agent: &Agent, id: &str, req: Request<Incoming>) -> Response<F
                     .ok()
             })
             .unwrap_or_default();
-        return complete(agent, id, Outcome::Error(error_type, error_body.into()));
+        return complete(agent, id, Outcome::Error(error_body.into()));
     }
     complete(agent, id, Outcome::Response(body))
 }
@@ -150,10 +142,7 @@ fn response_too_large(agent: &Agent, id: &str) -> Response<Full<Bytes>> {
     );
     let _ = agent.complete(
         id,
-        Outcome::Error(
-            Some("Function.ResponseSizeTooLarge".to_owned()),
-            report::error_body("Function.ResponseSizeTooLarge", &message).into(),
-        ),
+        Outcome::Error(protocol::error_body("Function.ResponseSizeTooLarge", &message).into()),
     );
     refused(
         StatusCode::PAYLOAD_TOO_LARGE,

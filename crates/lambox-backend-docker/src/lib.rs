@@ -26,7 +26,7 @@ use bollard::query_parameters::{
 use futures_util::StreamExt;
 use lambox_core::backend::{Backend, BackendError, BoxFuture, LogSink, Sandbox, SandboxSpec};
 use lambox_core::function::PackageType;
-use lambox_core::protocol::parse_ready_line;
+use lambox_core::protocol::{FALLBACK_BOOTSTRAP_ENV, parse_ready_line};
 use lambox_core::revision::{FunctionRevision, SandboxPaths, log_stream_name, sandbox_environment};
 use lambox_core::runtime::{RuntimeFamily, clients};
 use tokio::sync::{Mutex, OnceCell};
@@ -65,12 +65,26 @@ pub struct DockerBackendConfig {
 pub struct DockerBackend {
     docker: Docker,
     config: DockerBackendConfig,
+    /// The host of a remote engine (`DOCKER_HOST=tcp://…`), where published ports are reached.
+    remote_host: Option<String>,
     agent: OnceCell<Vec<u8>>,
     pulls: Mutex<HashMap<String, std::sync::Arc<OnceCell<()>>>>,
 }
 
 fn launch_error(what: &str, e: impl std::fmt::Display) -> BackendError {
     BackendError::Launch(format!("{what}: {e}"))
+}
+
+/// Appends `chunk` to `pending` and takes out the complete lines it now holds (without their
+/// line ends).
+fn complete_lines(pending: &mut String, chunk: &[u8]) -> Vec<String> {
+    pending.push_str(&String::from_utf8_lossy(chunk));
+    let mut lines = Vec::new();
+    while let Some(i) = pending.find('\n') {
+        let line: String = pending.drain(..=i).collect();
+        lines.push(line.trim_end_matches(['\n', '\r']).to_owned());
+    }
+    lines
 }
 
 fn container_name(sandbox_id: &str) -> String {
@@ -85,6 +99,7 @@ impl DockerBackend {
         Ok(Self {
             docker,
             config,
+            remote_host: remote_engine_host(),
             agent: OnceCell::new(),
             pulls: Mutex::new(HashMap::new()),
         })
@@ -100,8 +115,16 @@ impl DockerBackend {
 
     /// Makes sure `image` is present, pulling it once (concurrent callers share the pull).
     pub async fn ensure_image(&self, image: &str) -> Result<(), BackendError> {
-        if self.docker.inspect_image(image).await.is_ok() {
-            return Ok(());
+        self.present_image(image).await.map(|_| ())
+    }
+
+    /// The image's own configuration, pulling the image first if it is not present.
+    async fn present_image(
+        &self,
+        image: &str,
+    ) -> Result<bollard::models::ImageConfig, BackendError> {
+        if let Ok(inspected) = self.docker.inspect_image(image).await {
+            return Ok(inspected.config.unwrap_or_default());
         }
         let cell = self
             .pulls
@@ -110,7 +133,13 @@ impl DockerBackend {
             .entry(image.to_owned())
             .or_default()
             .clone();
-        cell.get_or_try_init(|| self.pull(image)).await.map(|_| ())
+        cell.get_or_try_init(|| self.pull(image)).await?;
+        let inspected = self
+            .docker
+            .inspect_image(image)
+            .await
+            .map_err(|e| launch_error(&format!("cannot inspect {image}"), e))?;
+        Ok(inspected.config.unwrap_or_default())
     }
 
     async fn pull(&self, image: &str) -> Result<(), BackendError> {
@@ -148,17 +177,10 @@ impl DockerBackend {
     /// The runtime command for an Image function — its ImageConfig overrides, else the image's
     /// own ENTRYPOINT and CMD — with the handler (the command's first word) and working
     /// directory.
-    async fn image_command(
-        &self,
+    fn image_command(
         rev: &FunctionRevision,
-        image: &str,
-    ) -> Result<(Vec<String>, Option<String>, Option<String>), BackendError> {
-        let inspected = self
-            .docker
-            .inspect_image(image)
-            .await
-            .map_err(|e| launch_error(&format!("cannot inspect {image}"), e))?;
-        let own = inspected.config.unwrap_or_default();
+        own: bollard::models::ImageConfig,
+    ) -> (Vec<String>, Option<String>, Option<String>) {
         let overrides = rev.config.image_config.clone().unwrap_or_default();
         let mut command = overrides.entry_point.or(own.entrypoint).unwrap_or_default();
         let args = overrides.command.or(own.cmd).unwrap_or_default();
@@ -168,7 +190,7 @@ impl DockerBackend {
             .working_directory
             .or(own.working_dir)
             .filter(|w| !w.is_empty());
-        Ok((command, handler, workdir))
+        (command, handler, workdir)
     }
 
     async fn launch_container(
@@ -178,9 +200,9 @@ impl DockerBackend {
     ) -> Result<Sandbox, BackendError> {
         let rev = &spec.revision;
         let image = self.image_for(rev)?;
-        self.ensure_image(&image).await?;
+        let own = self.present_image(&image).await?;
         let (bootstrap, image_handler, workdir) = if rev.config.package_type == PackageType::Image {
-            self.image_command(rev, &image).await?
+            Self::image_command(rev, own)
         } else {
             (Vec::new(), None, Some("/var/task".to_owned()))
         };
@@ -198,26 +220,21 @@ impl DockerBackend {
             &rev.version,
             &spec.sandbox_id,
         );
-        let mut env: Vec<String> = sandbox_environment(rev, &paths, &lambox_url, &stream)
-            .into_iter()
-            .map(|(k, v)| format!("{k}={v}"))
-            .collect();
-        env.push(format!(
-            "AWS_LAMBDA_FUNCTION_TIMEOUT={}",
-            rev.config.timeout
-        ));
-        env.push(format!("LAMBOX_SANDBOX_ID={}", spec.sandbox_id));
-        env.push("PYTHONUNBUFFERED=1".into());
+        let mut env: Vec<String> =
+            sandbox_environment(rev, &spec.sandbox_id, &paths, &lambox_url, &stream)
+                .into_iter()
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect();
         if let Some(handler) = image_handler {
             env.push(format!("_HANDLER={handler}"));
         }
         match rev.family() {
             Some(RuntimeFamily::Python) => env.push(format!(
-                "LAMBOX_FALLBACK_BOOTSTRAP=python3 {}",
+                "{FALLBACK_BOOTSTRAP_ENV}=python3 {}",
                 archive::PYTHON_CLIENT
             )),
             Some(RuntimeFamily::Node) => env.push(format!(
-                "LAMBOX_FALLBACK_BOOTSTRAP=node {}",
+                "{FALLBACK_BOOTSTRAP_ENV}=node {}",
                 archive::NODE_CLIENT
             )),
             _ => {}
@@ -252,7 +269,7 @@ impl DockerBackend {
                     "8080/tcp".to_owned(),
                     Some(vec![PortBinding {
                         host_ip: Some(
-                            if remote_engine_host().is_some() {
+                            if self.remote_host.is_some() {
                                 "0.0.0.0"
                             } else {
                                 "127.0.0.1"
@@ -305,7 +322,7 @@ impl DockerBackend {
         let mut archive = archive::SandboxArchive::new();
         if let Some(code) = &spec.code {
             archive
-                .zip_at_task_root(&code.zip)
+                .zip_at_task_root(&code.zip().await?)
                 .map_err(|e| launch_error("cannot unpack the code", e))?;
         }
         archive.file(archive::AGENT_PATH, self.agent_bytes().await?, 0o755)?;
@@ -353,7 +370,7 @@ impl DockerBackend {
                 })?;
             return Ok(format!("{ip}:8080"));
         }
-        let remote = remote_engine_host();
+        let remote = self.remote_host.as_deref();
         if remote.is_none()
             && let Some(ip) = settings
                 .networks
@@ -369,10 +386,7 @@ impl DockerBackend {
             .and_then(|p| p.get("8080/tcp").cloned().flatten())
             .and_then(|b| b.into_iter().find_map(|b| b.host_port))
             .ok_or_else(|| BackendError::Launch("the agent's port was not published".into()))?;
-        Ok(format!(
-            "{}:{port}",
-            remote.as_deref().unwrap_or("127.0.0.1")
-        ))
+        Ok(format!("{}:{port}", remote.unwrap_or("127.0.0.1")))
     }
 
     /// Follows the container's output: waits for the agent's ready line, then hands every
@@ -389,14 +403,11 @@ impl DockerBackend {
         let ready = tokio::time::timeout(Duration::from_secs(60), async {
             while let Some(chunk) = stream.next().await {
                 let Ok(chunk) = chunk else { break };
-                pending.push_str(&String::from_utf8_lossy(&chunk.into_bytes()));
-                while let Some(i) = pending.find('\n') {
-                    let line: String = pending.drain(..=i).collect();
-                    let line = line.trim_end_matches(['\n', '\r']);
-                    if parse_ready_line(line).is_some() {
+                for line in complete_lines(&mut pending, &chunk.into_bytes()) {
+                    if parse_ready_line(&line).is_some() {
                         return true;
                     }
-                    seen.push_str(line);
+                    seen.push_str(&line);
                     seen.push('\n');
                 }
             }
@@ -412,10 +423,8 @@ impl DockerBackend {
         }
         tokio::spawn(async move {
             while let Some(Ok(chunk)) = stream.next().await {
-                pending.push_str(&String::from_utf8_lossy(&chunk.into_bytes()));
-                while let Some(i) = pending.find('\n') {
-                    let line: String = pending.drain(..=i).collect();
-                    logs(line.trim_end_matches(['\n', '\r']));
+                for line in complete_lines(&mut pending, &chunk.into_bytes()) {
+                    logs(&line);
                 }
             }
         });

@@ -7,6 +7,12 @@ use std::fs;
 use std::io;
 use std::path::{Component, Path};
 
+/// Whether a directory entry is the staging directory of an extraction (a digest never starts
+/// with a dot).
+pub fn is_staging(name: &str) -> bool {
+    name.starts_with('.')
+}
+
 /// Extracts `zip` into `dest`, which must not exist; it is created atomically (through a
 /// temporary sibling), so a crash never leaves a half-extracted directory behind.
 pub fn extract_zip(zip: &[u8], dest: &Path) -> io::Result<()> {

@@ -19,8 +19,6 @@ use lambox_core::runtime::{RuntimeFamily, clients};
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::sync::OnceCell;
 
-pub use records::SANDBOX_ENV;
-
 /// How the process backend runs sandboxes.
 #[derive(Debug, Clone)]
 pub struct ProcessBackendConfig {
@@ -75,6 +73,24 @@ impl ProcessBackend {
         let _ = self.interpreter(RuntimeFamily::Node).await;
     }
 
+    /// Removes the unpacked copies of code that is no longer stored (`stored` holds the digests
+    /// that are), and staging directories a crash left behind.
+    pub async fn retain_code(&self, stored: std::collections::HashSet<String>) {
+        let code_dir = self.config.code_dir.clone();
+        let _ = tokio::task::spawn_blocking(move || {
+            let Ok(entries) = std::fs::read_dir(code_dir) else {
+                return;
+            };
+            for entry in entries.flatten() {
+                let name = entry.file_name().to_string_lossy().into_owned();
+                if extract::is_staging(&name) || !stored.contains(&name) {
+                    let _ = std::fs::remove_dir_all(entry.path());
+                }
+            }
+        })
+        .await;
+    }
+
     /// The real executable behind an interpreter name: version managers put shell-script shims
     /// on PATH that cost tens of milliseconds on every start.
     async fn interpreter(&self, family: RuntimeFamily) -> Result<String, BackendError> {
@@ -124,9 +140,9 @@ impl ProcessBackend {
         }
         let _one_at_a_time = self.extracting.lock().await;
         if !dest.is_dir() {
-            let code = code.clone();
+            let zip = code.zip().await?;
             let target = dest.clone();
-            tokio::task::spawn_blocking(move || extract::extract_zip(&code.zip, &target))
+            tokio::task::spawn_blocking(move || extract::extract_zip(&zip, &target))
                 .await
                 .map_err(|e| BackendError::Launch(e.to_string()))??;
         }
@@ -215,18 +231,19 @@ impl ProcessBackend {
             .arg("--")
             .args(&bootstrap)
             .env_clear()
-            .envs(sandbox_environment(rev, &paths, &spec.lambox_url, &stream))
+            .envs(sandbox_environment(
+                rev,
+                &spec.sandbox_id,
+                &paths,
+                &spec.lambox_url,
+                &stream,
+            ))
             .env(
                 "PATH",
                 std::env::var("PATH").unwrap_or_else(|_| "/usr/local/bin:/usr/bin:/bin".into()),
             )
             .env("HOME", &tmp)
             .env("TMPDIR", &tmp)
-            .env(
-                "AWS_LAMBDA_FUNCTION_TIMEOUT",
-                rev.config.timeout.to_string(),
-            )
-            .env("PYTHONUNBUFFERED", "1")
             .env("PYTHONDONTWRITEBYTECODE", "1")
             .env("PYTHONPATH", opt.join("python").display().to_string())
             .env(
@@ -237,7 +254,6 @@ impl ProcessBackend {
                     task.display()
                 ),
             )
-            .env(SANDBOX_ENV, &spec.sandbox_id)
             .current_dir(&task)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
@@ -317,12 +333,10 @@ impl Backend for ProcessBackend {
 
     fn list_owned(&self) -> BoxFuture<'_, Result<Vec<String>, BackendError>> {
         Box::pin(async move {
-            Ok(
-                records::owned_sandboxes(&self.config.sandboxes_dir, &self.config.installation_id)
-                    .into_iter()
-                    .map(|(id, _)| id)
-                    .collect(),
-            )
+            Ok(records::owned_sandboxes(
+                &self.config.sandboxes_dir,
+                &self.config.installation_id,
+            ))
         })
     }
 }

@@ -3,14 +3,11 @@
 //! process still carries the sandbox's id in its environment, so a recycled pid is never hit.
 
 use std::fs;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 /// File with the agent's pid and the installation id, `<pid> <installation>`.
 pub const AGENT_PID: &str = "agent.pid";
-/// File the agent writes the runtime's pid to.
-pub const RUNTIME_PID: &str = "runtime.pid";
-/// The environment variable that marks every process of a sandbox.
-pub const SANDBOX_ENV: &str = "LAMBOX_SANDBOX_ID";
+use lambox_core::protocol::{RUNTIME_PID_FILE, SANDBOX_ID_ENV};
 
 /// Records the agent of a sandbox.
 pub fn write_agent_pid(dir: &Path, pid: u32, installation_id: &str) -> std::io::Result<()> {
@@ -37,14 +34,14 @@ fn belongs_to(pid: i32, id: &str) -> bool {
     let Ok(environ) = fs::read(format!("/proc/{pid}/environ")) else {
         return false;
     };
-    let marker = format!("{SANDBOX_ENV}={id}");
+    let marker = format!("{SANDBOX_ID_ENV}={id}");
     environ.split(|b| *b == 0).any(|v| v == marker.as_bytes())
 }
 
 /// Kills the process groups of a sandbox's agent and runtime, where they are still the
 /// sandbox's.
 pub fn kill_sandbox(dir: &Path, id: &str) {
-    for file in [RUNTIME_PID, AGENT_PID] {
+    for file in [RUNTIME_PID_FILE, AGENT_PID] {
         if let Some(pid) = pid_in(dir, file)
             && belongs_to(pid, id)
             && let Some(pid) = rustix::process::Pid::from_raw(pid)
@@ -54,8 +51,8 @@ pub fn kill_sandbox(dir: &Path, id: &str) {
     }
 }
 
-/// The sandbox directories under `root` that belong to `installation_id`.
-pub fn owned_sandboxes(root: &Path, installation_id: &str) -> Vec<(String, PathBuf)> {
+/// The ids of the sandbox directories under `root` that belong to `installation_id`.
+pub fn owned_sandboxes(root: &Path, installation_id: &str) -> Vec<String> {
     let Ok(entries) = fs::read_dir(root) else {
         return Vec::new();
     };
@@ -66,7 +63,7 @@ pub fn owned_sandboxes(root: &Path, installation_id: &str) -> Vec<(String, PathB
             let id = e.file_name().to_str()?.to_owned();
             // A directory without a record is one whose start failed half-way; it is ours too.
             let owner = installation_of(&e.path());
-            (owner.is_none() || owner.as_deref() == Some(installation_id)).then(|| (id, e.path()))
+            (owner.is_none() || owner.as_deref() == Some(installation_id)).then_some(id)
         })
         .collect()
 }
@@ -84,10 +81,7 @@ mod tests {
             write_agent_pid(&d, 1, inst).unwrap();
         }
         fs::create_dir_all(root.path().join("c")).unwrap();
-        let mut owned: Vec<String> = owned_sandboxes(root.path(), "me")
-            .into_iter()
-            .map(|(i, _)| i)
-            .collect();
+        let mut owned = owned_sandboxes(root.path(), "me");
         owned.sort();
         assert_eq!(owned, ["a", "c"]);
     }

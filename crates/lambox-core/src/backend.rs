@@ -14,13 +14,35 @@ pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 /// Receives a sandbox's log stream, one line at a time (without the newline).
 pub type LogSink = Arc<dyn Fn(&str) + Send + Sync>;
 
-/// A deployment package to put at `/var/task`.
-#[derive(Debug)]
+/// Where deployment packages are stored (lambox's store). Backends read a package only when
+/// they have not unpacked it before, so a cold start of known code does not read the zip.
+pub trait CodeSource: Send + Sync + 'static {
+    /// The zip whose lowercase hex SHA-256 is `sha256_hex`.
+    fn zip<'a>(&'a self, sha256_hex: &'a str) -> BoxFuture<'a, Result<Vec<u8>, BackendError>>;
+}
+
+/// A deployment package to put at `/var/task`, named by its digest and read on demand.
+#[derive(Clone)]
 pub struct CodePackage {
-    /// Lowercase hex SHA-256 of `zip`.
+    /// Lowercase hex SHA-256 of the zip.
     pub sha256_hex: String,
-    /// The zip.
-    pub zip: Vec<u8>,
+    /// Where the zip is read from.
+    pub source: Arc<dyn CodeSource>,
+}
+
+impl CodePackage {
+    /// Reads the zip.
+    pub async fn zip(&self) -> Result<Vec<u8>, BackendError> {
+        self.source.zip(&self.sha256_hex).await
+    }
+}
+
+impl std::fmt::Debug for CodePackage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CodePackage")
+            .field("sha256_hex", &self.sha256_hex)
+            .finish_non_exhaustive()
+    }
 }
 
 /// Everything a backend needs to start one sandbox.
@@ -31,7 +53,7 @@ pub struct SandboxSpec {
     /// What it runs.
     pub revision: Arc<FunctionRevision>,
     /// The code of a Zip function.
-    pub code: Option<Arc<CodePackage>>,
+    pub code: Option<CodePackage>,
     /// How lambox is reached from the host (`http://127.0.0.1:4566`); a backend whose
     /// sandboxes live elsewhere rewrites the host.
     pub lambox_url: String,
@@ -58,6 +80,9 @@ pub enum BackendError {
     /// The function's image is not there and cannot be pulled.
     #[error("{0}")]
     Image(String),
+    /// The deployment package could not be read from its source.
+    #[error("cannot read the function's code: {0}")]
+    Code(String),
     /// An I/O failure.
     #[error(transparent)]
     Io(#[from] std::io::Error),

@@ -40,9 +40,9 @@ pub fn code_sha256(digest: &[u8; 32]) -> String {
     base64::engine::general_purpose::STANDARD.encode(digest)
 }
 
-/// Lowercase hex of a SHA-256 digest: the key code blobs are stored and served under.
-pub fn sha256_hex(digest: &[u8; 32]) -> String {
-    digest.iter().map(|b| format!("{b:02x}")).collect()
+/// Lowercase hex of `bytes` (a SHA-256 digest in it is the key code blobs are stored under).
+pub fn lower_hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// SHA-256 of `bytes`.

@@ -27,14 +27,17 @@ pub const LOG_TYPE: &str = "lambox-log-type";
 pub const FUNCTION_ERROR: &str = "x-amz-function-error";
 /// Response: base64 of the last 4 KB of the invocation's log, when asked.
 pub const LOG_TAIL: &str = "lambox-log-tail";
-/// Response: microseconds from push to answer inside the agent.
-pub const DURATION_US: &str = "lambox-duration-us";
 /// Response: microseconds the runtime client held the event (from `next` to its answer).
 pub const RUNTIME_US: &str = "lambox-runtime-us";
-/// Response: microseconds the runtime took to initialise, on a cold start.
-pub const INIT_US: &str = "lambox-init-us";
-/// Response: peak resident memory of the runtime, MB.
-pub const MAX_MEMORY_MB: &str = "lambox-max-memory-mb";
+
+/// Environment: the id of the sandbox, on every process in it (a reaper matches it before it
+/// signals a recorded pid).
+pub const SANDBOX_ID_ENV: &str = "LAMBOX_SANDBOX_ID";
+/// Environment: the runtime command an agent runs when the function brings no `bootstrap`
+/// (lambox's runtime client for the function's runtime family).
+pub const FALLBACK_BOOTSTRAP_ENV: &str = "LAMBOX_FALLBACK_BOOTSTRAP";
+/// File in the sandbox directory (`--sandbox-dir`) the agent writes its runtime's pid to.
+pub const RUNTIME_PID_FILE: &str = "runtime.pid";
 
 /// The first line an agent prints on its standard output once both its listeners are bound:
 /// `lambox-agent ready invoke=<addr> runtime-api=<addr>`. Everything after it is the sandbox's
@@ -59,6 +62,12 @@ pub fn parse_ready_line(line: &str) -> Option<(String, String)> {
 /// The ready line for the given addresses.
 pub fn ready_line(invoke: &str, runtime_api: &str) -> String {
     format!("{READY_PREFIX} invoke={invoke} runtime-api={runtime_api}")
+}
+
+/// An error's body as Lambda writes it: `{"errorType": …, "errorMessage": …}`.
+pub fn error_body(error_type: &str, message: &str) -> Vec<u8> {
+    serde_json::to_vec(&serde_json::json!({"errorType": error_type, "errorMessage": message}))
+        .expect("error body serializes")
 }
 
 /// Largest response a function may return, bytes (AWS's limit).

@@ -147,11 +147,12 @@ pub struct SandboxPaths {
     pub opt: String,
 }
 
-/// The environment a sandbox of `rev` starts with: the function's variables, then the ones
-/// Lambda defines. `lambox_url` is how code in the sandbox reaches lambox (`AWS_ENDPOINT_URL`);
-/// `log_stream` names the sandbox's log stream.
+/// The environment sandbox `sandbox_id` of `rev` starts with: the function's variables, then
+/// the ones Lambda defines, then lambox's own. `lambox_url` is how code in the sandbox reaches
+/// lambox (`AWS_ENDPOINT_URL`); `log_stream` names the sandbox's log stream.
 pub fn sandbox_environment(
     rev: &FunctionRevision,
+    sandbox_id: &str,
     paths: &SandboxPaths,
     lambox_url: &str,
     log_stream: &str,
@@ -167,6 +168,7 @@ pub fn sandbox_environment(
     set("AWS_LAMBDA_FUNCTION_NAME", rev.name.clone());
     set("AWS_LAMBDA_FUNCTION_VERSION", rev.version.clone());
     set("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", c.memory_size.to_string());
+    set("AWS_LAMBDA_FUNCTION_TIMEOUT", c.timeout.to_string());
     let group = c
         .logging
         .log_group
@@ -198,6 +200,9 @@ pub fn sandbox_environment(
             format!("{}/lib:{}/lib", paths.task_root, paths.opt),
         );
     }
+    // Runtime clients' output reaches the log as it is written, not when a buffer fills.
+    set("PYTHONUNBUFFERED", "1".to_owned());
+    set(crate::protocol::SANDBOX_ID_ENV, sandbox_id.to_owned());
     env
 }
 
@@ -271,7 +276,7 @@ mod tests {
             runtime_dir: "/var/runtime".into(),
             opt: "/opt".into(),
         };
-        let env = sandbox_environment(&rev, &paths, "http://127.0.0.1:4566", "s");
+        let env = sandbox_environment(&rev, "sb1", &paths, "http://127.0.0.1:4566", "s");
         let get = |k: &str| env.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str());
         assert_eq!(env[0], ("STAGE".into(), "dev".into()));
         assert_eq!(get("AWS_REGION"), Some("eu-west-1"));
@@ -280,6 +285,8 @@ mod tests {
         assert_eq!(get("AWS_ACCESS_KEY_ID"), Some("111111111111"));
         assert_eq!(get("AWS_LAMBDA_LOG_GROUP_NAME"), Some("/aws/lambda/f"));
         assert_eq!(get("AWS_ENDPOINT_URL"), Some("http://127.0.0.1:4566"));
+        assert_eq!(get("AWS_LAMBDA_FUNCTION_TIMEOUT"), Some("3"));
+        assert_eq!(get("LAMBOX_SANDBOX_ID"), Some("sb1"));
     }
 
     #[test]

@@ -55,6 +55,7 @@ impl Target {
         method: &str,
         path: &str,
         query: &[(String, String)],
+        extra_headers: &[(&str, &str)],
         body: Bytes,
     ) -> anyhow::Result<(u16, hyper::HeaderMap, Bytes)> {
         let host = self
@@ -63,7 +64,7 @@ impl Target {
             .trim_end_matches('/')
             .to_owned();
         let date = amz_date();
-        let payload_hash = sigv4::hex(&Sha256::digest(&body));
+        let payload_hash = lambox_core::code::lower_hex(&Sha256::digest(&body));
         let headers = vec![
             ("host".to_owned(), host.clone()),
             ("x-amz-date".to_owned(), date.clone()),
@@ -104,7 +105,7 @@ impl Target {
         } else {
             format!("http://{host}{path}?{query_string}")
         };
-        let request = Request::builder()
+        let mut request = Request::builder()
             .method(method)
             .uri(uri)
             .header("host", host)
@@ -118,8 +119,11 @@ impl Target {
                     signed.join(";")
                 ),
             )
-            .header("content-type", "application/json")
-            .body(Full::new(body))?;
+            .header("content-type", "application/json");
+        for (name, value) in extra_headers {
+            request = request.header(*name, *value);
+        }
+        let request = request.body(Full::new(body))?;
         let client: Client<_, Full<Bytes>> = Client::builder(TokioExecutor::new()).build_http();
         let response = client
             .request(request)
@@ -164,9 +168,19 @@ pub async fn invoke(
     let query: Vec<(String, String)> = qualifier
         .map(|q| vec![("Qualifier".to_owned(), q.to_owned())])
         .unwrap_or_default();
-    let _ = tail;
+    let log_type: &[(&str, &str)] = if tail {
+        &[("x-amz-log-type", "Tail")]
+    } else {
+        &[]
+    };
     let (status, headers, body) = target
-        .send("POST", &path, &query, Bytes::from(payload.to_owned()))
+        .send(
+            "POST",
+            &path,
+            &query,
+            log_type,
+            Bytes::from(payload.to_owned()),
+        )
         .await?;
     if status >= 300 {
         return Err(api_error(status, &headers, &body));
@@ -196,7 +210,7 @@ pub async fn logs(target: &Target, name: &str, follow: bool) -> anyhow::Result<(
             ("Limit".to_owned(), "500".to_owned()),
         ];
         let (status, headers, body) = target
-            .send("GET", "/_lambox/admin/logs", &query, Bytes::new())
+            .send("GET", "/_lambox/admin/logs", &query, &[], Bytes::new())
             .await?;
         if status >= 300 {
             return Err(api_error(status, &headers, &body));

@@ -95,11 +95,6 @@ impl ApiError {
             Self::InvalidSignature(_) => shape(403, "InvalidSignatureException", "message", false),
         }
     }
-
-    /// The AWS error code (shape name), e.g. for logs.
-    pub fn code(&self) -> &'static str {
-        self.shape().name
-    }
 }
 
 impl From<StoreError> for ApiError {

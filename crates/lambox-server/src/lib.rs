@@ -45,13 +45,8 @@ pub async fn open_state(config: Config) -> anyhow::Result<Arc<AppState>> {
     let installation_id = store
         .installation_id(&uuid::Uuid::new_v4().simple().to_string())
         .await?;
-    let backend = backend(&config, &installation_id).await?;
-    reap(backend.as_ref()).await;
-    // Not needed before serving: it only frees disk.
-    tokio::spawn(forget_unpacked_code(
-        config.data_dir.join("code"),
-        store.clone(),
-    ));
+    let backend = backend(&config, &installation_id, &store).await?;
+    reap(&backend).await;
     let logs = LogCollector::start(store.clone(), config.logs.keep_per_function);
     let pool = WarmPool::new(
         backend,
@@ -95,7 +90,11 @@ pub async fn open_state(config: Config) -> anyhow::Result<Arc<AppState>> {
 }
 
 /// The configured backend.
-async fn backend(config: &Config, installation_id: &str) -> anyhow::Result<Arc<dyn Backend>> {
+async fn backend(
+    config: &Config,
+    installation_id: &str,
+    store: &Store,
+) -> anyhow::Result<Arc<dyn Backend>> {
     let exe = std::env::current_exe()?;
     Ok(match config.backend {
         BackendKind::Process => {
@@ -108,8 +107,15 @@ async fn backend(config: &Config, installation_id: &str) -> anyhow::Result<Arc<d
                 node: config.process.node.clone(),
                 installation_id: installation_id.to_owned(),
             })?);
+            // Not needed before serving: they save the first cold start a probe, and free disk.
             let warming = backend.clone();
-            tokio::spawn(async move { warming.warm_up().await });
+            let store = store.clone();
+            tokio::spawn(async move {
+                warming.warm_up().await;
+                if let Ok(stored) = store.code_blob_digests().await {
+                    warming.retain_code(stored).await;
+                }
+            });
             backend
         }
         BackendKind::Docker => {
@@ -133,35 +139,25 @@ async fn backend(config: &Config, installation_id: &str) -> anyhow::Result<Arc<d
     })
 }
 
-/// Removes the process backend's unpacked copies of code that is no longer stored (the
-/// functions using it were deleted).
-async fn forget_unpacked_code(code_dir: std::path::PathBuf, store: Store) {
-    let Ok(entries) = std::fs::read_dir(code_dir) else {
-        return;
-    };
-    let Ok(stored) = store.code_blob_digests().await else {
-        return;
-    };
-    for entry in entries.flatten() {
-        let name = entry.file_name().to_string_lossy().into_owned();
-        if name.starts_with('.') || !stored.contains(&name) {
-            let _ = std::fs::remove_dir_all(entry.path());
-        }
-    }
-}
-
 /// Stops every sandbox an earlier run of this installation left behind.
-async fn reap(backend: &dyn Backend) {
+async fn reap(backend: &Arc<dyn Backend>) {
     match backend.list_owned().await {
         Ok(ids) => {
-            for id in &ids {
-                if let Err(e) = backend.terminate(id).await {
-                    tracing::warn!(sandbox = %id, error = %e, "could not reap a sandbox");
-                }
+            // Concurrently: a container takes the engine a while to remove.
+            let count = ids.len();
+            let mut stopping = tokio::task::JoinSet::new();
+            for id in ids {
+                let backend = backend.clone();
+                stopping.spawn(async move {
+                    if let Err(e) = backend.terminate(&id).await {
+                        tracing::warn!(sandbox = %id, error = %e, "could not reap a sandbox");
+                    }
+                });
             }
-            if !ids.is_empty() {
+            stopping.join_all().await;
+            if count > 0 {
                 tracing::info!(
-                    count = ids.len(),
+                    count,
                     backend = backend.kind(),
                     "reaped sandboxes of an earlier run"
                 );

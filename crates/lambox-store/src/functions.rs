@@ -4,9 +4,10 @@ use std::collections::BTreeMap;
 
 use lambox_core::arn::LATEST;
 use lambox_core::function::FunctionConfig;
-use sqlx::{Connection, Sqlite, Transaction};
+use sqlx::{Connection, Sqlite, SqliteConnection, Transaction};
 
 use crate::error::touched;
+use crate::invocations::FUNCTION_ID;
 use crate::records::{
     AccountUsage, CodeUpload, FunctionRecord, ListCursor, NewFunction, Scope, VersionRecord,
 };
@@ -107,7 +108,9 @@ impl Store {
         let blob_sha = f.blob.map(|b| b.sha256_hex);
         // A large package that is stored already is not handed to SQLite again.
         let mut send_blob = match f.blob {
-            Some(b) if b.bytes.len() > 64 * 1024 => !self.has_blob(b.sha256_hex).await?,
+            Some(b) if b.bytes.len() > LOOK_UP_ABOVE_BYTES => {
+                !blob_exists(&mut *self.read().await, b.sha256_hex).await?
+            }
             Some(_) => true,
             None => false,
         };
@@ -161,15 +164,6 @@ impl Store {
             config: f.config.clone(),
             last_modified_ms: f.now_ms,
         })
-    }
-
-    /// Whether a code blob with this lowercase hex SHA-256 is stored.
-    pub async fn has_blob(&self, sha256_hex: &str) -> Result<bool, StoreError> {
-        let found: Option<i64> = sqlx::query_scalar("SELECT 1 FROM code_blobs WHERE sha256 = ?")
-            .bind(sha256_hex)
-            .fetch_optional(&mut *self.read().await)
-            .await?;
-        Ok(found.is_some())
     }
 
     /// A function with its `$LATEST` version, in one query.
@@ -395,10 +389,9 @@ impl Store {
         name: &str,
         version: i64,
     ) -> Result<(), StoreError> {
-        let deleted = sqlx::query(
-            "DELETE FROM function_versions WHERE version = ? AND function_id = \
-             (SELECT id FROM functions WHERE account = ? AND region = ? AND name = ?)",
-        )
+        let deleted = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "DELETE FROM function_versions WHERE version = ? AND function_id = {FUNCTION_ID}"
+        )))
         .bind(version)
         .bind(&scope.account)
         .bind(&scope.region)
@@ -535,21 +528,27 @@ async fn publish(
     })
 }
 
-/// Stores a blob unless it is there already. Small blobs are inserted outright (the conflict
-/// costs nothing); large ones are looked up first, so that an existing 50 MB package is not
-/// handed to SQLite again.
+/// Packages larger than this are looked up before they are stored: inserting one that is
+/// there already would hand SQLite up to 50 MB for nothing, while a small one's conflict costs
+/// less than the lookup.
+const LOOK_UP_ABOVE_BYTES: usize = 64 * 1024;
+
+/// Whether a code blob with this lowercase hex SHA-256 is stored.
+async fn blob_exists(conn: &mut SqliteConnection, sha256_hex: &str) -> Result<bool, StoreError> {
+    let found: Option<i64> = sqlx::query_scalar("SELECT 1 FROM code_blobs WHERE sha256 = ?")
+        .bind(sha256_hex)
+        .fetch_optional(conn)
+        .await?;
+    Ok(found.is_some())
+}
+
+/// Stores a blob unless it is there already.
 async fn put_blob(
     tx: &mut Transaction<'_, Sqlite>,
     blob: CodeUpload<'_>,
 ) -> Result<(), StoreError> {
-    if blob.bytes.len() > 64 * 1024 {
-        let exists: Option<i64> = sqlx::query_scalar("SELECT 1 FROM code_blobs WHERE sha256 = ?")
-            .bind(blob.sha256_hex)
-            .fetch_optional(&mut **tx)
-            .await?;
-        if exists.is_some() {
-            return Ok(());
-        }
+    if blob.bytes.len() > LOOK_UP_ABOVE_BYTES && blob_exists(tx, blob.sha256_hex).await? {
+        return Ok(());
     }
     sqlx::query(
         "INSERT INTO code_blobs (sha256, size, data) VALUES (?, ?, ?) \

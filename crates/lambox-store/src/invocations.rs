@@ -107,8 +107,13 @@ impl From<ConfigRow> for EventInvokeConfig {
     }
 }
 
-const FUNCTION_ID: &str =
+/// The id of a function, bound as (account, region, name).
+pub(crate) const FUNCTION_ID: &str =
     "(SELECT id FROM functions WHERE account = ? AND region = ? AND name = ?)";
+
+/// The columns of a [`ConfigRow`].
+const CONFIG_SELECT: &str = "SELECT qualifier, max_retry_attempts, max_event_age_seconds, \
+     on_success, on_failure, last_modified_ms FROM event_invoke_configs";
 
 impl Store {
     /// This installation's id: `candidate` when none was recorded yet, else the recorded one.
@@ -184,9 +189,7 @@ impl Store {
         qualifier: &str,
     ) -> Result<Option<EventInvokeConfig>, StoreError> {
         let row: Option<ConfigRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-            "SELECT qualifier, max_retry_attempts, max_event_age_seconds, on_success, on_failure, \
-             last_modified_ms FROM event_invoke_configs WHERE function_id = {FUNCTION_ID} \
-             AND qualifier = ?"
+            "{CONFIG_SELECT} WHERE function_id = {FUNCTION_ID} AND qualifier = ?"
         )))
         .bind(&scope.account)
         .bind(&scope.region)
@@ -204,9 +207,7 @@ impl Store {
         name: &str,
     ) -> Result<Vec<EventInvokeConfig>, StoreError> {
         let rows: Vec<ConfigRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-            "SELECT qualifier, max_retry_attempts, max_event_age_seconds, on_success, on_failure, \
-             last_modified_ms FROM event_invoke_configs WHERE function_id = {FUNCTION_ID} \
-             ORDER BY qualifier"
+            "{CONFIG_SELECT} WHERE function_id = {FUNCTION_ID} ORDER BY qualifier"
         )))
         .bind(&scope.account)
         .bind(&scope.region)
@@ -236,7 +237,6 @@ impl Store {
     }
 
     /// Accepts an asynchronous invocation; returns its queue id. Committed on return.
-    #[allow(clippy::too_many_arguments)]
     pub async fn enqueue_event(
         &self,
         scope: &Scope,
@@ -270,16 +270,11 @@ impl Store {
         limit: u32,
         busy: &[i64],
     ) -> Result<Vec<AsyncEvent>, StoreError> {
-        let exclude = if busy.is_empty() {
-            String::new()
-        } else {
-            let ids: Vec<String> = busy.iter().map(i64::to_string).collect();
-            format!("AND id NOT IN ({})", ids.join(","))
-        };
         Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
             "SELECT id, request_id, account, region, function_name, qualifier, payload, attempts, \
-             next_attempt_ms, created_ms FROM async_events WHERE next_attempt_ms <= ? {exclude} \
-             ORDER BY next_attempt_ms, id LIMIT ?"
+             next_attempt_ms, created_ms FROM async_events WHERE next_attempt_ms <= ? {} \
+             ORDER BY next_attempt_ms, id LIMIT ?",
+            excluding(busy)
         )))
         .bind(now_ms)
         .bind(i64::from(limit))
@@ -287,13 +282,14 @@ impl Store {
         .await?)
     }
 
-    /// When the next event is due, if any is queued.
-    pub async fn next_event_due_ms(&self) -> Result<Option<i64>, StoreError> {
-        Ok(
-            sqlx::query_scalar("SELECT MIN(next_attempt_ms) FROM async_events")
-                .fetch_one(&mut *self.read().await)
-                .await?,
-        )
+    /// When the next event other than those in `busy` (being delivered) is due, if any.
+    pub async fn next_event_due_ms(&self, busy: &[i64]) -> Result<Option<i64>, StoreError> {
+        Ok(sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+            "SELECT MIN(next_attempt_ms) FROM async_events WHERE TRUE {}",
+            excluding(busy)
+        )))
+        .fetch_one(&mut *self.read().await)
+        .await?)
     }
 
     /// Records a failed attempt and when to try again.
@@ -445,4 +441,13 @@ impl Store {
         .fetch_all(&mut *self.read().await)
         .await?)
     }
+}
+
+/// `AND id NOT IN (…)` for the events being delivered (ids are integers: nothing to escape).
+fn excluding(busy: &[i64]) -> String {
+    if busy.is_empty() {
+        return String::new();
+    }
+    let ids: Vec<String> = busy.iter().map(i64::to_string).collect();
+    format!("AND id NOT IN ({})", ids.join(","))
 }

@@ -133,25 +133,7 @@ async fn blobs_are_shared_and_collected() {
     // Replacing b's code drops the last reference to the old zip.
     let new_zip = b"other".to_vec();
     let sha = "f".repeat(64);
-    store
-        .update_latest::<StoreError>(&s, "b", None, |current| {
-            Ok(LatestUpdate {
-                config: current.latest.config.clone(),
-                code: Some((
-                    sha.clone(),
-                    5,
-                    Some(CodeUpload {
-                        sha256_hex: &sha,
-                        bytes: &new_zip,
-                    }),
-                )),
-                revision_id: "rev-2".into(),
-                now_ms: 2,
-                publish_revision_id: None,
-            })
-        })
-        .await
-        .unwrap();
+    replace_code(&store, &s, "b", &sha, &new_zip, "rev-2", 2).await;
     assert_eq!(store.code_blob_count().await.unwrap(), 1);
     assert_eq!(store.code_blob(&sha).await.unwrap().unwrap(), new_zip);
     store.delete_function(&s, "b").await.unwrap();
@@ -258,6 +240,53 @@ async fn tags_update_in_place() {
     ));
 }
 
+/// Replaces `$LATEST`'s code with `zip` (whose digest is `sha`), as revision `revision`.
+async fn replace_code(
+    store: &Store,
+    s: &Scope,
+    name: &str,
+    sha: &str,
+    zip: &[u8],
+    revision: &str,
+    now_ms: i64,
+) {
+    store
+        .update_latest::<StoreError>(s, name, None, |c| {
+            Ok(LatestUpdate {
+                config: c.latest.config.clone(),
+                code: Some((
+                    sha.to_owned(),
+                    zip.len() as u64,
+                    Some(CodeUpload {
+                        sha256_hex: sha,
+                        bytes: zip,
+                    }),
+                )),
+                revision_id: revision.into(),
+                now_ms,
+                publish_revision_id: None,
+            })
+        })
+        .await
+        .unwrap();
+}
+
+/// Publishes `$LATEST` as it is, as revision `revision`.
+async fn publish(store: &Store, s: &Scope, name: &str, revision: &str, now_ms: i64) {
+    store
+        .update_latest::<StoreError>(s, name, None, |c| {
+            Ok(LatestUpdate {
+                config: c.latest.config.clone(),
+                code: None,
+                revision_id: revision.into(),
+                now_ms,
+                publish_revision_id: Some(format!("{revision}-published")),
+            })
+        })
+        .await
+        .unwrap();
+}
+
 #[tokio::test]
 async fn published_versions_hold_their_code_until_deleted() {
     let (_dir, store) = open().await;
@@ -266,54 +295,14 @@ async fn published_versions_hold_their_code_until_deleted() {
     let new_sha = "e".repeat(64);
     let new_zip = b"v2-zip".to_vec();
     // Publish version 1 with the old code, then replace $LATEST's code.
-    store
-        .update_latest::<StoreError>(&s, "f", None, |c| {
-            Ok(LatestUpdate {
-                config: c.latest.config.clone(),
-                code: None,
-                revision_id: "r2".into(),
-                now_ms: 2,
-                publish_revision_id: Some("p1".into()),
-            })
-        })
-        .await
-        .unwrap();
-    store
-        .update_latest::<StoreError>(&s, "f", None, |c| {
-            Ok(LatestUpdate {
-                config: c.latest.config.clone(),
-                code: Some((
-                    new_sha.clone(),
-                    6,
-                    Some(CodeUpload {
-                        sha256_hex: &new_sha,
-                        bytes: &new_zip,
-                    }),
-                )),
-                revision_id: "r3".into(),
-                now_ms: 3,
-                publish_revision_id: None,
-            })
-        })
-        .await
-        .unwrap();
+    publish(&store, &s, "f", "r2", 2).await;
+    replace_code(&store, &s, "f", &new_sha, &new_zip, "r3", 3).await;
     // Version 1 still needs the old zip.
     assert_eq!(store.code_blob_count().await.unwrap(), 2);
     store.delete_version(&s, "f", 1).await.unwrap();
     assert_eq!(store.code_blob_count().await.unwrap(), 1);
     // Publish again and delete the whole function: cascades take every blob with them.
-    store
-        .update_latest::<StoreError>(&s, "f", None, |c| {
-            Ok(LatestUpdate {
-                config: c.latest.config.clone(),
-                code: None,
-                revision_id: "r4".into(),
-                now_ms: 4,
-                publish_revision_id: Some("p2".into()),
-            })
-        })
-        .await
-        .unwrap();
+    publish(&store, &s, "f", "r4", 4).await;
     store.delete_function(&s, "f").await.unwrap();
     assert_eq!(store.code_blob_count().await.unwrap(), 0);
 }
@@ -345,7 +334,8 @@ async fn event_queue_survives_reopen_and_reschedules() {
     assert!(store.due_events(100, 10, &[id]).await.unwrap().is_empty());
     store.reschedule_event(id, 1, 500).await.unwrap();
     assert!(store.due_events(499, 10, &[]).await.unwrap().is_empty());
-    assert_eq!(store.next_event_due_ms().await.unwrap(), Some(500));
+    assert_eq!(store.next_event_due_ms(&[]).await.unwrap(), Some(500));
+    assert_eq!(store.next_event_due_ms(&[id]).await.unwrap(), None);
     store.delete_event(id).await.unwrap();
     assert_eq!(store.queued_events().await.unwrap(), 0);
 }

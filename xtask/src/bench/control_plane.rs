@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use serde_json::{Value, json};
 
 use super::floor;
-use super::harness::{Server, numeric_options, python_json, scratch_dir};
+use super::harness::{Server, f64s, numeric_options, python_json, scratch_dir};
 use super::stats::median;
 use crate::cmd::{build_lambox, target_dir};
 use crate::test::venv_python;
@@ -47,15 +47,7 @@ fn parse(args: &[&str]) -> anyhow::Result<Options> {
 }
 
 fn op_medians(samples: &Value) -> Vec<f64> {
-    OPS.iter()
-        .map(|op| {
-            let s: Vec<f64> = samples[op]
-                .as_array()
-                .map(|a| a.iter().filter_map(Value::as_f64).collect())
-                .unwrap_or_default();
-            median(&s)
-        })
-        .collect()
+    OPS.iter().map(|op| median(&f64s(&samples[op]))).collect()
 }
 
 pub fn run(args: &[&str]) -> anyhow::Result<()> {
@@ -167,10 +159,7 @@ pub fn run(args: &[&str]) -> anyhow::Result<()> {
     )?;
     server.stop()?;
     std::fs::remove_dir_all(&dir)?;
-    let big_seconds: Vec<f64> = big["seconds"]
-        .as_array()
-        .map(|a| a.iter().filter_map(Value::as_f64).collect())
-        .unwrap_or_default();
+    let big_seconds = f64s(&big["seconds"]);
 
     let report = json!({
         "runs": o.runs,

@@ -9,14 +9,11 @@ use std::time::Instant;
 
 use serde_json::json;
 
-use super::harness::{Server, numeric_options, python_json, scratch_dir};
-use super::http::Conn;
+use super::harness::{Server, cold_starts, create_functions, numeric_options, scratch_dir};
 use super::stats::{median, percentile};
 use crate::cmd::{build_lambox, target_dir};
 use crate::images::RUNTIME_IMAGE;
 use crate::test::venv_python;
-
-const ACCOUNT: &str = "111111111111";
 
 fn warm_p50_us(port: u16, name: &str, n: usize) -> anyhow::Result<f64> {
     super::invoke::sequential(port, name, 100)?;
@@ -60,11 +57,8 @@ pub fn run(args: &[&str]) -> anyhow::Result<()> {
         // Warm latency, process backend.
         let dir = scratch_dir(&format!("docker-process-{r}"))?;
         let (server, _) = Server::start(&bin, &dir, &[])?;
-        python_json(
-            &python,
-            "invoke.py",
-            &["create", "--endpoint", &server.endpoint(), "--name", "echo"],
-        )?;
+        let echo = ["echo".to_owned()];
+        create_functions(&python, &server.endpoint(), &echo)?;
         process_warm.push(warm_p50_us(server.port, "echo", requests)?);
         server.stop()?;
         std::fs::remove_dir_all(&dir)?;
@@ -72,35 +66,13 @@ pub fn run(args: &[&str]) -> anyhow::Result<()> {
         // The same on the Docker backend, then cold starts against `docker run`.
         let dir = scratch_dir(&format!("docker-docker-{r}"))?;
         let (server, _) = Server::start(&bin, &dir, &docker_env)?;
-        let endpoint = server.endpoint();
-        python_json(
-            &python,
-            "invoke.py",
-            &["create", "--endpoint", &endpoint, "--name", "echo"],
-        )?;
+        create_functions(&python, &server.endpoint(), &echo)?;
         docker_warm.push(warm_p50_us(server.port, "echo", requests)?);
         let names: Vec<String> = (0..colds).map(|i| format!("cold-{r}-{i}")).collect();
-        let mut create = vec!["create", "--endpoint", endpoint.as_str()];
-        for n in &names {
-            create.extend(["--name", n.as_str()]);
-        }
-        python_json(&python, "invoke.py", &create)?;
-        for name in &names {
-            baseline.push(docker_run_true_ms()?);
-            let mut conn = Conn::open(server.port)?;
-            let t = Instant::now();
-            let a = conn.request(
-                "POST",
-                &format!("/2015-03-31/functions/{name}/invocations"),
-                ACCOUNT,
-                b"{}",
-            )?;
-            cold.push(t.elapsed().as_secs_f64() * 1000.0);
-            anyhow::ensure!(
-                a.status == 200 && a.header("x-amz-function-error").is_none(),
-                "cold invoke failed"
-            );
-        }
+        create_functions(&python, &server.endpoint(), &names)?;
+        let (c, b) = cold_starts(server.port, &names, b"{}", docker_run_true_ms)?;
+        cold.extend(c);
+        baseline.extend(b);
         server.stop()?;
         std::fs::remove_dir_all(&dir)?;
         eprintln!(

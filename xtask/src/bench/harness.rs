@@ -1,8 +1,7 @@
 //! What the benchmarks share: a release lambox on a free port, scratch directories, and the
 //! Python clients in `xtask/python`.
 
-use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -10,9 +9,18 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, bail};
 use serde_json::Value;
 
+use super::http::Conn;
 use crate::cmd::{root, run as run_cmd, target_dir};
 
-/// A release `lambox serve` on a free port.
+/// The account the benchmarks act as.
+pub const ACCOUNT: &str = "111111111111";
+
+/// The Invoke path of a function.
+pub fn invoke_path(name: &str) -> String {
+    format!("/2015-03-31/functions/{name}/invocations")
+}
+
+/// A release `lambox serve` on a free port, killed if it is dropped before it is stopped.
 pub struct Server {
     child: Child,
     pub port: u16,
@@ -25,8 +33,17 @@ impl Server {
         env: &[(&str, &str)],
     ) -> anyhow::Result<(Self, Duration)> {
         let port = TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
+        // Only `env` configures what is measured, not what the calling shell has set.
+        let inherited: Vec<String> = std::env::vars()
+            .map(|(k, _)| k)
+            .filter(|k| k.starts_with("LAMBOX_") || k.starts_with("AWS_"))
+            .collect();
+        let mut command = Command::new(bin);
+        for k in &inherited {
+            command.env_remove(k);
+        }
         let started = Instant::now();
-        let child = Command::new(bin)
+        let child = command
             .args([
                 "serve",
                 "--listen",
@@ -76,17 +93,62 @@ impl Server {
     }
 }
 
+impl Drop for Server {
+    fn drop(&mut self) {
+        // A benchmark that failed half-way does not leave its server running.
+        if matches!(self.child.try_wait(), Ok(None)) {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
 /// Whether a ListFunctions request is answered with 200.
 fn first_answer(port: u16) -> bool {
-    let Ok(mut s) = TcpStream::connect(("127.0.0.1", port)) else {
-        return false;
-    };
-    let request = b"GET /2015-03-31/functions?MaxItems=1 HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n";
-    if s.write_all(request).is_err() {
-        return false;
+    Conn::open(port)
+        .and_then(|mut c| c.request("GET", "/2015-03-31/functions?MaxItems=1", ACCOUNT, b""))
+        .is_ok_and(|a| a.status == 200)
+}
+
+/// The numbers in a JSON array (empty when `v` is not one).
+pub fn f64s(v: &Value) -> Vec<f64> {
+    v.as_array()
+        .map(|a| a.iter().filter_map(Value::as_f64).collect())
+        .unwrap_or_default()
+}
+
+/// Creates the python echo function under each of `names` (through boto3).
+pub fn create_functions(python: &Path, endpoint: &str, names: &[String]) -> anyhow::Result<()> {
+    let mut args = vec!["create", "--endpoint", endpoint];
+    for n in names {
+        args.extend(["--name", n.as_str()]);
     }
-    let mut head = [0u8; 12];
-    s.read_exact(&mut head).is_ok() && &head == b"HTTP/1.1 200"
+    python_json(python, "invoke.py", &args).map(|_| ())
+}
+
+/// Each function's first invoke (ms), each right after a sample of `baseline` (ms): cold starts
+/// and what they are compared with, measured alternately so that both see the same machine.
+pub fn cold_starts(
+    port: u16,
+    names: &[String],
+    payload: &[u8],
+    mut baseline: impl FnMut() -> anyhow::Result<f64>,
+) -> anyhow::Result<(Vec<f64>, Vec<f64>)> {
+    let (mut cold, mut base) = (Vec::new(), Vec::new());
+    for name in names {
+        base.push(baseline()?);
+        let mut conn = Conn::open(port)?;
+        let t = Instant::now();
+        let a = conn.request("POST", &invoke_path(name), ACCOUNT, payload)?;
+        cold.push(t.elapsed().as_secs_f64() * 1000.0);
+        anyhow::ensure!(
+            a.status == 200 && a.header("x-amz-function-error").is_none(),
+            "cold invoke of {name} failed: {} {}",
+            a.status,
+            String::from_utf8_lossy(&a.body)
+        );
+    }
+    Ok((cold, base))
 }
 
 pub fn scratch_dir(name: &str) -> anyhow::Result<PathBuf> {

@@ -13,16 +13,18 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use anyhow::bail;
-use serde_json::{Value, json};
+use anyhow::{Context, bail};
+use serde_json::json;
 
-use super::harness::{Server, numeric_options, python_json, scratch_dir};
+use super::harness::{
+    ACCOUNT, Server, cold_starts, create_functions, f64s, invoke_path, numeric_options,
+    python_json, scratch_dir,
+};
 use super::http::Conn;
 use super::stats::{median, percentile};
 use crate::cmd::{build_lambox, target_dir};
 use crate::test::venv_python;
 
-const ACCOUNT: &str = "111111111111";
 const PAYLOAD: &[u8] = br#"{"hello":"world"}"#;
 
 struct Options {
@@ -48,10 +50,6 @@ fn parse(args: &[&str]) -> anyhow::Result<Options> {
     })
 }
 
-fn invoke_path(name: &str) -> String {
-    format!("/2015-03-31/functions/{name}/invocations")
-}
-
 /// Client latency, lambox's time and the runtime's time of `n` sequential invokes, in µs.
 pub(super) fn sequential(port: u16, name: &str, n: usize) -> anyhow::Result<(Vec<f64>, Vec<f64>)> {
     let mut conn = Conn::open(port)?;
@@ -69,12 +67,12 @@ pub(super) fn sequential(port: u16, name: &str, n: usize) -> anyhow::Result<(Vec
                 String::from_utf8_lossy(&a.body)
             );
         }
-        let num = |h: &str| {
-            a.header(h)
-                .and_then(|v| v.parse::<f64>().ok())
-                .unwrap_or(0.0)
+        let num = |h: &str| -> anyhow::Result<f64> {
+            Ok(a.header(h)
+                .with_context(|| format!("the answer has no {h}"))?
+                .parse()?)
         };
-        overhead.push(num("x-lambox-server-us") - num("x-lambox-runtime-us"));
+        overhead.push(num("x-lambox-server-us")? - num("x-lambox-runtime-us")?);
     }
     Ok((client, overhead))
 }
@@ -181,11 +179,7 @@ pub fn run(args: &[&str]) -> anyhow::Result<()> {
             &[("LAMBOX_POOL__MAX_INSTANCES_PER_FUNCTION", "10")],
         )?;
         let endpoint = server.endpoint();
-        python_json(
-            &python,
-            "invoke.py",
-            &["create", "--endpoint", &endpoint, "--name", "echo"],
-        )?;
+        create_functions(&python, &endpoint, &["echo".to_owned()])?;
 
         // Warm latency, plain HTTP.
         sequential(server.port, "echo", 200)?;
@@ -209,10 +203,7 @@ pub fn run(args: &[&str]) -> anyhow::Result<()> {
                 "1000",
             ],
         )?;
-        let ms: Vec<f64> = b["ms"]
-            .as_array()
-            .map(|a| a.iter().filter_map(Value::as_f64).collect())
-            .unwrap_or_default();
+        let ms = f64s(&b["ms"]);
         boto_p50.push(percentile(&ms, 50.0));
         boto_p99.push(percentile(&ms, 99.0));
 
@@ -223,19 +214,12 @@ pub fn run(args: &[&str]) -> anyhow::Result<()> {
 
         // Cold starts, each against the baseline right before it.
         let names: Vec<String> = (0..5).map(|i| format!("cold-{r}-{i}")).collect();
-        let mut create_args = vec!["create", "--endpoint", endpoint.as_str()];
-        for n in &names {
-            create_args.extend(["--name", n.as_str()]);
-        }
-        python_json(&python, "invoke.py", &create_args)?;
-        for name in &names {
-            baseline.push(import_baseline(&runtime_python, &handler_dir)?);
-            let mut conn = Conn::open(server.port)?;
-            let t = Instant::now();
-            let a = conn.request("POST", &invoke_path(name), ACCOUNT, PAYLOAD)?;
-            cold.push(t.elapsed().as_secs_f64() * 1000.0);
-            anyhow::ensure!(a.status == 200, "cold invoke failed");
-        }
+        create_functions(&python, &endpoint, &names)?;
+        let (c, b) = cold_starts(server.port, &names, PAYLOAD, || {
+            import_baseline(&runtime_python, &handler_dir)
+        })?;
+        cold.extend(c);
+        baseline.extend(b);
         server.stop()?;
         std::fs::remove_dir_all(&dir)?;
         eprintln!(

@@ -76,9 +76,7 @@ async fn target(ctx: &Ctx<'_>, label: &str) -> Result<(String, String), ApiError
         .await?
         .is_some();
     if !exists {
-        return Err(
-            LambdaError::function_not_found(&ctx.arn(&f.name, f.qualifier.as_deref())).into(),
-        );
+        return Err(ctx.not_found(&f.name, f.qualifier.as_deref()));
     }
     Ok((f.name, qualifier))
 }
@@ -217,10 +215,7 @@ pub(super) async fn put(ctx: &Ctx<'_>, label: &str, merge: bool) -> Result<Respo
     store
         .put_event_invoke_config(&ctx.scope, &name, &config)
         .await
-        .map_err(|e| match e {
-            StoreError::NotFound => LambdaError::function_not_found(&ctx.arn(&name, None)).into(),
-            e => ApiError::from(e),
-        })?;
+        .map_err(ctx.store_error(&name))?;
     Ok(json_response(StatusCode::OK, &output(ctx, &name, &config)))
 }
 

@@ -8,7 +8,7 @@ use base64::Engine;
 use lambox_core::LambdaError;
 use lambox_core::arn::{FunctionRef, LATEST, NameShape};
 use lambox_core::checks::{check_architectures, check_settings_constraints, check_settings_rules};
-use lambox_core::code::{inspect_zip, sha256, sha256_hex};
+use lambox_core::code::{inspect_zip, lower_hex, sha256};
 use lambox_core::function::{FunctionConfig, FunctionSettings, PackageType};
 use lambox_core::validate::ValidationErrors;
 use lambox_store::{CodeUpload, ListCursor, NewFunction, StoreError};
@@ -61,7 +61,7 @@ pub(super) fn missing_zip(from_s3: bool) -> LambdaError {
 pub(super) fn code_identity(zip: Option<&CheckedZip>, image_uri: Option<&str>) -> (String, u64) {
     match (zip, image_uri) {
         (Some(z), _) => (z.sha256_hex.clone(), z.size),
-        (None, uri) => (sha256_hex(&sha256(uri.unwrap_or_default().as_bytes())), 0),
+        (None, uri) => (lower_hex(&sha256(uri.unwrap_or_default().as_bytes())), 0),
     }
 }
 
@@ -97,7 +97,7 @@ pub(super) async fn check_zip(ctx: &Ctx<'_>, zip_base64: String) -> Result<Check
                 ApiError::from(LambdaError::from(e))
             })?;
         Ok(CheckedZip {
-            sha256_hex: sha256_hex(&package.sha256),
+            sha256_hex: lower_hex(&package.sha256),
             size: package.zipped_size,
             bytes,
         })
@@ -110,7 +110,8 @@ pub(super) async fn check_zip(ctx: &Ctx<'_>, zip_base64: String) -> Result<Check
         .map_err(|e| ApiError::from(LambdaError::Service(e.to_string())))?
 }
 
-fn tags_limit(ctx: &Ctx<'_>, count: usize) -> Result<(), LambdaError> {
+/// AWS's refusal of more tags than a function may have.
+pub(super) fn tags_limit(ctx: &Ctx<'_>, count: usize) -> Result<(), LambdaError> {
     if count > ctx.state.config.limits.max_tags {
         return Err(LambdaError::InvalidParameterValue(
             "Number of tags exceeds resource tag limit.".to_owned(),
@@ -270,7 +271,7 @@ async fn load_version(
         .store
         .get_version(&ctx.scope, name, version)
         .await?
-        .ok_or_else(|| LambdaError::function_not_found(&ctx.arn(name, qualifier)).into())
+        .ok_or_else(|| ctx.not_found(name, qualifier))
 }
 
 pub(super) async fn get(ctx: &Ctx<'_>, label: &str) -> Result<Response, ApiError> {
@@ -280,9 +281,7 @@ pub(super) async fn get(ctx: &Ctx<'_>, label: &str) -> Result<Response, ApiError
         .store
         .get_function(&ctx.scope, &f.name)
         .await?
-        .ok_or_else(|| {
-            LambdaError::function_not_found(&ctx.arn(&f.name, f.qualifier.as_deref()))
-        })?;
+        .ok_or_else(|| ctx.not_found(&f.name, f.qualifier.as_deref()))?;
     let version = match f.qualifier.as_deref() {
         None | Some(LATEST) => function.latest.clone(),
         Some(q) => load_version(ctx, &f.name, Some(q)).await?,
@@ -294,7 +293,7 @@ pub(super) async fn get(ctx: &Ctx<'_>, label: &str) -> Result<Response, ApiError
             View::Current,
             f.qualifier.is_some(),
         ),
-        code: wire::code_location(&version, &ctx.base_url),
+        code: wire::code_location(&version, &ctx.base_url()),
         tags: (!function.tags.is_empty()).then_some(&function.tags),
         concurrency: function.reserved_concurrency.map(|n| wire::Concurrency {
             reserved_concurrent_executions: n,

@@ -10,7 +10,7 @@ use lambox_core::validate::ValidationErrors;
 
 use super::Ctx;
 use crate::error::ApiError;
-use crate::invoke::{InvokeError, InvokeRequest, invoked_arn};
+use crate::invoke::{InvokeError, InvokeRequest};
 
 /// Largest synchronous payload (6 MB).
 const MAX_SYNC_PAYLOAD: usize = 6_291_456;
@@ -88,7 +88,7 @@ pub(super) async fn invoke(ctx: &Ctx<'_>, label: &str) -> Result<Response, ApiEr
     let resolved = invoker
         .resolve(&ctx.scope, &f.name, qualifier)
         .await?
-        .ok_or_else(|| LambdaError::function_not_found(&ctx.arn(&f.name, qualifier)))?;
+        .ok_or_else(|| ctx.not_found(&f.name, qualifier))?;
     let request_id = ctx.request_id;
     match kind {
         InvocationType::DryRun => Ok(StatusCode::NO_CONTENT.into_response()),
@@ -106,7 +106,7 @@ pub(super) async fn invoke(ctx: &Ctx<'_>, label: &str) -> Result<Response, ApiEr
                 payload,
                 client_context,
                 tail,
-                invoked_arn: invoked_arn(&ctx.scope, &f.name, qualifier),
+                invoked_arn: ctx.arn(&f.name, qualifier),
             };
             // Runs to its end even if the caller goes away, so that the sandbox is returned to
             // the pool in a known state.
@@ -122,7 +122,7 @@ pub(super) async fn invoke(ctx: &Ctx<'_>, label: &str) -> Result<Response, ApiEr
             if let Ok(v) = HeaderValue::from_str(&result.executed_version) {
                 h.insert("x-amz-executed-version", v);
             }
-            if result.function_error.is_some() {
+            if result.function_error {
                 h.insert(
                     "x-amz-function-error",
                     HeaderValue::from_static("Unhandled"),
@@ -203,7 +203,7 @@ pub(super) async fn invoke_async(ctx: &Ctx<'_>, label: &str) -> Result<Response,
         .await?
         .is_none()
     {
-        return Err(LambdaError::function_not_found(&ctx.arn(&f.name, None)).into());
+        return Err(ctx.not_found(&f.name, None));
     }
     ctx.state
         .queue

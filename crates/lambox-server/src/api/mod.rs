@@ -57,8 +57,6 @@ pub(crate) struct Ctx<'a> {
     pub headers: &'a axum::http::HeaderMap,
     pub query: Query,
     pub body: Bytes,
-    /// `http://<host the client used>`, for URLs lambox hands out.
-    pub base_url: String,
 }
 
 impl Ctx<'_> {
@@ -112,18 +110,55 @@ impl Ctx<'_> {
         }
     }
 
+    /// Maps the refusal of a read-modify-write of function `name` to its API error.
+    pub fn refusal_error(&self, name: &str) -> impl Fn(Refusal) -> ApiError + use<> {
+        let store_error = self.store_error(name);
+        move |r| match r {
+            Refusal::Store(e) => store_error(e),
+            Refusal::Api(e) => e,
+        }
+    }
+
     /// A function of this scope, or `ResourceNotFoundException` for it.
     pub async fn load_function(&self, name: &str) -> Result<FunctionRecord, ApiError> {
         self.state
             .store
             .get_function(&self.scope, name)
             .await?
-            .ok_or_else(|| LambdaError::function_not_found(&self.arn(name, None)).into())
+            .ok_or_else(|| self.not_found(name, None))
+    }
+
+    /// `ResourceNotFoundException` for a function (or version) of this scope.
+    pub fn not_found(&self, name: &str, qualifier: Option<&str>) -> ApiError {
+        LambdaError::function_not_found(&self.arn(name, qualifier)).into()
+    }
+
+    /// `http://<host the client used>`, for URLs lambox hands out.
+    pub fn base_url(&self) -> String {
+        let host = self
+            .headers
+            .get(header::HOST)
+            .and_then(|h| h.to_str().ok())
+            .map_or_else(|| self.state.config.listen.to_string(), str::to_owned);
+        format!("http://{host}")
     }
 
     /// The ARN of a function of this scope.
     pub fn arn(&self, name: &str, qualifier: Option<&str>) -> String {
         lambox_core::arn::function_arn(&self.scope.region, &self.scope.account, name, qualifier)
+    }
+}
+
+/// Why a read-modify-write of a function did not happen: the store refused, or the new state
+/// is not allowed.
+pub(crate) enum Refusal {
+    Store(StoreError),
+    Api(ApiError),
+}
+
+impl From<StoreError> for Refusal {
+    fn from(e: StoreError) -> Self {
+        Self::Store(e)
     }
 }
 
@@ -254,11 +289,6 @@ async fn handle(
         .and_then(|v| v.parse().ok());
     let body = read_body(body, body_limit(&op, &state.config), declared, op.name()).await?;
     let Caller { account, region } = state.auth.caller(parts, &query, &body)?;
-    let host = parts
-        .headers
-        .get(header::HOST)
-        .and_then(|h| h.to_str().ok())
-        .map_or_else(|| state.config.listen.to_string(), str::to_owned);
     let ctx = Ctx {
         state,
         request_id,
@@ -266,7 +296,6 @@ async fn handle(
         headers: &parts.headers,
         query,
         body,
-        base_url: format!("http://{host}"),
     };
     use Operation as Op;
     match op {

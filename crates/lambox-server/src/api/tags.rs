@@ -12,7 +12,8 @@ use lambox_store::StoreError;
 use regex::Regex;
 use serde::{Deserialize, Serialize};
 
-use super::{Ctx, json_response, no_content};
+use super::functions::tags_limit;
+use super::{Ctx, Refusal, json_response, no_content};
 use crate::error::ApiError;
 
 const TAGGABLE_PATTERN: &str = r"arn:(aws[a-zA-Z-]*):lambda:(eusc-)?[a-z]{2}((-gov)|(-iso([a-z]?)))?-[a-z]+-\d{1}:\d{12}:(function:[a-zA-Z0-9-_]+(:(\$LATEST|[a-zA-Z0-9-_]+))?|layer:([a-zA-Z0-9-_]+)|code-signing-config:csc-[a-z0-9]{17}|event-source-mapping:[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}|capacity-provider:[a-zA-Z0-9-_]+)";
@@ -74,36 +75,15 @@ pub(super) async fn tag(ctx: &Ctx<'_>, resource: &str) -> Result<Response, ApiEr
         )
         .into());
     }
-    let max = ctx.state.config.limits.max_tags;
     ctx.state
         .store
         .update_tags(&ctx.scope, &name, |tags| {
             tags.extend(new_tags);
-            if tags.len() > max {
-                return Err(TagRefusal::TooMany);
-            }
-            Ok(())
+            tags_limit(ctx, tags.len()).map_err(|e| Refusal::Api(e.into()))
         })
         .await
-        .map_err(|e| match e {
-            TagRefusal::Store(e) => ctx.store_error(&name)(e),
-            TagRefusal::TooMany => LambdaError::InvalidParameterValue(
-                "Number of tags exceeds resource tag limit.".to_owned(),
-            )
-            .into(),
-        })?;
+        .map_err(ctx.refusal_error(&name))?;
     Ok(no_content())
-}
-
-enum TagRefusal {
-    Store(StoreError),
-    TooMany,
-}
-
-impl From<StoreError> for TagRefusal {
-    fn from(e: StoreError) -> Self {
-        Self::Store(e)
-    }
 }
 
 pub(super) async fn untag(ctx: &Ctx<'_>, resource: &str) -> Result<Response, ApiError> {

@@ -5,15 +5,14 @@ use axum::response::Response;
 use lambox_core::LambdaError;
 use lambox_core::arn::NameShape;
 use lambox_core::checks::{check_architectures, check_settings_constraints, check_settings_rules};
-use lambox_core::function::{FunctionSettings, PackageType};
-use lambox_core::revision::DeployId;
+use lambox_core::function::{FunctionConfig, FunctionSettings, PackageType};
 use lambox_core::validate::ValidationErrors;
 use lambox_store::{CodeUpload, LatestUpdate, StoreError, VersionRecord};
 use serde::Deserialize;
 
 use super::functions::{check_layers_exist, check_zip, code_identity, missing_zip};
 use super::wire::{self, View};
-use super::{Ctx, json_response};
+use super::{Ctx, Refusal, json_response};
 use crate::error::ApiError;
 
 #[derive(Debug, Deserialize)]
@@ -39,24 +38,6 @@ struct UpdateConfigurationInput {
     revision_id: Option<String>,
     #[serde(flatten)]
     settings: FunctionSettings,
-}
-
-/// Why an update did not happen: the store refused, or the new state is not allowed.
-enum Refusal {
-    Store(StoreError),
-    Api(ApiError),
-}
-
-impl From<StoreError> for Refusal {
-    fn from(e: StoreError) -> Self {
-        Self::Store(e)
-    }
-}
-
-/// Tells the invoker that `$LATEST` is now `latest`.
-fn latest_changed(ctx: &Ctx<'_>, name: &str, latest: &VersionRecord) {
-    let deploy = DeployId::of(&latest.version, &latest.code_sha256_hex, &latest.config);
-    ctx.state.invoker.latest_changed(&ctx.scope, name, &deploy);
 }
 
 /// The answer of an update: the published version when one was published, else `$LATEST`.
@@ -109,13 +90,18 @@ pub(super) async fn code(ctx: &Ctx<'_>, label: &str) -> Result<Response, ApiErro
         }
     };
     let (code_sha, code_size) = code_identity(new_code.as_ref(), input.image_uri.as_deref());
-    let mut config = current.latest.config.clone();
-    if let Some(arch) = input.architectures.and_then(|a| a.into_iter().next()) {
-        config.architecture = arch;
-    }
-    if package_type == PackageType::Image {
-        config.image_uri.clone_from(&input.image_uri);
-    }
+    // The architecture and image change on top of the configuration as it is when the update
+    // commits, so a configuration update that lands in between is kept.
+    let arch = input.architectures.and_then(|a| a.into_iter().next());
+    let with_new_code = |mut config: FunctionConfig| {
+        if let Some(arch) = &arch {
+            config.architecture.clone_from(arch);
+        }
+        if package_type == PackageType::Image {
+            config.image_uri.clone_from(&input.image_uri);
+        }
+        config
+    };
     if input.dry_run {
         if input
             .revision_id
@@ -127,15 +113,15 @@ pub(super) async fn code(ctx: &Ctx<'_>, label: &str) -> Result<Response, ApiErro
         let preview = VersionRecord {
             code_sha256_hex: code_sha,
             code_size,
-            config,
+            config: with_new_code(current.latest.config.clone()),
             ..current.latest
         };
         return Ok(updated(ctx, &preview, None));
     }
     let outcome = store
-        .update_latest(&ctx.scope, &f.name, input.revision_id.as_deref(), |_| {
+        .update_latest(&ctx.scope, &f.name, input.revision_id.as_deref(), |now| {
             Ok::<_, StoreError>(LatestUpdate {
-                config,
+                config: with_new_code(now.latest.config.clone()),
                 code: Some((
                     code_sha.clone(),
                     code_size,
@@ -151,8 +137,9 @@ pub(super) async fn code(ctx: &Ctx<'_>, label: &str) -> Result<Response, ApiErro
         })
         .await
         .map_err(ctx.store_error(&f.name))?;
-    latest_changed(ctx, &f.name, &outcome.latest);
-    ctx.state.invoker.prepare(&ctx.scope, &outcome.latest);
+    ctx.state
+        .invoker
+        .latest_changed(&ctx.scope, &outcome.latest);
     tracing::info!(function = %f.name, account = %ctx.scope.account, region = %ctx.scope.region, "function code updated");
     Ok(updated(ctx, &outcome.latest, outcome.published.as_ref()))
 }
@@ -192,11 +179,10 @@ pub(super) async fn configuration(ctx: &Ctx<'_>, label: &str) -> Result<Response
             })
         })
         .await
-        .map_err(|e| match e {
-            Refusal::Store(e) => ctx.store_error(&f.name)(e),
-            Refusal::Api(e) => e,
-        })?;
-    latest_changed(ctx, &f.name, &outcome.latest);
+        .map_err(ctx.refusal_error(&f.name))?;
+    ctx.state
+        .invoker
+        .latest_changed(&ctx.scope, &outcome.latest);
     tracing::info!(function = %f.name, account = %ctx.scope.account, region = %ctx.scope.region, "function configuration updated");
     Ok(updated(ctx, &outcome.latest, None))
 }

@@ -3,13 +3,12 @@
 use std::collections::BTreeMap;
 
 use lambox_core::arn::{function_arn, partition};
-use lambox_core::code::code_sha256;
+use lambox_core::code::{code_sha256, lower_hex, sha256};
 use lambox_core::env_vars::EnvVars;
 use lambox_core::function::{FileSystemConfig, ImageConfig, LoggingConfig, PackageType, VpcConfig};
 use lambox_core::time::format_timestamp;
 use lambox_store::{Scope, VersionRecord};
 use serde::Serialize;
-use sha2::{Digest, Sha256};
 
 /// Which moment of a function's life a configuration is shown at; AWS shows the state fields
 /// differently in each.
@@ -227,8 +226,7 @@ pub fn function_configuration<'a>(
 
 /// A stable runtime version ARN per runtime: AWS's shape, lambox's own identifier.
 fn runtime_version_arn(region: &str, runtime: &str) -> String {
-    let digest = Sha256::digest(runtime.as_bytes());
-    let id: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+    let id = lower_hex(&sha256(runtime.as_bytes()));
     format!("arn:{}:lambda:{region}::runtime:{id}", partition(region))
 }
 

@@ -137,7 +137,7 @@ impl Authenticator {
             .and_then(|v| v.to_str().ok())
         {
             Some(h) if h != "UNSIGNED-PAYLOAD" && !h.starts_with("STREAMING-") => h.to_owned(),
-            _ => sigv4::hex(&Sha256::digest(body)),
+            _ => lambox_core::code::lower_hex(&Sha256::digest(body)),
         };
         let method = parts.method.as_str();
         let request = sigv4::SignedRequest {

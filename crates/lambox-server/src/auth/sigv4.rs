@@ -1,6 +1,7 @@
 //! AWS Signature Version 4: reading the `Authorization` header and recomputing the signature a
 //! client must have made. Pure functions over strings; the HTTP edge feeds them.
 
+use lambox_core::code::lower_hex;
 use sha2::{Digest, Sha256};
 
 /// The parts of an `AWS4-HMAC-SHA256 Credential=…, SignedHeaders=…, Signature=…` header.
@@ -161,18 +162,13 @@ pub fn signature(
     let string_to_sign = format!(
         "AWS4-HMAC-SHA256\n{amz_date}\n{}\n{}",
         auth.scope(),
-        hex(&Sha256::digest(canonical_request.as_bytes()))
+        lower_hex(&Sha256::digest(canonical_request.as_bytes()))
     );
     let mut key = hmac_sha256(format!("AWS4{secret}").as_bytes(), auth.date.as_bytes());
     for part in [auth.region.as_str(), auth.service.as_str(), "aws4_request"] {
         key = hmac_sha256(&key, part.as_bytes());
     }
-    hex(&hmac_sha256(&key, string_to_sign.as_bytes()))
-}
-
-/// Lowercase hex.
-pub fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+    lower_hex(&hmac_sha256(&key, string_to_sign.as_bytes()))
 }
 
 /// Compares two strings in time independent of where they differ.
@@ -254,11 +250,11 @@ mod tests {
             raw_path: "/",
             query: &query,
             headers: &headers,
-            payload_sha256: &hex(&Sha256::digest(b"")),
+            payload_sha256: &lower_hex(&Sha256::digest(b"")),
         };
         let cr = canonical_request(&req, &auth.signed_headers);
         assert_eq!(
-            hex(&Sha256::digest(cr.as_bytes())),
+            lower_hex(&Sha256::digest(cr.as_bytes())),
             "f536975d06c0309214f805bb90ccff089219ecd68b2577efef23edd43b7e1a59"
         );
         let sig = signature(

@@ -17,11 +17,11 @@ use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
 use lambox_core::arn::{LATEST, function_arn};
-use lambox_core::backend::{BackendError, CodePackage, SandboxSpec};
+use lambox_core::backend::{BackendError, BoxFuture, CodePackage, CodeSource, SandboxSpec};
 use lambox_core::pool::{FunctionKey, PoolError, Slot, WarmPool};
 use lambox_core::protocol;
-use lambox_core::revision::{DeployId, FunctionRevision};
-use lambox_store::{Scope, Store, StoreError};
+use lambox_core::revision::FunctionRevision;
+use lambox_store::{Scope, Store, StoreError, VersionRecord};
 
 use self::revisions::{Resolved, RevisionCache};
 
@@ -47,8 +47,8 @@ pub struct InvokeResult {
     pub executed_version: String,
     /// The function's result or error JSON.
     pub body: Bytes,
-    /// The error type, when the function failed.
-    pub function_error: Option<String>,
+    /// The function failed (`body` is its error).
+    pub function_error: bool,
     /// Base64 of the log's last 4 KB, when asked.
     pub log_tail: Option<String>,
     /// Microseconds the runtime client held the event.
@@ -81,7 +81,23 @@ pub struct Invoker {
     pool: WarmPool,
     client: Client<HttpConnector, Full<Bytes>>,
     revisions: RevisionCache,
+    code: Arc<dyn CodeSource>,
     lambox_url: String,
+}
+
+/// The store as the backends' source of deployment packages.
+struct StoredCode(Store);
+
+impl CodeSource for StoredCode {
+    fn zip<'a>(&'a self, sha256_hex: &'a str) -> BoxFuture<'a, Result<Vec<u8>, BackendError>> {
+        Box::pin(async move {
+            match self.0.code_blob(sha256_hex).await {
+                Ok(Some(zip)) => Ok(zip),
+                Ok(None) => Err(BackendError::Code("it is missing from the store".into())),
+                Err(e) => Err(BackendError::Code(e.to_string())),
+            }
+        })
+    }
 }
 
 impl Invoker {
@@ -94,6 +110,7 @@ impl Invoker {
             .pool_idle_timeout(Duration::from_secs(300))
             .build(connector);
         Self {
+            code: Arc::new(StoredCode(store.clone())),
             store,
             pool,
             client,
@@ -130,14 +147,7 @@ impl Invoker {
             }
         };
         let resolved = Arc::new(Resolved {
-            revision: Arc::new(FunctionRevision::new(
-                scope.account.clone(),
-                scope.region.clone(),
-                name.to_owned(),
-                record.version,
-                record.code_sha256_hex,
-                record.config,
-            )),
+            revision: Arc::new(revision(scope, record)),
             reserved: function.reserved_concurrency,
             key: function_key(scope, name),
         });
@@ -146,17 +156,13 @@ impl Invoker {
         Ok(Some(resolved))
     }
 
-    /// A function was created or got new code: let the backend get ready for it (pull its
-    /// image) in the background.
-    pub fn prepare(&self, scope: &Scope, record: &lambox_store::VersionRecord) {
-        let revision = FunctionRevision::new(
-            scope.account.clone(),
-            scope.region.clone(),
-            record.function_name.clone(),
-            record.version.clone(),
-            record.code_sha256_hex.clone(),
-            record.config.clone(),
-        );
+    /// A function was created: let the backend get ready for it (pull its image) in the
+    /// background.
+    pub fn prepare(&self, scope: &Scope, record: &VersionRecord) {
+        self.prepare_revision(revision(scope, record.clone()));
+    }
+
+    fn prepare_revision(&self, revision: FunctionRevision) {
         let backend = self.pool.backend().clone();
         tokio::spawn(async move { backend.prepare(&revision).await });
     }
@@ -167,15 +173,20 @@ impl Invoker {
         self.revisions.set_reserved(scope, name, reserved);
     }
 
-    /// `$LATEST` was updated: its sandboxes of the old revision are retired unless the new one
-    /// bakes in exactly the same (same deploy-id).
-    pub fn latest_changed(&self, scope: &Scope, name: &str, new: &DeployId) {
-        let key = function_key(scope, name);
-        for old in self.revisions.take(scope, name, Some(LATEST)) {
-            if old.revision.deploy_id != *new {
+    /// `$LATEST` was updated to `latest`: its sandboxes of the old revision are retired unless
+    /// the new one bakes in exactly the same (same deploy-id), and the backend gets ready for it.
+    pub fn latest_changed(&self, scope: &Scope, latest: &VersionRecord) {
+        let new = revision(scope, latest.clone());
+        let key = function_key(scope, &latest.function_name);
+        for old in self
+            .revisions
+            .take(scope, &latest.function_name, Some(LATEST))
+        {
+            if old.revision.deploy_id != new.deploy_id {
                 self.pool.retire(&key, &old.revision.deploy_id);
             }
         }
+        self.prepare_revision(new);
     }
 
     /// A function (or one version of it) was deleted: its sandboxes go.
@@ -192,26 +203,16 @@ impl Invoker {
         }
     }
 
-    async fn sandbox_spec(&self, rev: &Arc<FunctionRevision>) -> Result<SandboxSpec, InvokeError> {
-        let code = if rev.config.image_uri.is_none() {
-            let zip = self
-                .store
-                .code_blob(&rev.code_sha256_hex)
-                .await?
-                .ok_or_else(|| InvokeError::Sandbox("the function's code is missing".into()))?;
-            Some(Arc::new(CodePackage {
-                sha256_hex: rev.code_sha256_hex.clone(),
-                zip,
-            }))
-        } else {
-            None
-        };
-        Ok(SandboxSpec {
+    fn sandbox_spec(&self, rev: &Arc<FunctionRevision>) -> SandboxSpec {
+        SandboxSpec {
             sandbox_id: uuid::Uuid::new_v4().simple().to_string(),
             revision: rev.clone(),
-            code,
+            code: rev.config.image_uri.is_none().then(|| CodePackage {
+                sha256_hex: rev.code_sha256_hex.clone(),
+                source: self.code.clone(),
+            }),
             lambox_url: self.lambox_url.clone(),
-        })
+        }
     }
 
     /// Runs one invocation to its end.
@@ -232,7 +233,7 @@ impl Invoker {
             let lease = match slot {
                 Slot::Warm(lease) => lease,
                 Slot::Cold(permit) => {
-                    let spec = self.sandbox_spec(rev).await?;
+                    let spec = self.sandbox_spec(rev);
                     match permit.launch(&spec).await {
                         Ok(lease) => lease,
                         Err(PoolError::Launch(BackendError::Launch(message))) => {
@@ -314,8 +315,7 @@ impl Invoker {
         Ok(InvokeResult {
             executed_version: rev.version.clone(),
             body,
-            function_error: text(protocol::FUNCTION_ERROR)
-                .map(|_| text("lambox-error-type").unwrap_or_else(|| "Unhandled".into())),
+            function_error: parts.headers.contains_key(protocol::FUNCTION_ERROR),
             log_tail: text(protocol::LOG_TAIL),
             runtime_us: text(protocol::RUNTIME_US).and_then(|v| v.parse().ok()),
         })
@@ -327,6 +327,18 @@ enum Push {
     NeverArrived(String),
     /// It may have run; it must not be retried.
     Broken(String),
+}
+
+/// What a stored version runs.
+fn revision(scope: &Scope, record: VersionRecord) -> FunctionRevision {
+    FunctionRevision::new(
+        scope.account.clone(),
+        scope.region.clone(),
+        record.function_name,
+        record.version,
+        record.code_sha256_hex,
+        record.config,
+    )
 }
 
 fn function_key(scope: &Scope, name: &str) -> FunctionKey {
@@ -353,14 +365,11 @@ impl From<PoolError> for InvokeError {
 /// A sandbox that cannot start its runtime fails the invocation as Lambda fails it: with a
 /// function error, not a service error.
 fn entrypoint_error(rev: &FunctionRevision, request_id: &str, message: &str) -> InvokeResult {
-    let body = serde_json::json!({
-        "errorType": "Runtime.InvalidEntrypoint",
-        "errorMessage": format!("RequestId: {request_id} Error: {message}"),
-    });
+    let message = format!("RequestId: {request_id} Error: {message}");
     InvokeResult {
         executed_version: rev.version.clone(),
-        body: Bytes::from(serde_json::to_vec(&body).expect("json")),
-        function_error: Some("Runtime.InvalidEntrypoint".into()),
+        body: protocol::error_body("Runtime.InvalidEntrypoint", &message).into(),
+        function_error: true,
         log_tail: None,
         runtime_us: None,
     }

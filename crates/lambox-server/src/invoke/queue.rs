@@ -86,7 +86,10 @@ impl EventQueue {
                 }
             };
             if due.is_empty() {
-                let next = self.inner.store.next_event_due_ms().await.ok().flatten();
+                // Events being delivered are not waited for: their end wakes this loop.
+                let next = (self.inner.store.next_event_due_ms(&busy).await)
+                    .ok()
+                    .flatten();
                 let wait = next.map_or(Duration::from_secs(5), |t| {
                     Duration::from_millis(u64::try_from(t - now).unwrap_or(0).clamp(20, 5000))
                 });
@@ -110,7 +113,7 @@ impl EventQueue {
         }
     }
 
-    async fn deliver(&self, ev: AsyncEvent) {
+    async fn deliver(&self, mut ev: AsyncEvent) {
         let store = &self.inner.store;
         let scope = Scope {
             account: ev.account.clone(),
@@ -179,15 +182,12 @@ impl EventQueue {
         let outcome = self.inner.invoker.invoke(&resolved, &request).await;
         let attempts = ev.attempts + 1;
         match outcome {
-            Ok(result) if result.function_error.is_none() => {
+            Ok(result) if !result.function_error => {
                 tracing::debug!(function = %ev.function_name, request_id = %ev.request_id, "event delivered");
-                let event = AsyncEvent {
-                    attempts,
-                    ..ev.clone()
-                };
+                ev.attempts = attempts;
                 self.destination(
                     &scope,
-                    &event,
+                    &ev,
                     &arn,
                     on_success.as_deref(),
                     "Success",
@@ -203,15 +203,12 @@ impl EventQueue {
                     .await;
             }
             failed => {
-                let event = AsyncEvent {
-                    attempts,
-                    ..ev.clone()
-                };
+                ev.attempts = attempts;
                 if attempts > i64::from(max_retries) {
                     let result = failed.ok();
                     self.destination(
                         &scope,
-                        &event,
+                        &ev,
                         &arn,
                         on_failure.as_deref(),
                         "RetriesExhausted",
@@ -301,7 +298,7 @@ pub fn destination_record(
     let mut response_context = json!({"statusCode": 200, "executedVersion": ev.qualifier});
     if let Some(r) = result {
         response_context["executedVersion"] = Value::from(r.executed_version.clone());
-        if r.function_error.is_some() {
+        if r.function_error {
             response_context["functionError"] = Value::from("Unhandled");
         }
     }
@@ -347,7 +344,7 @@ mod tests {
         let result = InvokeResult {
             executed_version: "$LATEST".into(),
             body: Bytes::from_static(br#"{"errorMessage":"x","errorType":"E"}"#),
-            function_error: Some("E".into()),
+            function_error: true,
             log_tail: None,
             runtime_us: None,
         };
