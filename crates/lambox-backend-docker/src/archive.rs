@@ -2,7 +2,9 @@
 //! `/var/task`, lambox's agent and runtime clients under `/opt/lambox`, and a writable `/tmp`.
 //! Uploading (rather than bind-mounting) is what lets remote engines work too.
 
-use std::io::{self, Read};
+use std::io;
+
+use lambox_core::zipwalk::{EntryKind, walk_zip};
 
 /// Where the agent goes in the container.
 pub const AGENT_PATH: &str = "/opt/lambox/lambox-agent";
@@ -56,29 +58,28 @@ impl SandboxArchive {
     }
 
     /// Adds the entries of a deployment package under `/var/task`, keeping modes and symlinks.
-    /// (The package was checked when it was stored; its paths stay inside the root.)
+    /// The package is walked by the same walker that checked it when it was stored, so the same
+    /// rules hold here (no entry escapes the root or lies below a link).
     pub fn zip_at_task_root(&mut self, zip: &[u8]) -> io::Result<()> {
         self.dir("var/task", 0o755);
-        let mut archive = ::zip::ZipArchive::new(io::Cursor::new(zip)).map_err(io::Error::other)?;
-        for i in 0..archive.len() {
-            let mut entry = archive.by_index(i).map_err(io::Error::other)?;
-            let name = entry.name().map_err(io::Error::other)?.into_owned();
-            let path = format!("var/task/{}", name.trim_start_matches('/'));
-            let mode = entry.unix_mode().unwrap_or(0o644) & 0o7777;
-            if entry.is_dir() {
-                self.dir(path.trim_end_matches('/'), mode | 0o755);
-                continue;
+        walk_zip(zip, u64::MAX, |entry, data| {
+            let path = format!("var/task/{}", entry.path);
+            match &entry.kind {
+                EntryKind::Directory => {
+                    self.dir(&path, entry.mode | 0o755);
+                    Ok(())
+                }
+                EntryKind::Symlink { target } => {
+                    let mut h = Self::header(tar::EntryType::Symlink, 0, 0o777);
+                    self.builder.append_link(&mut h, &path, target)
+                }
+                EntryKind::File { size } => {
+                    // The walker checks the declared size while this reads it: tar streams it.
+                    let mut h = Self::header(tar::EntryType::Regular, *size, entry.mode | 0o444);
+                    self.builder.append_data(&mut h, &path, data)
+                }
             }
-            let mut data = Vec::with_capacity(entry.size() as usize);
-            entry.read_to_end(&mut data)?;
-            if entry.is_symlink() {
-                let mut h = Self::header(tar::EntryType::Symlink, 0, 0o777);
-                let target = String::from_utf8_lossy(&data).into_owned();
-                self.builder.append_link(&mut h, &path, target)?;
-            } else {
-                self.file(&path, &data, mode | 0o444)?;
-            }
-        }
+        })?;
         Ok(())
     }
 

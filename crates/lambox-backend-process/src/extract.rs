@@ -1,11 +1,14 @@
 //! Unpacking deployment packages into a directory that stands in for `/var/task`.
 //!
-//! Packages were checked when they were stored (no entry escapes the root); extraction checks
-//! again, keeps Unix permission bits (a `bootstrap` must stay executable) and symlinks.
+//! Packages were checked when they were stored; extraction walks them with the same walker
+//! (so the same rules hold again), keeps permission bits (a `bootstrap` must stay executable,
+//! setuid never survives) and symlinks, and never writes through a link.
 
 use std::fs;
 use std::io;
-use std::path::{Component, Path};
+use std::path::Path;
+
+use lambox_core::zipwalk::{EntryKind, walk_zip};
 
 /// Whether a directory entry is the staging directory of an extraction (a digest never starts
 /// with a dot).
@@ -40,39 +43,35 @@ pub fn extract_zip(zip: &[u8], dest: &Path) -> io::Result<()> {
 }
 
 fn unpack(zip: &[u8], root: &Path) -> io::Result<()> {
-    use std::os::unix::fs::PermissionsExt;
+    use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 
-    let mut archive = ::zip::ZipArchive::new(io::Cursor::new(zip)).map_err(io::Error::other)?;
-    for i in 0..archive.len() {
-        let mut entry = archive.by_index(i).map_err(io::Error::other)?;
-        let name = entry.name().map_err(io::Error::other)?.into_owned();
-        let relative = Path::new(&name);
-        if relative
-            .components()
-            .any(|c| !matches!(c, Component::Normal(_) | Component::CurDir))
-        {
-            return Err(io::Error::other(format!("entry escapes the root: {name}")));
+    walk_zip(zip, u64::MAX, |entry, data| {
+        let target = root.join(&entry.path);
+        match &entry.kind {
+            EntryKind::Directory => fs::create_dir_all(&target),
+            EntryKind::Symlink { target: link } => {
+                if let Some(p) = target.parent() {
+                    fs::create_dir_all(p)?;
+                }
+                std::os::unix::fs::symlink(link, &target)
+            }
+            EntryKind::File { .. } => {
+                if let Some(p) = target.parent() {
+                    fs::create_dir_all(p)?;
+                }
+                // Never through a link: the walker allows no entry below one, and an existing
+                // name (a link included) is not opened but refused.
+                let mut file = fs::OpenOptions::new()
+                    .write(true)
+                    .create_new(true)
+                    .custom_flags(rustix::fs::OFlags::NOFOLLOW.bits() as i32)
+                    .open(&target)?;
+                io::copy(data, &mut file)?;
+                // Lambda runs code as a user that can read everything; keep the execute bits.
+                fs::set_permissions(&target, fs::Permissions::from_mode(entry.mode | 0o444))
+            }
         }
-        let target = root.join(relative);
-        if entry.is_dir() {
-            fs::create_dir_all(&target)?;
-            continue;
-        }
-        if let Some(p) = target.parent() {
-            fs::create_dir_all(p)?;
-        }
-        if entry.is_symlink() {
-            let mut link = String::new();
-            io::Read::read_to_string(&mut entry, &mut link)?;
-            std::os::unix::fs::symlink(link, &target)?;
-            continue;
-        }
-        let mut file = fs::File::create(&target)?;
-        io::copy(&mut entry, &mut file)?;
-        // Lambda runs code as a user that can read everything; keep the execute bits given.
-        let mode = entry.unix_mode().unwrap_or(0o644) & 0o777;
-        fs::set_permissions(&target, fs::Permissions::from_mode(mode | 0o444))?;
-    }
+    })?;
     Ok(())
 }
 

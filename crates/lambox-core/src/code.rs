@@ -3,15 +3,13 @@
 //!
 //! Every entry is inflated and counted, because the sizes a zip declares can lie (a zip bomb);
 //! entries that would land outside the extraction root are refused (path traversal), symlinks
-//! included.
-
-use std::io::{self, Read};
-use std::path::{Component, Path};
+//! included. The rules live in [`crate::zipwalk`], which every reader of packages shares.
 
 use base64::Engine;
 use sha2::{Digest, Sha256};
 
 use crate::error::LambdaError;
+use crate::zipwalk::{WalkError, walk_zip};
 
 /// AWS's message for an archive it cannot unpack.
 pub const UNZIP_FAILED: &str =
@@ -80,7 +78,7 @@ impl From<ZipRejection> for LambdaError {
 }
 
 /// Checks a deployment package against the zipped and unzipped limits, its structure and its
-/// entry names, and returns its identity.
+/// tree (see [`crate::zipwalk`]), and returns its identity.
 pub fn inspect_zip(
     bytes: &[u8],
     max_zipped: u64,
@@ -90,71 +88,21 @@ pub fn inspect_zip(
     if zipped_size > max_zipped {
         return Err(ZipRejection::ZippedTooLarge(max_zipped));
     }
-    let corrupt = |e: &dyn std::fmt::Display| ZipRejection::Corrupt(e.to_string());
-    let mut archive = zip::ZipArchive::new(io::Cursor::new(bytes)).map_err(|e| corrupt(&e))?;
-    let mut unzipped_size: u64 = 0;
-    let mut buf = vec![0u8; 64 * 1024];
-    for i in 0..archive.len() {
-        let mut entry = archive.by_index(i).map_err(|e| corrupt(&e))?;
-        let name = entry.name().map_err(|e| corrupt(&e))?.into_owned();
-        if !is_contained(Path::new(&name)) {
-            return Err(ZipRejection::Escapes(name));
-        }
-        let is_symlink = entry.is_symlink();
-        let mut target = Vec::new();
-        loop {
-            let n = match entry.read(&mut buf) {
-                Ok(0) => break,
-                Ok(n) => n,
-                Err(e) => return Err(corrupt(&e)),
-            };
-            unzipped_size += n as u64;
-            if unzipped_size > max_unzipped {
-                return Err(ZipRejection::UnzippedTooLarge(max_unzipped));
-            }
-            if is_symlink && target.len() < 4096 {
-                target.extend_from_slice(&buf[..n]);
-            }
-        }
-        if is_symlink {
-            let target = String::from_utf8_lossy(&target);
-            let resolved = Path::new(&name)
-                .parent()
-                .unwrap_or(Path::new(""))
-                .join(target.as_ref());
-            if Path::new(target.as_ref()).is_absolute() || !is_contained(&resolved) {
-                return Err(ZipRejection::Escapes(format!("{name} -> {target}")));
-            }
-        }
-    }
+    let summary = walk_zip(bytes, max_unzipped, |_, _| Ok(())).map_err(|e| match e {
+        WalkError::Rejected(r) => r,
+        // Nothing is written while checking: an I/O error can only come from reading.
+        WalkError::Io(e) => ZipRejection::Corrupt(e.to_string()),
+    })?;
     Ok(ZipPackage {
         sha256: sha256(bytes),
         zipped_size,
-        unzipped_size,
+        unzipped_size: summary.unzipped_size,
     })
-}
-
-/// Whether a relative path stays inside its root once `..` components are applied.
-fn is_contained(path: &Path) -> bool {
-    let mut depth: usize = 0;
-    for c in path.components() {
-        match c {
-            Component::Normal(_) => depth += 1,
-            Component::CurDir => {}
-            Component::ParentDir => match depth.checked_sub(1) {
-                Some(d) => depth = d,
-                None => return false,
-            },
-            Component::RootDir | Component::Prefix(_) => return false,
-        }
-    }
-    // Backslashes are separators to Windows unzippers; a `..\` hidden in a name is refused too.
-    !path.to_string_lossy().split('\\').any(|part| part == "..")
 }
 
 #[cfg(test)]
 mod tests {
-    use std::io::Write;
+    use std::io::{self, Write};
 
     use super::*;
 

@@ -22,6 +22,7 @@ pub mod revision;
 pub mod runtime;
 pub mod time;
 pub mod validate;
+pub mod zipwalk;
 
 pub use error::LambdaError;
 pub use limits::Limits;

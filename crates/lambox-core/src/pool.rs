@@ -4,16 +4,25 @@
 //! Sandboxes are keyed by (account, region, function) and then by deploy-id, so an instance is
 //! only ever reused for a revision whose sandbox contents are identical. Concurrency is counted
 //! per function: reserved concurrency caps it (and 0 throttles everything), and the number of
-//! sandboxes per function is capped; beyond the cap callers wait for one to be released.
+//! sandboxes per function is capped; beyond that cap callers wait for one to be released.
+//! Across all functions, a global cap bounds the number of sandboxes and the memory their
+//! functions are configured with: the least recently used idle sandbox makes room for a new one,
+//! and when none is idle the caller is throttled, as account concurrency throttles on AWS.
+//!
+//! Retirement is final: every sandbox carries the sequence number of its birth, and one born
+//! before its deploy-id (or its whole function) was retired never returns to the pool, even if
+//! the same contents become current again later (they then get fresh sandboxes).
+//!
+//! The pool's state sits behind one `std::sync::Mutex` that is never held across an `.await`.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use tokio::sync::Notify;
 
 use crate::backend::{Backend, BackendError, LogSink, Sandbox, SandboxSpec};
-use crate::revision::DeployId;
+use crate::revision::{DeployId, FunctionRevision};
 
 /// Which function a sandbox belongs to.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -33,10 +42,16 @@ pub struct PoolSettings {
     pub max_instances_per_function: u32,
     /// An idle sandbox older than this is stopped.
     pub idle_ttl: Duration,
+    /// Most sandboxes across all functions.
+    pub max_sandboxes: u32,
+    /// Most memory (the sum of the `MemorySize` of every sandbox's function) across all
+    /// functions, in MB.
+    pub memory_budget_mb: u64,
 }
 
 /// Why no sandbox was handed out.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum PoolError {
     /// Reserved concurrency is exhausted (or 0).
     #[error("reserved concurrency exceeded")]
@@ -44,6 +59,9 @@ pub enum PoolError {
     /// The function is at its sandbox cap and none became free in time.
     #[error("no sandbox became free in time")]
     Saturated,
+    /// The global cap is reached and no idle sandbox can make room.
+    #[error("the sandbox capacity of this lambox is exhausted")]
+    CapacityExhausted,
     /// Starting a sandbox failed.
     #[error(transparent)]
     Launch(#[from] BackendError),
@@ -52,9 +70,20 @@ pub enum PoolError {
 /// Makes the log sink of a new sandbox: given its function and sandbox id.
 pub type SinkFactory = Arc<dyn Fn(&FunctionKey, &str) -> LogSink + Send + Sync>;
 
+/// How many sandboxes there are, and how much memory their functions are configured with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct PoolTotals {
+    /// Sandboxes alive or being started.
+    pub sandboxes: u32,
+    /// The sum of their functions' `MemorySize`, MB.
+    pub memory_mb: u64,
+}
+
 struct Idle {
     sandbox: Sandbox,
     since: Instant,
+    born: u64,
+    memory_mb: u64,
 }
 
 #[derive(Default)]
@@ -64,16 +93,116 @@ struct Slots {
     /// Sandboxes alive or being started.
     live: u32,
     idle: HashMap<DeployId, Vec<Idle>>,
-    /// Deploy-ids whose busy sandboxes are stopped instead of kept when released.
-    retired: HashSet<DeployId>,
+    /// Deploy-id → sequence number of its last retirement: sandboxes born before it are stopped
+    /// when released.
+    retired: HashMap<DeployId, u64>,
+    /// Sequence number of the last retirement of the whole function.
+    retired_all: u64,
+    /// Births of the sandboxes out now (as leases or permits), with their counts.
+    out: BTreeMap<u64, u32>,
     released: Arc<Notify>,
+}
+
+impl Slots {
+    fn lend(&mut self, born: u64) {
+        self.in_flight += 1;
+        *self.out.entry(born).or_default() += 1;
+    }
+
+    fn give_back(&mut self, born: u64) {
+        debug_assert!(self.in_flight > 0, "a lease given back twice");
+        self.in_flight = self.in_flight.saturating_sub(1);
+        if let Some(n) = self.out.get_mut(&born) {
+            *n -= 1;
+            if *n == 0 {
+                self.out.remove(&born);
+            }
+        }
+        self.forget_old_retirements();
+    }
+
+    /// Whether a sandbox born at `born` of `deploy` may serve again.
+    fn is_current(&self, deploy: &DeployId, born: u64) -> bool {
+        born > self.retired_all && self.retired.get(deploy).is_none_or(|r| born > *r)
+    }
+
+    /// A retirement only matters while a sandbox born before it is out; it bounds the map.
+    fn forget_old_retirements(&mut self) {
+        match self.out.keys().next().copied() {
+            None => self.retired.clear(),
+            Some(oldest) => self.retired.retain(|_, r| oldest < *r),
+        }
+    }
+}
+
+#[derive(Default)]
+struct State {
+    functions: HashMap<FunctionKey, Slots>,
+    totals: PoolTotals,
+    /// Orders births and retirements.
+    seq: u64,
+}
+
+impl State {
+    fn next_seq(&mut self) -> u64 {
+        self.seq += 1;
+        self.seq
+    }
+
+    /// Takes one sandbox out of the counts (it stops or never started).
+    fn forget(&mut self, key: &FunctionKey, memory_mb: u64) {
+        debug_assert!(self.totals.sandboxes > 0, "a sandbox forgotten twice");
+        if let Some(slots) = self.functions.get_mut(key) {
+            slots.live = slots.live.saturating_sub(1);
+        }
+        self.totals.sandboxes = self.totals.sandboxes.saturating_sub(1);
+        self.totals.memory_mb = self.totals.memory_mb.saturating_sub(memory_mb);
+    }
+
+    /// The idle sandboxes of every function, and their memory.
+    fn idle_totals(&self) -> PoolTotals {
+        let mut t = PoolTotals::default();
+        for idle in self
+            .functions
+            .values()
+            .flat_map(|s| s.idle.values())
+            .flatten()
+        {
+            t.sandboxes += 1;
+            t.memory_mb += idle.memory_mb;
+        }
+        t
+    }
+
+    /// Removes the least recently used idle sandbox of any function, to make room.
+    fn evict_lru(&mut self) -> Option<Sandbox> {
+        let (key, deploy) = self
+            .functions
+            .iter()
+            .flat_map(|(k, s)| {
+                s.idle
+                    .iter()
+                    .filter_map(move |(d, v)| v.first().map(|i| (i.since, k, d)))
+            })
+            .min_by_key(|(since, _, _)| *since)
+            .map(|(_, k, d)| (k.clone(), d.clone()))?;
+        let slots = self.functions.get_mut(&key)?;
+        let list = slots.idle.get_mut(&deploy)?;
+        let oldest = list.remove(0);
+        if list.is_empty() {
+            slots.idle.remove(&deploy);
+        }
+        slots.released.notify_one();
+        self.forget(&key, oldest.memory_mb);
+        Some(oldest.sandbox)
+    }
 }
 
 struct Inner {
     backend: Arc<dyn Backend>,
     settings: PoolSettings,
     sinks: SinkFactory,
-    functions: Mutex<HashMap<FunctionKey, Slots>>,
+    state: Mutex<State>,
 }
 
 impl Inner {
@@ -88,8 +217,8 @@ impl Inner {
         }
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<FunctionKey, Slots>> {
-        self.functions.lock().unwrap_or_else(|p| p.into_inner())
+    fn lock(&self) -> std::sync::MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
     }
 }
 
@@ -112,6 +241,8 @@ pub struct LaunchPermit {
     inner: Arc<Inner>,
     key: FunctionKey,
     deploy: DeployId,
+    born: u64,
+    memory_mb: u64,
     used: bool,
 }
 
@@ -122,8 +253,16 @@ pub struct Lease {
     inner: Arc<Inner>,
     key: FunctionKey,
     deploy: DeployId,
+    born: u64,
+    memory_mb: u64,
     sandbox: Option<Sandbox>,
     cold: bool,
+}
+
+/// What the pool decided under its lock.
+enum Decision {
+    Slot(Slot),
+    Wait(Arc<Notify>),
 }
 
 impl WarmPool {
@@ -134,7 +273,7 @@ impl WarmPool {
                 backend,
                 settings,
                 sinks,
-                functions: Mutex::new(HashMap::new()),
+                state: Mutex::new(State::default()),
             }),
         }
     }
@@ -144,67 +283,33 @@ impl WarmPool {
         &self.inner.backend
     }
 
-    /// A warm sandbox of `deploy`, or permission to start one. Fails at once when reserved
-    /// concurrency is exhausted; waits up to `max_wait` for a sandbox when the function is at
-    /// its cap.
+    /// A warm sandbox of `revision`'s deploy-id, or permission to start one. Fails at once when
+    /// reserved concurrency is exhausted or the global cap leaves no room; waits up to
+    /// `max_wait` for a sandbox when the function is at its own cap.
     pub async fn acquire(
         &self,
         key: &FunctionKey,
-        deploy: &DeployId,
+        revision: &FunctionRevision,
         reserved: Option<u32>,
         max_wait: Duration,
     ) -> Result<Slot, PoolError> {
         let deadline = tokio::time::Instant::now() + max_wait;
+        let deploy = &revision.deploy_id;
+        let memory_mb = u64::from(revision.config.memory_size);
         loop {
-            let released = {
-                let mut functions = self.inner.lock();
-                // Look up before inserting: the key is cloned only for a function's first lease.
-                if !functions.contains_key(key) {
-                    functions.insert(key.clone(), Slots::default());
-                }
-                let slots = functions.get_mut(key).expect("inserted above");
-                if reserved.is_some_and(|r| slots.in_flight >= r) {
-                    return Err(PoolError::ReservedConcurrencyExceeded);
-                }
-                slots.retired.remove(deploy);
-                if let Some(idle) = slots.idle.get_mut(deploy).and_then(Vec::pop) {
-                    slots.in_flight += 1;
-                    return Ok(Slot::Warm(Lease {
-                        inner: self.inner.clone(),
-                        key: key.clone(),
-                        deploy: deploy.clone(),
-                        sandbox: Some(idle.sandbox),
-                        cold: false,
-                    }));
-                }
-                let cap = self.inner.settings.max_instances_per_function;
-                let permit = |slots: &mut Slots| {
-                    slots.in_flight += 1;
-                    LaunchPermit {
-                        inner: self.inner.clone(),
-                        key: key.clone(),
-                        deploy: deploy.clone(),
-                        used: false,
-                    }
-                };
-                if slots.live < cap {
-                    slots.live += 1;
-                    return Ok(Slot::Cold(permit(slots)));
-                }
-                // At the cap: an idle sandbox of another deploy-id makes room.
-                if let Some(stale) = slots.idle.values_mut().find_map(Vec::pop) {
-                    self.inner.terminate_later(vec![stale.sandbox]);
-                    return Ok(Slot::Cold(permit(slots)));
-                }
-                slots.released.clone()
+            let (decision, evicted) = self.decide(key, deploy, memory_mb, reserved)?;
+            self.inner.terminate_later(evicted);
+            let released = match decision {
+                Decision::Slot(slot) => return Ok(slot),
+                Decision::Wait(released) => released,
             };
             let notified = released.notified();
             tokio::pin!(notified);
             notified.as_mut().enable();
             // Re-check once more now that a release cannot be missed, then wait.
             {
-                let functions = self.inner.lock();
-                let Some(slots) = functions.get(key) else {
+                let state = self.inner.lock();
+                let Some(slots) = state.functions.get(key) else {
                     continue;
                 };
                 if slots.live < self.inner.settings.max_instances_per_function
@@ -219,17 +324,107 @@ impl WarmPool {
         }
     }
 
+    /// One round of [`WarmPool::acquire`] under the lock; returns the sandboxes it evicted.
+    fn decide(
+        &self,
+        key: &FunctionKey,
+        deploy: &DeployId,
+        memory_mb: u64,
+        reserved: Option<u32>,
+    ) -> Result<(Decision, Vec<Sandbox>), PoolError> {
+        let settings = &self.inner.settings;
+        let mut state = self.inner.lock();
+        let state = &mut *state;
+        // Look up before inserting: the key is cloned only for a function's first lease.
+        if !state.functions.contains_key(key) {
+            state.functions.insert(key.clone(), Slots::default());
+        }
+        let slots = state.functions.get_mut(key).expect("inserted above");
+        if reserved.is_some_and(|r| slots.in_flight >= r) {
+            return Err(PoolError::ReservedConcurrencyExceeded);
+        }
+        if let Some(idle) = slots.idle.get_mut(deploy).and_then(Vec::pop) {
+            if slots.idle.get(deploy).is_some_and(Vec::is_empty) {
+                slots.idle.remove(deploy);
+            }
+            slots.lend(idle.born);
+            let lease = Lease {
+                inner: self.inner.clone(),
+                key: key.clone(),
+                deploy: deploy.clone(),
+                born: idle.born,
+                memory_mb: idle.memory_mb,
+                sandbox: Some(idle.sandbox),
+                cold: false,
+            };
+            return Ok((Decision::Slot(Slot::Warm(lease)), Vec::new()));
+        }
+        let mut evicted = Vec::new();
+        if slots.live >= settings.max_instances_per_function {
+            // At the function's cap: an idle sandbox of another of its deploy-ids makes room.
+            let Some(d) = slots.idle.keys().next().cloned() else {
+                return Ok((Decision::Wait(slots.released.clone()), evicted));
+            };
+            let list = slots.idle.get_mut(&d).expect("present");
+            let stale = list.remove(0);
+            if list.is_empty() {
+                slots.idle.remove(&d);
+            }
+            state.forget(key, stale.memory_mb);
+            evicted.push(stale.sandbox);
+        }
+        // The global cap: the least recently used idle sandboxes make room, or nothing does.
+        let fits = |t: &PoolTotals| {
+            t.sandboxes < settings.max_sandboxes
+                && t.memory_mb + memory_mb <= settings.memory_budget_mb.max(memory_mb)
+        };
+        if !fits(&state.totals) {
+            // Evict only when evicting every idle sandbox would make enough room.
+            let idle = state.idle_totals();
+            let busy = PoolTotals {
+                sandboxes: state.totals.sandboxes - idle.sandboxes,
+                memory_mb: state.totals.memory_mb - idle.memory_mb,
+            };
+            if !fits(&busy) {
+                self.inner.terminate_later(evicted);
+                return Err(PoolError::CapacityExhausted);
+            }
+            while !fits(&state.totals) {
+                evicted.extend(state.evict_lru());
+            }
+        }
+        let born = state.next_seq();
+        state.totals.sandboxes += 1;
+        state.totals.memory_mb += memory_mb;
+        let slots = state.functions.get_mut(key).expect("inserted above");
+        slots.live += 1;
+        slots.lend(born);
+        let permit = LaunchPermit {
+            inner: self.inner.clone(),
+            key: key.clone(),
+            deploy: deploy.clone(),
+            born,
+            memory_mb,
+            used: false,
+        };
+        Ok((Decision::Slot(Slot::Cold(permit)), evicted))
+    }
+
     /// Stops the idle sandboxes of `deploy` and keeps its busy ones from returning to the pool.
     pub fn retire(&self, key: &FunctionKey, deploy: &DeployId) {
         let stale = {
-            let mut functions = self.inner.lock();
-            let Some(slots) = functions.get_mut(key) else {
+            let mut state = self.inner.lock();
+            let r = state.next_seq();
+            let Some(slots) = state.functions.get_mut(key) else {
                 return;
             };
-            slots.retired.insert(deploy.clone());
+            slots.retired.insert(deploy.clone(), r);
+            slots.forget_old_retirements();
             let stale = slots.idle.remove(deploy).unwrap_or_default();
-            slots.live -= stale.len() as u32;
             slots.released.notify_waiters();
+            for s in &stale {
+                state.forget(key, s.memory_mb);
+            }
             stale
         };
         self.inner
@@ -239,17 +434,17 @@ impl WarmPool {
     /// Stops every sandbox of a function (idle now, busy ones when released).
     pub fn retire_function(&self, key: &FunctionKey) {
         let stale = {
-            let mut functions = self.inner.lock();
-            let Some(slots) = functions.get_mut(key) else {
+            let mut state = self.inner.lock();
+            let r = state.next_seq();
+            let Some(slots) = state.functions.get_mut(key) else {
                 return;
             };
-            let mut stale = Vec::new();
-            for (deploy, idle) in slots.idle.drain() {
-                slots.retired.insert(deploy);
-                stale.extend(idle);
-            }
-            slots.live -= stale.len() as u32;
+            slots.retired_all = r;
+            let stale: Vec<Idle> = slots.idle.drain().flat_map(|(_, v)| v).collect();
             slots.released.notify_waiters();
+            for s in &stale {
+                state.forget(key, s.memory_mb);
+            }
             stale
         };
         self.inner
@@ -260,43 +455,50 @@ impl WarmPool {
     pub fn reap_idle(&self) -> usize {
         let ttl = self.inner.settings.idle_ttl;
         let stale = {
-            let mut functions = self.inner.lock();
+            let mut state = self.inner.lock();
             let mut stale = Vec::new();
-            for slots in functions.values_mut() {
-                let mut reaped = 0;
+            for (key, slots) in &mut state.functions {
                 for idle in slots.idle.values_mut() {
                     let (old, fresh): (Vec<Idle>, Vec<Idle>) =
                         idle.drain(..).partition(|i| i.since.elapsed() >= ttl);
                     *idle = fresh;
-                    reaped += old.len();
-                    stale.extend(old);
+                    slots.live -= old.len() as u32;
+                    stale.extend(old.into_iter().map(|i| (key.clone(), i)));
                 }
-                slots.live -= reaped as u32;
                 slots.idle.retain(|_, v| !v.is_empty());
-                if reaped > 0 {
+            }
+            for (key, idle) in &stale {
+                if let Some(slots) = state.functions.get(key) {
                     slots.released.notify_waiters();
                 }
+                state.totals.sandboxes = state.totals.sandboxes.saturating_sub(1);
+                state.totals.memory_mb = state.totals.memory_mb.saturating_sub(idle.memory_mb);
             }
-            functions.retain(|_, s| s.live > 0 || s.in_flight > 0);
+            state.functions.retain(|_, s| s.live > 0 || s.in_flight > 0);
             stale
         };
         let n = stale.len();
         self.inner
-            .terminate_later(stale.into_iter().map(|i| i.sandbox).collect());
+            .terminate_later(stale.into_iter().map(|(_, i)| i.sandbox).collect());
         n
     }
 
     /// Stops every idle sandbox and waits for the backend; busy ones stop when released.
     pub async fn shutdown(&self) {
         let idle: Vec<Sandbox> = {
-            let mut functions = self.inner.lock();
+            let mut state = self.inner.lock();
+            let r = state.next_seq();
             let mut all = Vec::new();
-            for slots in functions.values_mut() {
-                for (deploy, idle) in slots.idle.drain() {
-                    slots.retired.insert(deploy);
-                    slots.live -= idle.len() as u32;
-                    all.extend(idle.into_iter().map(|i| i.sandbox));
+            let mut freed = Vec::new();
+            for (key, slots) in &mut state.functions {
+                slots.retired_all = r;
+                for idle in slots.idle.drain().flat_map(|(_, v)| v) {
+                    freed.push((key.clone(), idle.memory_mb));
+                    all.push(idle.sandbox);
                 }
+            }
+            for (key, memory_mb) in freed {
+                state.forget(&key, memory_mb);
             }
             all
         };
@@ -309,8 +511,14 @@ impl WarmPool {
     pub fn stats(&self, key: &FunctionKey) -> (u32, u32) {
         self.inner
             .lock()
+            .functions
             .get(key)
             .map_or((0, 0), |s| (s.live, s.in_flight))
+    }
+
+    /// The sandboxes of every function, and their memory.
+    pub fn totals(&self) -> PoolTotals {
+        self.inner.lock().totals
     }
 }
 
@@ -324,6 +532,8 @@ impl LaunchPermit {
             inner: self.inner.clone(),
             key: self.key.clone(),
             deploy: self.deploy.clone(),
+            born: self.born,
+            memory_mb: self.memory_mb,
             sandbox: Some(sandbox),
             cold: true,
         })
@@ -335,28 +545,31 @@ impl Drop for LaunchPermit {
         if self.used {
             return;
         }
-        let mut functions = self.inner.lock();
-        if let Some(slots) = functions.get_mut(&self.key) {
-            slots.in_flight -= 1;
-            slots.live -= 1;
+        let mut state = self.inner.lock();
+        if let Some(slots) = state.functions.get_mut(&self.key) {
+            slots.give_back(self.born);
             slots.released.notify_one();
         }
+        state.forget(&self.key, self.memory_mb);
     }
 }
 
 impl Lease {
     /// `host:port` of the sandbox's agent.
     pub fn endpoint(&self) -> &str {
-        &self
-            .sandbox
-            .as_ref()
-            .expect("lease holds a sandbox")
-            .endpoint
+        &self.sandbox().endpoint
     }
 
     /// The sandbox's id.
     pub fn sandbox_id(&self) -> &str {
-        &self.sandbox.as_ref().expect("lease holds a sandbox").id
+        &self.sandbox().id
+    }
+
+    /// The sandbox lent.
+    pub fn sandbox(&self) -> &Sandbox {
+        self.sandbox
+            .as_ref()
+            .expect("a lease holds its sandbox until it is given back")
     }
 
     /// Whether the sandbox was started for this lease.
@@ -379,10 +592,10 @@ impl Lease {
             return;
         };
         let stop = {
-            let mut functions = self.inner.lock();
-            let slots = functions.entry(self.key.clone()).or_default();
-            slots.in_flight -= 1;
-            let keep = healthy && !slots.retired.contains(&self.deploy);
+            let mut state = self.inner.lock();
+            let slots = state.functions.entry(self.key.clone()).or_default();
+            let keep = healthy && slots.is_current(&self.deploy, self.born);
+            slots.give_back(self.born);
             slots.released.notify_one();
             if keep {
                 slots
@@ -392,10 +605,12 @@ impl Lease {
                     .push(Idle {
                         sandbox,
                         since: Instant::now(),
+                        born: self.born,
+                        memory_mb: self.memory_mb,
                     });
                 None
             } else {
-                slots.live -= 1;
+                state.forget(&self.key, self.memory_mb);
                 Some(sandbox)
             }
         };

@@ -4,6 +4,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use super::*;
 use crate::backend::BoxFuture;
+use crate::revision::FunctionRevision;
 
 #[derive(Default)]
 struct CountingBackend {
@@ -40,6 +41,14 @@ impl Backend for CountingBackend {
 }
 
 fn pool(cap: u32) -> (WarmPool, Arc<CountingBackend>) {
+    pool_with(cap, 1000, 1 << 20)
+}
+
+fn pool_with(
+    cap: u32,
+    max_sandboxes: u32,
+    memory_budget_mb: u64,
+) -> (WarmPool, Arc<CountingBackend>) {
     let backend = Arc::new(CountingBackend::default());
     let sinks: SinkFactory = Arc::new(|_, _| Arc::new(|_: &str| {}));
     let pool = WarmPool::new(
@@ -47,6 +56,8 @@ fn pool(cap: u32) -> (WarmPool, Arc<CountingBackend>) {
         PoolSettings {
             max_instances_per_function: cap,
             idle_ttl: Duration::from_millis(50),
+            max_sandboxes,
+            memory_budget_mb,
         },
         sinks,
     );
@@ -54,52 +65,81 @@ fn pool(cap: u32) -> (WarmPool, Arc<CountingBackend>) {
 }
 
 fn key() -> FunctionKey {
+    key_of("f")
+}
+
+fn key_of(name: &str) -> FunctionKey {
     FunctionKey {
         account: "111111111111".into(),
         region: "us-east-1".into(),
-        name: "f".into(),
+        name: name.into(),
     }
 }
 
-fn spec(id: &str) -> SandboxSpec {
+/// A revision of function `f` whose code digest is `code` (so equal codes share a deploy-id).
+fn deploy(code: &str) -> Arc<FunctionRevision> {
+    revision_of("f", code)
+}
+
+fn revision_of(name: &str, code: &str) -> Arc<FunctionRevision> {
     let config = crate::function::FunctionConfig::new(
-        "f",
+        name,
         crate::function::PackageType::Zip,
         "r".into(),
         None,
         None,
         &crate::function::FunctionSettings::default(),
     );
+    Arc::new(FunctionRevision::new(
+        "111111111111".into(),
+        "us-east-1".into(),
+        name.into(),
+        "$LATEST".into(),
+        code.into(),
+        config,
+    ))
+}
+
+fn spec(rev: &Arc<FunctionRevision>, id: &str) -> SandboxSpec {
     SandboxSpec {
         sandbox_id: id.into(),
-        revision: Arc::new(crate::revision::FunctionRevision::new(
-            "111111111111".into(),
-            "us-east-1".into(),
-            "f".into(),
-            "$LATEST".into(),
-            "aa".into(),
-            config,
-        )),
+        revision: rev.clone(),
         code: None,
         lambox_url: String::new(),
     }
 }
 
-async fn lease(pool: &WarmPool, deploy: &DeployId, id: &str) -> Lease {
+async fn lease(pool: &WarmPool, rev: &Arc<FunctionRevision>, id: &str) -> Lease {
+    lease_of(pool, &key(), rev, id).await
+}
+
+async fn lease_of(
+    pool: &WarmPool,
+    key: &FunctionKey,
+    rev: &Arc<FunctionRevision>,
+    id: &str,
+) -> Lease {
     match pool
-        .acquire(&key(), deploy, None, Duration::from_secs(1))
+        .acquire(key, rev, None, Duration::from_secs(1))
         .await
         .unwrap()
     {
         Slot::Warm(l) => l,
-        Slot::Cold(p) => p.launch(&spec(id)).await.unwrap(),
+        Slot::Cold(p) => p.launch(&spec(rev, id)).await.unwrap(),
     }
+}
+
+async fn stopped(backend: &CountingBackend) -> Vec<String> {
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    let mut stopped = backend.terminated.lock().unwrap().clone();
+    stopped.sort();
+    stopped
 }
 
 #[tokio::test]
 async fn reuses_a_released_sandbox_of_the_same_deploy_id() {
     let (pool, backend) = pool(4);
-    let a = DeployId::of("$LATEST", "a", &spec("x").revision.config);
+    let a = deploy("a");
     let l = lease(&pool, &a, "s1").await;
     assert!(l.is_cold());
     l.release();
@@ -108,7 +148,7 @@ async fn reuses_a_released_sandbox_of_the_same_deploy_id() {
     assert_eq!(l.sandbox_id(), "s1");
     assert_eq!(backend.launched.load(Ordering::SeqCst), 1);
     // Another deploy-id never gets that sandbox.
-    let b = DeployId::of("$LATEST", "b", &spec("x").revision.config);
+    let b = deploy("b");
     let other = lease(&pool, &b, "s3").await;
     assert_ne!(other.sandbox_id(), "s1");
     assert_eq!(pool.stats(&key()), (2, 2));
@@ -117,7 +157,7 @@ async fn reuses_a_released_sandbox_of_the_same_deploy_id() {
 #[tokio::test]
 async fn reserved_concurrency_throttles() {
     let (pool, _) = pool(4);
-    let d = DeployId::of("$LATEST", "a", &spec("x").revision.config);
+    let d = deploy("a");
     assert!(matches!(
         pool.acquire(&key(), &d, Some(0), Duration::ZERO).await,
         Err(PoolError::ReservedConcurrencyExceeded)
@@ -132,7 +172,7 @@ async fn reserved_concurrency_throttles() {
 #[tokio::test]
 async fn waits_at_the_cap_until_a_release() {
     let (pool, _) = pool(1);
-    let d = DeployId::of("$LATEST", "a", &spec("x").revision.config);
+    let d = deploy("a");
     let held = lease(&pool, &d, "s1").await;
     assert!(matches!(
         pool.acquire(&key(), &d, None, Duration::from_millis(20))
@@ -152,29 +192,133 @@ async fn waits_at_the_cap_until_a_release() {
 #[tokio::test]
 async fn retired_and_dropped_sandboxes_are_stopped() {
     let (pool, backend) = pool(4);
-    let d = DeployId::of("$LATEST", "a", &spec("x").revision.config);
+    let d = deploy("a");
     let busy = lease(&pool, &d, "busy").await;
     let idle = lease(&pool, &d, "idle").await;
     idle.release();
-    pool.retire(&key(), &d);
+    pool.retire(&key(), &d.deploy_id);
     busy.release();
     let dropped = lease(&pool, &d, "dropped").await;
     drop(dropped);
-    tokio::time::sleep(Duration::from_millis(20)).await;
-    let mut stopped = backend.terminated.lock().unwrap().clone();
-    stopped.sort();
-    assert_eq!(stopped, ["busy", "dropped", "idle"]);
+    assert_eq!(stopped(&backend).await, ["busy", "dropped", "idle"]);
     assert_eq!(pool.stats(&key()), (0, 0));
 }
 
 #[tokio::test]
 async fn idle_sandboxes_are_reaped_after_the_ttl() {
     let (pool, backend) = pool(4);
-    let d = DeployId::of("$LATEST", "a", &spec("x").revision.config);
+    let d = deploy("a");
     lease(&pool, &d, "s1").await.release();
     assert_eq!(pool.reap_idle(), 0);
     tokio::time::sleep(Duration::from_millis(60)).await;
     assert_eq!(pool.reap_idle(), 1);
     tokio::time::sleep(Duration::from_millis(10)).await;
     assert_eq!(*backend.terminated.lock().unwrap(), ["s1"]);
+}
+
+/// A stale resolution may still ask for a retired deploy-id (or the same contents may become
+/// current again): it gets a fresh sandbox, and the retired ones never come back.
+#[tokio::test]
+async fn retirement_is_final() {
+    let (pool, backend) = pool(4);
+    let d = deploy("a");
+    let busy = lease(&pool, &d, "busy").await;
+    pool.retire(&key(), &d.deploy_id);
+    let again = lease(&pool, &d, "fresh").await;
+    assert!(again.is_cold(), "a retired sandbox is never handed out");
+    busy.release();
+    again.release();
+    assert_eq!(stopped(&backend).await, ["busy"]);
+    let l = lease(&pool, &d, "unused").await;
+    assert_eq!(l.sandbox_id(), "fresh");
+}
+
+/// Deleting a function stops its busy sandboxes of every deploy-id, not only of those that had
+/// idle ones.
+#[tokio::test]
+async fn retiring_a_function_stops_every_busy_sandbox() {
+    let (pool, backend) = pool(4);
+    let (a, b) = (deploy("a"), deploy("b"));
+    let busy_a = lease(&pool, &a, "a1").await;
+    let busy_b = lease(&pool, &b, "b1").await;
+    lease(&pool, &a, "a2").await.release();
+    pool.retire_function(&key());
+    busy_a.release();
+    busy_b.release();
+    assert_eq!(stopped(&backend).await, ["a1", "a2", "b1"]);
+    assert_eq!(pool.totals(), PoolTotals::default());
+}
+
+#[tokio::test]
+async fn the_global_cap_evicts_the_least_recently_used_idle_sandbox() {
+    let (pool, backend) = pool_with(4, 2, 1 << 20);
+    let (f, g, h) = (
+        revision_of("f", "a"),
+        revision_of("g", "a"),
+        revision_of("h", "a"),
+    );
+    lease_of(&pool, &key_of("f"), &f, "f1").await.release();
+    lease_of(&pool, &key_of("g"), &g, "g1").await.release();
+    let busy = lease_of(&pool, &key_of("h"), &h, "h1").await;
+    assert_eq!(stopped(&backend).await, ["f1"], "f1 was idle longest");
+    assert_eq!(pool.totals().sandboxes, 2);
+    let busy_g = lease_of(&pool, &key_of("g"), &g, "unused").await;
+    assert_eq!(busy_g.sandbox_id(), "g1");
+    // Both sandboxes are busy: nothing can make room.
+    assert!(matches!(
+        pool.acquire(&key_of("f"), &f, None, Duration::from_secs(1))
+            .await,
+        Err(PoolError::CapacityExhausted)
+    ));
+    drop(busy);
+    assert!(
+        pool.acquire(&key_of("f"), &f, None, Duration::ZERO)
+            .await
+            .is_ok()
+    );
+}
+
+#[tokio::test]
+async fn the_memory_budget_counts_configured_memory() {
+    let (pool, _) = pool_with(10, 100, 256);
+    let f = revision_of("f", "a");
+    let one = lease(&pool, &f, "1").await;
+    let two = lease(&pool, &f, "2").await;
+    assert_eq!(
+        pool.totals(),
+        PoolTotals {
+            sandboxes: 2,
+            memory_mb: 256
+        }
+    );
+    assert!(matches!(
+        pool.acquire(&key(), &f, None, Duration::ZERO).await,
+        Err(PoolError::CapacityExhausted)
+    ));
+    one.release();
+    two.discard();
+    assert_eq!(
+        pool.totals(),
+        PoolTotals {
+            sandboxes: 1,
+            memory_mb: 128
+        }
+    );
+}
+
+#[tokio::test]
+async fn retirements_are_forgotten_once_nothing_born_before_them_is_out() {
+    let (pool, _) = pool(4);
+    let held = lease(&pool, &deploy("x"), "held").await;
+    for i in 0..100 {
+        pool.retire(&key(), &deploy(&i.to_string()).deploy_id);
+    }
+    let retired = |pool: &WarmPool| pool.inner.lock().functions[&key()].retired.len();
+    assert_eq!(
+        retired(&pool),
+        100,
+        "each may still have to stop the held sandbox"
+    );
+    held.release();
+    assert_eq!(retired(&pool), 0);
 }

@@ -37,16 +37,17 @@ impl FunctionRevision {
         code_sha256_hex: String,
         config: FunctionConfig,
     ) -> Self {
-        let deploy_id = DeployId::of(&version, &code_sha256_hex, &config);
-        Self {
+        let mut rev = Self {
             account,
             region,
             name,
             version,
             code_sha256_hex,
             config,
-            deploy_id,
-        }
+            deploy_id: DeployId(String::new()),
+        };
+        rev.deploy_id = DeployId::of(&rev);
+        rev
     }
 
     /// The unqualified function ARN.
@@ -66,13 +67,20 @@ impl FunctionRevision {
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct DeployId(String);
 
+/// What stands in for the values that differ between sandboxes of one revision when the
+/// deploy-id hashes a sandbox's environment.
+const PER_SANDBOX: &str = "<per-sandbox>";
+
 impl DeployId {
-    /// Computes the deploy-id of a version's code and configuration.
+    /// Computes the deploy-id of a revision (its own `deploy_id` field is not read).
     ///
-    /// Beyond the code, layers, runtime, handler, environment, memory, timeout, architecture and
-    /// image, it covers what else a sandbox is started with: the version (it is in the
-    /// sandbox's environment), the image overrides and the `/tmp` size.
-    pub fn of(version: &str, code_sha256_hex: &str, c: &FunctionConfig) -> Self {
+    /// It hashes the environment a sandbox of the revision starts with, as
+    /// [`sandbox_environment`] makes it (with the per-sandbox values held fixed), so every
+    /// variable a sandbox gets is covered by construction; and then what is baked in other than
+    /// through variables: the code and layers, package type and runtime, the memory limit,
+    /// architecture, `/tmp` size, image and its overrides, and the logging settings.
+    pub fn of(rev: &FunctionRevision) -> Self {
+        let c = &rev.config;
         let mut h = Sha256::new();
         let mut field = |name: &str, value: &[u8]| {
             // Length-prefixed, so that no two different inputs hash the same text.
@@ -81,8 +89,16 @@ impl DeployId {
             h.update((value.len() as u64).to_be_bytes());
             h.update(value);
         };
-        field("version", version.as_bytes());
-        field("code", code_sha256_hex.as_bytes());
+        let paths = SandboxPaths {
+            task_root: PER_SANDBOX.to_owned(),
+            runtime_dir: PER_SANDBOX.to_owned(),
+            opt: PER_SANDBOX.to_owned(),
+        };
+        for (k, v) in sandbox_environment(rev, PER_SANDBOX, &paths, PER_SANDBOX, PER_SANDBOX) {
+            field("env-key", k.as_bytes());
+            field("env-value", v.as_bytes());
+        }
+        field("code", rev.code_sha256_hex.as_bytes());
         for layer in &c.layers {
             field("layer", layer.as_bytes());
         }
@@ -91,18 +107,7 @@ impl DeployId {
             "runtime",
             c.runtime.as_deref().unwrap_or_default().as_bytes(),
         );
-        field(
-            "handler",
-            c.handler.as_deref().unwrap_or_default().as_bytes(),
-        );
-        if let Some(env) = &c.environment {
-            for (k, v) in env.iter() {
-                field("env-key", k.as_bytes());
-                field("env-value", v.as_bytes());
-            }
-        }
         field("memory", &c.memory_size.to_be_bytes());
-        field("timeout", &c.timeout.to_be_bytes());
         field("arch", c.architecture.as_bytes());
         field("tmp", &c.ephemeral_storage_mb.to_be_bytes());
         field(
@@ -113,14 +118,8 @@ impl DeployId {
             let json = serde_json::to_vec(ic).expect("image config serializes");
             field("image-config", &json);
         }
-        field(
-            "log-format",
-            c.logging
-                .log_format
-                .as_deref()
-                .unwrap_or_default()
-                .as_bytes(),
-        );
+        let logging = serde_json::to_vec(&c.logging).expect("logging config serializes");
+        field("logging", &logging);
         Self(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(h.finalize()))
     }
 
@@ -238,25 +237,160 @@ mod tests {
         )
     }
 
+    fn revision(config: FunctionConfig) -> FunctionRevision {
+        FunctionRevision::new(
+            "111111111111".into(),
+            "us-east-1".into(),
+            "f".into(),
+            "$LATEST".into(),
+            "aa".into(),
+            config,
+        )
+    }
+
+    fn environment(rev: &FunctionRevision) -> Vec<(String, String)> {
+        let paths = SandboxPaths {
+            task_root: "/var/task".into(),
+            runtime_dir: "/var/runtime".into(),
+            opt: "/opt".into(),
+        };
+        sandbox_environment(rev, "sb", &paths, "http://lambox", "stream")
+    }
+
+    /// Every setting of a function is either baked into its sandboxes (and then changes the
+    /// deploy-id) or not (and then changes neither the deploy-id nor anything a sandbox gets).
+    /// The destructuring fails to compile when `FunctionConfig` grows a field, so a new setting
+    /// cannot be forgotten here.
     #[test]
-    fn deploy_id_changes_with_what_a_sandbox_bakes_in() {
+    fn deploy_id_covers_everything_a_sandbox_gets() {
         let base = config();
-        let id = DeployId::of("$LATEST", "aa", &base);
-        assert_eq!(id, DeployId::of("$LATEST", "aa", &base.clone()));
+        let FunctionConfig {
+            package_type: _,
+            runtime: _,
+            handler: _,
+            role: _,
+            description: _,
+            timeout: _,
+            memory_size: _,
+            environment: _,
+            layers: _,
+            architecture: _,
+            ephemeral_storage_mb: _,
+            tracing_mode: _,
+            logging: _,
+            vpc: _,
+            dead_letter_target: _,
+            kms_key_arn: _,
+            snap_start_apply_on: _,
+            file_system_configs: _,
+            image_uri: _,
+            image_config: _,
+        } = base.clone();
+        type Change = fn(&mut FunctionConfig);
+        let baked: &[(&str, Change)] = &[
+            ("package_type", |c| c.package_type = PackageType::Image),
+            ("runtime", |c| c.runtime = Some("python3.13".into())),
+            ("handler", |c| c.handler = Some("other.handler".into())),
+            ("timeout", |c| c.timeout = 4),
+            ("memory_size", |c| c.memory_size = 256),
+            ("environment", |c| {
+                c.environment = Some(EnvVars::from_pairs([("A".into(), "1".into())]))
+            }),
+            ("environment value", |c| {
+                c.environment = Some(EnvVars::from_pairs([("A".into(), "2".into())]))
+            }),
+            ("layers", |c| c.layers = vec!["arn:layer:1".into()]),
+            ("architecture", |c| c.architecture = "arm64".into()),
+            ("ephemeral_storage_mb", |c| c.ephemeral_storage_mb = 1024),
+            ("log group", |c| {
+                c.logging.log_group = Some("/custom".into())
+            }),
+            ("log format", |c| c.logging.log_format = Some("JSON".into())),
+            ("application log level", |c| {
+                c.logging.application_log_level = Some("DEBUG".into())
+            }),
+            ("system log level", |c| {
+                c.logging.system_log_level = Some("WARN".into())
+            }),
+            ("image_uri", |c| c.image_uri = Some("repo/img:1".into())),
+            ("image_config", |c| {
+                c.image_config = Some(crate::function::ImageConfig {
+                    command: Some(vec!["app.handler".into()]),
+                    ..Default::default()
+                })
+            }),
+        ];
+        let not_baked: &[(&str, Change)] = &[
+            ("role", |c| {
+                c.role = "arn:aws:iam::111111111111:role/other".into()
+            }),
+            ("description", |c| c.description = "other".into()),
+            ("tracing_mode", |c| c.tracing_mode = "Active".into()),
+            ("vpc", |c| c.vpc = Some(Default::default())),
+            ("dead_letter_target", |c| {
+                c.dead_letter_target = Some("arn:aws:sqs:us-east-1:111111111111:q".into())
+            }),
+            ("kms_key_arn", |c| {
+                c.kms_key_arn = Some("arn:aws:kms:k".into())
+            }),
+            ("snap_start_apply_on", |c| {
+                c.snap_start_apply_on = "PublishedVersions".into()
+            }),
+            ("file_system_configs", |c| {
+                c.file_system_configs = vec![crate::function::FileSystemConfig {
+                    arn: "arn:efs".into(),
+                    local_mount_path: "/mnt/x".into(),
+                }]
+            }),
+        ];
+        let id = revision(base.clone()).deploy_id;
         assert_eq!(id.as_str().len(), 43);
         assert!(!id.as_str().contains(['+', '/', '=']));
-        assert_ne!(id, DeployId::of("$LATEST", "ab", &base));
-        assert_ne!(id, DeployId::of("1", "aa", &base));
-        let mut env = base.clone();
-        env.environment = Some(EnvVars::from_pairs([("A".into(), "1".into())]));
-        assert_ne!(id, DeployId::of("$LATEST", "aa", &env));
-        let mut mem = base.clone();
-        mem.memory_size = 256;
-        assert_ne!(id, DeployId::of("$LATEST", "aa", &mem));
-        // A description is not baked into the sandbox.
-        let mut desc = base.clone();
-        desc.description = "other".into();
-        assert_eq!(id, DeployId::of("$LATEST", "aa", &desc));
+        let mut seen = std::collections::HashSet::from([id.clone()]);
+        for (what, change) in baked {
+            let mut c = base.clone();
+            change(&mut c);
+            let changed = revision(c).deploy_id;
+            assert!(seen.insert(changed), "{what} must change the deploy-id");
+        }
+        let env = environment(&revision(base.clone()));
+        for (what, change) in not_baked {
+            let mut c = base.clone();
+            change(&mut c);
+            let rev = revision(c);
+            assert_eq!(rev.deploy_id, id, "{what} is not baked into a sandbox");
+            assert_eq!(
+                environment(&rev),
+                env,
+                "{what} reaches the sandbox: bake it in"
+            );
+        }
+    }
+
+    #[test]
+    fn deploy_id_covers_where_the_revision_lives() {
+        let base = revision(config());
+        let mut seen = std::collections::HashSet::from([base.deploy_id.clone()]);
+        for (account, region, name, version, code) in [
+            ("222222222222", "us-east-1", "f", "$LATEST", "aa"),
+            ("111111111111", "eu-west-1", "f", "$LATEST", "aa"),
+            ("111111111111", "us-east-1", "g", "$LATEST", "aa"),
+            ("111111111111", "us-east-1", "f", "1", "aa"),
+            ("111111111111", "us-east-1", "f", "$LATEST", "ab"),
+        ] {
+            let rev = FunctionRevision::new(
+                account.into(),
+                region.into(),
+                name.into(),
+                version.into(),
+                code.into(),
+                config(),
+            );
+            assert!(
+                seen.insert(rev.deploy_id),
+                "{account} {region} {name} {version} {code}"
+            );
+        }
     }
 
     #[test]

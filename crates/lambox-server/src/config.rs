@@ -113,6 +113,13 @@ pub struct PoolConfig {
     pub max_instances_per_function: u32,
     /// Seconds an idle sandbox is kept.
     pub idle_ttl_seconds: u64,
+    /// Most sandboxes across all functions; beyond it the least recently used idle one stops,
+    /// and with none idle invocations are throttled (429), as account concurrency throttles.
+    pub max_sandboxes: u32,
+    /// Most memory, in MB, that the sandboxes' functions may be configured with in total
+    /// (each sandbox counts its function's `MemorySize`); three quarters of the machine's
+    /// memory by default.
+    pub memory_budget_mb: u64,
 }
 
 impl Default for PoolConfig {
@@ -120,8 +127,24 @@ impl Default for PoolConfig {
         Self {
             max_instances_per_function: 10,
             idle_ttl_seconds: 600,
+            max_sandboxes: 1000,
+            memory_budget_mb: machine_memory_mb().map_or(8192, |m| m / 4 * 3),
         }
     }
+}
+
+/// The machine's memory in MB, from `/proc/meminfo`.
+fn machine_memory_mb() -> Option<u64> {
+    let info = std::fs::read_to_string("/proc/meminfo").ok()?;
+    let kb: u64 = info
+        .lines()
+        .find_map(|l| l.strip_prefix("MemTotal:"))?
+        .trim()
+        .trim_end_matches("kB")
+        .trim()
+        .parse()
+        .ok()?;
+    Some(kb / 1024)
 }
 
 /// Settings of asynchronous invocation.

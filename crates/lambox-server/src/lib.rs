@@ -53,6 +53,8 @@ pub async fn open_state(config: Config) -> anyhow::Result<Arc<AppState>> {
         PoolSettings {
             max_instances_per_function: config.pool.max_instances_per_function.max(1),
             idle_ttl: Duration::from_secs(config.pool.idle_ttl_seconds),
+            max_sandboxes: config.pool.max_sandboxes.max(1),
+            memory_budget_mb: config.pool.memory_budget_mb,
         },
         Arc::new(move |key, sandbox| logs.sink(key, sandbox)),
     );

@@ -94,6 +94,8 @@ pub struct LatestUpdate<'a> {
 /// What an update of `$LATEST` produced.
 #[derive(Debug, Clone)]
 pub struct UpdateOutcome {
+    /// `$LATEST` before the update.
+    pub previous: VersionRecord,
     /// `$LATEST` after the update.
     pub latest: VersionRecord,
     /// The version published, when asked to publish.
@@ -332,7 +334,11 @@ impl Store {
             None => None,
         };
         tx.commit().await.map_err(StoreError::from)?;
-        Ok(UpdateOutcome { latest, published })
+        Ok(UpdateOutcome {
+            previous: current.latest,
+            latest,
+            published,
+        })
     }
 
     /// Replaces a function's tags by what `decide` makes of the current ones.
@@ -382,23 +388,26 @@ impl Store {
         touched(&deleted)
     }
 
-    /// Deletes one published version; its code goes when nothing else uses it.
+    /// Deletes one published version and returns it; its code goes when nothing else uses it.
     pub async fn delete_version(
         &self,
         scope: &Scope,
         name: &str,
         version: i64,
-    ) -> Result<(), StoreError> {
-        let deleted = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "DELETE FROM function_versions WHERE version = ? AND function_id = {FUNCTION_ID}"
+    ) -> Result<VersionRecord, StoreError> {
+        let deleted: Option<VersionRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "DELETE FROM function_versions WHERE version = ? AND function_id = {FUNCTION_ID} \
+             RETURNING ? AS name, version AS seq, revision_id, code_sha256, code_size, \
+             blob_sha256, config, last_modified_ms"
         )))
         .bind(version)
         .bind(&scope.account)
         .bind(&scope.region)
         .bind(name)
-        .execute(&mut *self.write().await)
+        .bind(name)
+        .fetch_optional(&mut *self.write().await)
         .await?;
-        touched(&deleted)
+        deleted.ok_or(StoreError::NotFound)?.into_record()
     }
 
     /// The stored zip with this lowercase hex SHA-256.

@@ -130,23 +130,44 @@ impl Store {
         )
     }
 
-    /// Sets (or with `None` removes) a function's reserved concurrency.
-    pub async fn set_reserved_concurrency(
+    /// Sets (or with `None` removes) a function's reserved concurrency to what `decide` makes
+    /// of the sum reserved by the account's other functions in the region. The sum is read and
+    /// the value written in one transaction, so concurrent changes (or deletes) cannot make the
+    /// check pass on a stale sum.
+    pub async fn update_reserved_concurrency<E>(
         &self,
         scope: &Scope,
         name: &str,
-        reserved: Option<u32>,
-    ) -> Result<(), StoreError> {
-        let updated = sqlx::query(
-            "UPDATE functions SET reserved_concurrency = ? WHERE account = ? AND region = ? AND name = ?",
+        decide: impl FnOnce(u64) -> Result<Option<u32>, E>,
+    ) -> Result<Option<u32>, E>
+    where
+        E: From<StoreError>,
+    {
+        let mut w = self.write().await;
+        let mut tx = sqlx::Connection::begin(&mut *w)
+            .await
+            .map_err(StoreError::from)?;
+        let row: Option<(i64, i64)> = sqlx::query_as(
+            "SELECT f.id, COALESCE((SELECT SUM(o.reserved_concurrency) FROM functions o \
+             WHERE o.account = f.account AND o.region = f.region AND o.id <> f.id), 0) \
+             FROM functions f WHERE f.account = ? AND f.region = ? AND f.name = ?",
         )
-        .bind(reserved.map(i64::from))
         .bind(&scope.account)
         .bind(&scope.region)
         .bind(name)
-        .execute(&mut *self.write().await)
-        .await?;
-        touched(&updated)
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(StoreError::from)?;
+        let (id, others) = row.ok_or(StoreError::NotFound)?;
+        let reserved = decide(u64::try_from(others).unwrap_or(0))?;
+        sqlx::query("UPDATE functions SET reserved_concurrency = ? WHERE id = ?")
+            .bind(reserved.map(i64::from))
+            .bind(id)
+            .execute(&mut *tx)
+            .await
+            .map_err(StoreError::from)?;
+        tx.commit().await.map_err(StoreError::from)?;
+        Ok(reserved)
     }
 
     /// Stores the event invoke config of a function's qualifier, replacing any.

@@ -406,3 +406,58 @@ async fn invocation_logs_are_bounded_per_function() {
         .unwrap();
     assert_eq!(after.len(), 1);
 }
+
+/// Reservations are checked against the sum of the others in the same transaction that writes
+/// them: racing reservations never exceed the limit together, and a delete in between does not
+/// leave a stale sum behind.
+#[tokio::test]
+async fn concurrent_reservations_never_exceed_the_limit() {
+    let (_dir, store) = open().await;
+    let s = scope("111111111111", "us-east-1");
+    for i in 0..20 {
+        create(&store, &s, &format!("f{i}"), b"zip").await.unwrap();
+    }
+    let mut racing = tokio::task::JoinSet::new();
+    for i in 0..20 {
+        let (store, s) = (store.clone(), s.clone());
+        racing.spawn(async move {
+            store
+                .update_reserved_concurrency(&s, &format!("f{i}"), |others| {
+                    if others + 100 > 900 {
+                        Err(StoreError::NotFound)
+                    } else {
+                        Ok(Some(100))
+                    }
+                })
+                .await
+                .is_ok()
+        });
+    }
+    let granted = racing.join_all().await.into_iter().filter(|ok| *ok).count();
+    assert_eq!(granted, 9);
+    assert_eq!(
+        store.account_usage(&s).await.unwrap().reserved_concurrency,
+        900
+    );
+    // Deleting a reserving function frees its share for the next check.
+    let mut reserved = Vec::new();
+    let mut unreserved = Vec::new();
+    for i in 0..20 {
+        let name = format!("f{i}");
+        let f = store.get_function(&s, &name).await.unwrap().unwrap();
+        match f.reserved_concurrency {
+            Some(_) => reserved.push(name),
+            None => unreserved.push(name),
+        }
+    }
+    store.delete_function(&s, &reserved[0]).await.unwrap();
+    let mut seen = None;
+    store
+        .update_reserved_concurrency(&s, &unreserved[0], |others| {
+            seen = Some(others);
+            Ok::<_, StoreError>(None)
+        })
+        .await
+        .unwrap();
+    assert_eq!(seen, Some(800));
+}

@@ -7,7 +7,9 @@ use lambox_core::arn::NameShape;
 use lambox_core::validate::ValidationErrors;
 use serde::{Deserialize, Serialize};
 
-use super::{Ctx, json_response, no_content};
+use lambox_store::StoreError;
+
+use super::{Ctx, Refusal, json_response, no_content};
 use crate::error::ApiError;
 
 #[derive(Deserialize)]
@@ -56,27 +58,29 @@ pub(super) async fn put(ctx: &Ctx<'_>, label: &str) -> Result<Response, ApiError
         Some(n) => u32::try_from(n).unwrap_or(u32::MAX),
     };
     errors.into_result().map_err(LambdaError::Validation)?;
-    let store = &ctx.state.store;
-    let function = ctx.load_function(&name).await?;
     let limits = &ctx.state.config.limits;
-    let others = store.account_usage(&ctx.scope).await?.reserved_concurrency
-        - u64::from(function.reserved_concurrency.unwrap_or(0));
-    let unreserved = u64::from(limits.account_concurrency).saturating_sub(others + u64::from(n));
-    if unreserved < u64::from(limits.min_unreserved_concurrency) {
-        return Err(LambdaError::InvalidParameterValue(format!(
-            "Specified ReservedConcurrentExecutions for function decreases account's \
-             UnreservedConcurrentExecution below its minimum value of [{}].",
-            limits.min_unreserved_concurrency
-        ))
-        .into());
-    }
-    store
-        .set_reserved_concurrency(&ctx.scope, &name, Some(n))
-        .await
-        .map_err(ctx.store_error(&name))?;
+    let (account, min_unreserved) = (
+        u64::from(limits.account_concurrency),
+        u64::from(limits.min_unreserved_concurrency),
+    );
     ctx.state
-        .invoker
-        .reserved_changed(&ctx.scope, &name, Some(n));
+        .store
+        .update_reserved_concurrency(&ctx.scope, &name, |others| {
+            let unreserved = account.saturating_sub(others + u64::from(n));
+            if unreserved < min_unreserved {
+                return Err(Refusal::Api(
+                    LambdaError::InvalidParameterValue(format!(
+                        "Specified ReservedConcurrentExecutions for function decreases account's \
+                         UnreservedConcurrentExecution below its minimum value of [{min_unreserved}]."
+                    ))
+                    .into(),
+                ));
+            }
+            Ok(Some(n))
+        })
+        .await
+        .map_err(ctx.refusal_error(&name))?;
+    ctx.state.invoker.reserved_changed(&ctx.scope, &name);
     Ok(json_response(
         StatusCode::OK,
         &Output {
@@ -100,9 +104,9 @@ pub(super) async fn delete(ctx: &Ctx<'_>, label: &str) -> Result<Response, ApiEr
     let name = unqualified(ctx, label)?;
     ctx.state
         .store
-        .set_reserved_concurrency(&ctx.scope, &name, None)
+        .update_reserved_concurrency(&ctx.scope, &name, |_| Ok::<_, StoreError>(None))
         .await
         .map_err(ctx.store_error(&name))?;
-    ctx.state.invoker.reserved_changed(&ctx.scope, &name, None);
+    ctx.state.invoker.reserved_changed(&ctx.scope, &name);
     Ok(no_content())
 }

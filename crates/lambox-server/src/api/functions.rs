@@ -401,7 +401,7 @@ pub(super) async fn delete(ctx: &Ctx<'_>, label: &str) -> Result<Response, ApiEr
                 .delete_function(&ctx.scope, &f.name)
                 .await
                 .map_err(ctx.store_error(&f.name))?;
-            ctx.state.invoker.deleted(&ctx.scope, &f.name, None);
+            ctx.state.invoker.function_deleted(&ctx.scope, &f.name);
         }
         Some(LATEST) => {
             ctx.load_function(&f.name).await?;
@@ -417,11 +417,11 @@ pub(super) async fn delete(ctx: &Ctx<'_>, label: &str) -> Result<Response, ApiEr
                 )
                 .into());
             };
-            store
+            let deleted = store
                 .delete_version(&ctx.scope, &f.name, seq)
                 .await
                 .map_err(ctx.store_error(&f.name))?;
-            ctx.state.invoker.deleted(&ctx.scope, &f.name, Some(q));
+            ctx.state.invoker.version_deleted(&ctx.scope, &deleted);
         }
     }
     tracing::info!(function = %f.name, account = %ctx.scope.account, region = %ctx.scope.region, qualifier = ?f.qualifier, "function deleted");

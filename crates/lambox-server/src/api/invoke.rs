@@ -168,7 +168,7 @@ pub(super) fn invoke_error(e: InvokeError) -> ApiError {
             reason: "ReservedFunctionConcurrentInvocationLimitExceeded".into(),
         }
         .into(),
-        InvokeError::Saturated => LambdaError::TooManyRequests {
+        InvokeError::Saturated | InvokeError::CapacityExhausted => LambdaError::TooManyRequests {
             message: "Rate Exceeded.".into(),
             reason: "ConcurrentInvocationLimitExceeded".into(),
         }

@@ -139,7 +139,7 @@ pub(super) async fn code(ctx: &Ctx<'_>, label: &str) -> Result<Response, ApiErro
         .map_err(ctx.store_error(&f.name))?;
     ctx.state
         .invoker
-        .latest_changed(&ctx.scope, &outcome.latest);
+        .latest_changed(&ctx.scope, &outcome.previous, &outcome.latest);
     tracing::info!(function = %f.name, account = %ctx.scope.account, region = %ctx.scope.region, "function code updated");
     Ok(updated(ctx, &outcome.latest, outcome.published.as_ref()))
 }
@@ -182,7 +182,7 @@ pub(super) async fn configuration(ctx: &Ctx<'_>, label: &str) -> Result<Response
         .map_err(ctx.refusal_error(&f.name))?;
     ctx.state
         .invoker
-        .latest_changed(&ctx.scope, &outcome.latest);
+        .latest_changed(&ctx.scope, &outcome.previous, &outcome.latest);
     tracing::info!(function = %f.name, account = %ctx.scope.account, region = %ctx.scope.region, "function configuration updated");
     Ok(updated(ctx, &outcome.latest, None))
 }

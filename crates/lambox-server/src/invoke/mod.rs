@@ -18,12 +18,12 @@ use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
 use lambox_core::arn::{LATEST, function_arn};
 use lambox_core::backend::{BackendError, BoxFuture, CodePackage, CodeSource, SandboxSpec};
-use lambox_core::pool::{FunctionKey, PoolError, Slot, WarmPool};
+use lambox_core::pool::{PoolError, Slot, WarmPool};
 use lambox_core::protocol;
 use lambox_core::revision::FunctionRevision;
 use lambox_store::{Scope, Store, StoreError, VersionRecord};
 
-use self::revisions::{Resolved, RevisionCache};
+use self::revisions::{Resolved, RevisionCache, function_key};
 
 /// One invocation to run.
 #[derive(Debug, Clone)]
@@ -64,6 +64,9 @@ pub enum InvokeError {
     /// Every sandbox stayed busy.
     #[error("no sandbox became free in time")]
     Saturated,
+    /// lambox's global sandbox capacity is in use.
+    #[error("the sandbox capacity is exhausted")]
+    CapacityExhausted,
     /// The backend cannot run this function.
     #[error("{0}")]
     Unsupported(String),
@@ -132,9 +135,11 @@ impl Invoker {
         qualifier: Option<&str>,
     ) -> Result<Option<Arc<Resolved>>, StoreError> {
         let version = qualifier.unwrap_or(LATEST);
-        if let Some(r) = self.revisions.get(scope, name, version) {
+        let key = function_key(scope, name);
+        if let Some(r) = self.revisions.get(&key, version) {
             return Ok(Some(r));
         }
+        let ticket = self.revisions.begin_read(&key);
         let Some(function) = self.store.get_function(scope, name).await? else {
             return Ok(None);
         };
@@ -149,10 +154,9 @@ impl Invoker {
         let resolved = Arc::new(Resolved {
             revision: Arc::new(revision(scope, record)),
             reserved: function.reserved_concurrency,
-            key: function_key(scope, name),
+            key,
         });
-        self.revisions
-            .insert(scope, name, version, resolved.clone());
+        self.revisions.insert(ticket, version, resolved.clone());
         Ok(Some(resolved))
     }
 
@@ -167,40 +171,38 @@ impl Invoker {
         tokio::spawn(async move { backend.prepare(&revision).await });
     }
 
-    /// A function's reserved concurrency changed. (Cached revisions are kept, not dropped: they
-    /// are how later updates find the sandboxes to retire.)
-    pub fn reserved_changed(&self, scope: &Scope, name: &str, reserved: Option<u32>) {
-        self.revisions.set_reserved(scope, name, reserved);
+    /// A function's reserved concurrency changed (and was committed).
+    pub fn reserved_changed(&self, scope: &Scope, name: &str) {
+        self.revisions.invalidate(&function_key(scope, name));
     }
 
-    /// `$LATEST` was updated to `latest`: its sandboxes of the old revision are retired unless
-    /// the new one bakes in exactly the same (same deploy-id), and the backend gets ready for it.
-    pub fn latest_changed(&self, scope: &Scope, latest: &VersionRecord) {
-        let new = revision(scope, latest.clone());
+    /// `$LATEST` was updated from `previous` to `latest` (and committed): resolutions of the
+    /// function are dropped, the sandboxes of the old revision are retired unless the new one
+    /// bakes in exactly the same (same deploy-id), and the backend gets ready for the new one.
+    pub fn latest_changed(&self, scope: &Scope, previous: &VersionRecord, latest: &VersionRecord) {
         let key = function_key(scope, &latest.function_name);
-        for old in self
-            .revisions
-            .take(scope, &latest.function_name, Some(LATEST))
-        {
-            if old.revision.deploy_id != new.deploy_id {
-                self.pool.retire(&key, &old.revision.deploy_id);
-            }
+        self.revisions.invalidate(&key);
+        let old = revision(scope, previous.clone());
+        let new = revision(scope, latest.clone());
+        if old.deploy_id != new.deploy_id {
+            self.pool.retire(&key, &old.deploy_id);
         }
         self.prepare_revision(new);
     }
 
-    /// A function (or one version of it) was deleted: its sandboxes go.
-    pub fn deleted(&self, scope: &Scope, name: &str, version: Option<&str>) {
+    /// A function was deleted (and committed): its sandboxes go.
+    pub fn function_deleted(&self, scope: &Scope, name: &str) {
         let key = function_key(scope, name);
-        let old = self.revisions.take(scope, name, version);
-        match version {
-            None => self.pool.retire_function(&key),
-            Some(_) => {
-                for r in old {
-                    self.pool.retire(&key, &r.revision.deploy_id);
-                }
-            }
-        }
+        self.revisions.invalidate(&key);
+        self.pool.retire_function(&key);
+    }
+
+    /// One published version was deleted (and committed): its sandboxes go.
+    pub fn version_deleted(&self, scope: &Scope, deleted: &VersionRecord) {
+        let key = function_key(scope, &deleted.function_name);
+        self.revisions.invalidate(&key);
+        self.pool
+            .retire(&key, &revision(scope, deleted.clone()).deploy_id);
     }
 
     fn sandbox_spec(&self, rev: &Arc<FunctionRevision>) -> SandboxSpec {
@@ -228,7 +230,7 @@ impl Invoker {
         for _ in 0..3 {
             let slot = self
                 .pool
-                .acquire(key, &rev.deploy_id, resolved.reserved, timeout)
+                .acquire(key, rev, resolved.reserved, timeout)
                 .await?;
             let lease = match slot {
                 Slot::Warm(lease) => lease,
@@ -341,23 +343,17 @@ fn revision(scope: &Scope, record: VersionRecord) -> FunctionRevision {
     )
 }
 
-fn function_key(scope: &Scope, name: &str) -> FunctionKey {
-    FunctionKey {
-        account: scope.account.clone(),
-        region: scope.region.clone(),
-        name: name.to_owned(),
-    }
-}
-
 impl From<PoolError> for InvokeError {
     fn from(e: PoolError) -> Self {
         match e {
             PoolError::ReservedConcurrencyExceeded => Self::ReservedConcurrency,
             PoolError::Saturated => Self::Saturated,
+            PoolError::CapacityExhausted => Self::CapacityExhausted,
             PoolError::Launch(BackendError::Unsupported(m) | BackendError::Image(m)) => {
                 Self::Unsupported(m)
             }
             PoolError::Launch(other) => Self::Sandbox(other.to_string()),
+            other => Self::Sandbox(other.to_string()),
         }
     }
 }

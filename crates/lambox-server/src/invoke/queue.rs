@@ -196,7 +196,11 @@ impl EventQueue {
                 .await;
                 let _ = store.delete_event(ev.id).await;
             }
-            Err(InvokeError::ReservedConcurrency | InvokeError::Saturated) => {
+            Err(
+                InvokeError::ReservedConcurrency
+                | InvokeError::Saturated
+                | InvokeError::CapacityExhausted,
+            ) => {
                 // Throttles do not count as attempts; they are retried until the event is too old.
                 let _ = store
                     .reschedule_event(ev.id, ev.attempts, now + self.backoff(1))

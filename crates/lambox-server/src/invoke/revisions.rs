@@ -1,9 +1,14 @@
 //! The function revisions invocations run, cached so that a warm invoke does not touch SQLite.
-//! Every write to a function takes its entries out (the server makes every write, so the cache
-//! cannot go stale).
+//!
+//! A cache filled by readers while writers change the store can go stale: a reader that read
+//! the old row and inserts after the writer invalidated would bring the old revision back. So
+//! every write of a function bumps its generation (after it committed), and a reader's insert is
+//! taken only if the function's generation did not move since the reader started: a resolution
+//! is cached only when nothing wrote the function while it read. Generations are kept only while
+//! a reader that started before them is still reading, which bounds their map.
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex, MutexGuard};
 
 use lambox_core::pool::FunctionKey;
 use lambox_core::revision::FunctionRevision;
@@ -20,66 +25,126 @@ pub struct Resolved {
     pub key: FunctionKey,
 }
 
-type Key = (String, String, String, String);
+type Versions = HashMap<String, Arc<Resolved>>;
 
-/// Cache of resolved revisions by (account, region, function, version).
 #[derive(Debug, Default)]
-pub struct RevisionCache {
-    entries: Mutex<HashMap<Key, Arc<Resolved>>>,
+struct State {
+    /// Function → version (or alias) → what it resolves to.
+    entries: HashMap<FunctionKey, Versions>,
+    /// Function → the epoch of its last write, while a reader older than it may still insert.
+    writes: HashMap<FunctionKey, u64>,
+    /// Counts every write.
+    epoch: u64,
+    /// The epochs readers in flight started at, with their counts.
+    reading: BTreeMap<u64, u32>,
 }
 
-fn key(scope: &Scope, name: &str, version: &str) -> Key {
-    (
-        scope.account.clone(),
-        scope.region.clone(),
-        name.to_owned(),
-        version.to_owned(),
-    )
+impl State {
+    /// Drops the generations no reader in flight can be older than.
+    fn prune(&mut self) {
+        match self.reading.keys().next().copied() {
+            None => self.writes.clear(),
+            Some(oldest) => self.writes.retain(|_, w| *w > oldest),
+        }
+    }
+}
+
+/// Cache of resolved revisions by function and version.
+#[derive(Debug, Default)]
+pub struct RevisionCache {
+    state: Arc<Mutex<State>>,
+}
+
+/// A read of the store in flight for one function: what it resolves may be cached through
+/// [`RevisionCache::insert`] unless the function was written meanwhile.
+#[derive(Debug)]
+pub struct ReadTicket {
+    state: Arc<Mutex<State>>,
+    function: FunctionKey,
+    started: u64,
+}
+
+impl Drop for ReadTicket {
+    fn drop(&mut self) {
+        let mut state = lock(&self.state);
+        if let Some(n) = state.reading.get_mut(&self.started) {
+            *n -= 1;
+            if *n == 0 {
+                state.reading.remove(&self.started);
+            }
+        }
+        state.prune();
+    }
+}
+
+fn lock(state: &Mutex<State>) -> MutexGuard<'_, State> {
+    state.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// The pool key of a function of `scope`.
+pub fn function_key(scope: &Scope, name: &str) -> FunctionKey {
+    FunctionKey {
+        account: scope.account.clone(),
+        region: scope.region.clone(),
+        name: name.to_owned(),
+    }
 }
 
 impl RevisionCache {
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<Key, Arc<Resolved>>> {
-        self.entries.lock().unwrap_or_else(|p| p.into_inner())
+    /// The cached resolution of a version.
+    pub fn get(&self, key: &FunctionKey, version: &str) -> Option<Arc<Resolved>> {
+        lock(&self.state).entries.get(key)?.get(version).cloned()
     }
 
-    /// The cached revision of a version.
-    pub fn get(&self, scope: &Scope, name: &str, version: &str) -> Option<Arc<Resolved>> {
-        self.lock().get(&key(scope, name, version)).cloned()
-    }
-
-    /// Caches a revision.
-    pub fn insert(&self, scope: &Scope, name: &str, version: &str, resolved: Arc<Resolved>) {
-        self.lock().insert(key(scope, name, version), resolved);
-    }
-
-    /// Sets the reserved concurrency of every cached version of a function.
-    pub fn set_reserved(&self, scope: &Scope, name: &str, reserved: Option<u32>) {
-        for (k, entry) in self.lock().iter_mut() {
-            if k.0 == scope.account && k.1 == scope.region && k.2 == name {
-                *entry = Arc::new(Resolved {
-                    revision: entry.revision.clone(),
-                    reserved,
-                    key: entry.key.clone(),
-                });
-            }
+    /// Starts a read of `key` from the store.
+    pub fn begin_read(&self, key: &FunctionKey) -> ReadTicket {
+        let mut state = lock(&self.state);
+        let started = state.epoch;
+        *state.reading.entry(started).or_default() += 1;
+        ReadTicket {
+            state: self.state.clone(),
+            function: key.clone(),
+            started,
         }
     }
 
-    /// Removes and returns the entries of a function: one version's, or all when `version` is
-    /// `None`.
-    pub fn take(&self, scope: &Scope, name: &str, version: Option<&str>) -> Vec<Arc<Resolved>> {
-        let mut entries = self.lock();
-        let keys: Vec<Key> = entries
-            .keys()
-            .filter(|(a, r, n, v)| {
-                *a == scope.account
-                    && *r == scope.region
-                    && n == name
-                    && version.is_none_or(|x| x == v)
-            })
-            .cloned()
-            .collect();
-        keys.iter().filter_map(|k| entries.remove(k)).collect()
+    /// Caches what a read resolved, unless the function was written since the read began;
+    /// returns whether it was cached.
+    pub fn insert(&self, ticket: ReadTicket, version: &str, resolved: Arc<Resolved>) -> bool {
+        let mut state = lock(&self.state);
+        let written_since = state
+            .writes
+            .get(&ticket.function)
+            .is_some_and(|w| *w > ticket.started);
+        if written_since {
+            return false;
+        }
+        state
+            .entries
+            .entry(ticket.function.clone())
+            .or_default()
+            .insert(version.to_owned(), resolved);
+        // The guard drops before the ticket (a parameter), whose drop takes the lock again.
+        true
+    }
+
+    /// A function was written (and committed): its entries go, and reads that began before this
+    /// will not be cached.
+    pub fn invalidate(&self, key: &FunctionKey) {
+        let mut state = lock(&self.state);
+        state.epoch += 1;
+        let epoch = state.epoch;
+        state.entries.remove(key);
+        if !state.reading.is_empty() {
+            state.writes.insert(key.clone(), epoch);
+        }
+        state.prune();
+    }
+
+    /// How many generations are kept (for tests of the bound).
+    #[cfg(test)]
+    fn generations(&self) -> usize {
+        lock(&self.state).writes.len()
     }
 }
 
@@ -89,7 +154,15 @@ mod tests {
 
     use super::*;
 
-    fn resolved(version: &str) -> Arc<Resolved> {
+    fn key(name: &str) -> FunctionKey {
+        FunctionKey {
+            account: "1".into(),
+            region: "r".into(),
+            name: name.into(),
+        }
+    }
+
+    fn resolved(code: &str) -> Arc<Resolved> {
         let config = FunctionConfig::new(
             "f",
             PackageType::Zip,
@@ -103,39 +176,107 @@ mod tests {
                 "1".into(),
                 "r".into(),
                 "f".into(),
-                version.into(),
-                "aa".into(),
+                "$LATEST".into(),
+                code.into(),
                 config,
             )),
             reserved: None,
-            key: FunctionKey {
-                account: "1".into(),
-                region: "r".into(),
-                name: "f".into(),
-            },
+            key: key("f"),
         })
     }
 
     #[test]
-    fn entries_of_a_function_are_updated_and_taken_together() {
+    fn a_read_that_overlaps_a_write_is_not_cached() {
         let cache = RevisionCache::default();
-        let scope = Scope {
-            account: "1".into(),
-            region: "r".into(),
+        let f = key("f");
+        // The reader reads the old row…
+        let ticket = cache.begin_read(&f);
+        // …the writer commits and invalidates…
+        cache.invalidate(&f);
+        // …and the reader's insert is refused.
+        assert!(!cache.insert(ticket, "$LATEST", resolved("old")));
+        assert!(cache.get(&f, "$LATEST").is_none());
+        // A read that starts after the write is cached.
+        let ticket = cache.begin_read(&f);
+        assert!(cache.insert(ticket, "$LATEST", resolved("new")));
+        assert_eq!(
+            cache.get(&f, "$LATEST").unwrap().revision.code_sha256_hex,
+            "new"
+        );
+    }
+
+    #[test]
+    fn writes_to_other_functions_do_not_refuse_inserts() {
+        let cache = RevisionCache::default();
+        let ticket = cache.begin_read(&key("f"));
+        cache.invalidate(&key("g"));
+        assert!(cache.insert(ticket, "1", resolved("a")));
+        cache.invalidate(&key("f"));
+        assert!(cache.get(&key("f"), "1").is_none());
+    }
+
+    #[test]
+    fn generations_are_kept_only_while_an_older_read_is_in_flight() {
+        let cache = RevisionCache::default();
+        for i in 0..100 {
+            cache.invalidate(&key(&i.to_string()));
+        }
+        assert_eq!(cache.generations(), 0, "no reader: nothing to remember");
+        let ticket = cache.begin_read(&key("f"));
+        for i in 0..100 {
+            cache.invalidate(&key(&i.to_string()));
+        }
+        assert_eq!(cache.generations(), 100);
+        drop(ticket);
+        assert_eq!(cache.generations(), 0);
+    }
+
+    /// Readers and writers on threads: once a write's invalidation has returned, no read that
+    /// started afterwards finds the value from before it.
+    #[test]
+    fn never_serves_a_value_older_than_the_last_completed_write() {
+        use std::sync::atomic::{AtomicU64, Ordering};
+        let cache = Arc::new(RevisionCache::default());
+        // The "store": the current code version, and the last one whose invalidation completed.
+        let stored = Arc::new(AtomicU64::new(0));
+        let completed = Arc::new(AtomicU64::new(0));
+        let f = key("f");
+        let writer = {
+            let (cache, stored, completed, f) =
+                (cache.clone(), stored.clone(), completed.clone(), f.clone());
+            std::thread::spawn(move || {
+                for v in 1..=2000u64 {
+                    stored.store(v, Ordering::SeqCst);
+                    cache.invalidate(&f);
+                    completed.store(v, Ordering::SeqCst);
+                }
+            })
         };
-        let other = Scope {
-            account: "2".into(),
-            region: "r".into(),
-        };
-        cache.insert(&scope, "f", "$LATEST", resolved("$LATEST"));
-        cache.insert(&scope, "f", "1", resolved("1"));
-        cache.insert(&other, "f", "$LATEST", resolved("$LATEST"));
-        cache.set_reserved(&scope, "f", Some(5));
-        assert_eq!(cache.get(&scope, "f", "1").unwrap().reserved, Some(5));
-        assert_eq!(cache.get(&other, "f", "$LATEST").unwrap().reserved, None);
-        assert_eq!(cache.take(&scope, "f", Some("1")).len(), 1);
-        assert!(cache.get(&scope, "f", "$LATEST").is_some());
-        assert_eq!(cache.take(&scope, "f", None).len(), 1);
-        assert!(cache.get(&other, "f", "$LATEST").is_some());
+        let readers: Vec<_> = (0..3)
+            .map(|_| {
+                let (cache, stored, completed, f) =
+                    (cache.clone(), stored.clone(), completed.clone(), f.clone());
+                std::thread::spawn(move || {
+                    for _ in 0..20_000 {
+                        let floor = completed.load(Ordering::SeqCst);
+                        let seen = match cache.get(&f, "$LATEST") {
+                            Some(r) => r.revision.code_sha256_hex.parse::<u64>().unwrap(),
+                            None => {
+                                let ticket = cache.begin_read(&f);
+                                let v = stored.load(Ordering::SeqCst);
+                                std::thread::yield_now();
+                                cache.insert(ticket, "$LATEST", resolved(&v.to_string()));
+                                v
+                            }
+                        };
+                        assert!(seen >= floor, "served {seen} after write {floor} completed");
+                    }
+                })
+            })
+            .collect();
+        writer.join().unwrap();
+        for r in readers {
+            r.join().unwrap();
+        }
     }
 }
