@@ -56,3 +56,91 @@ def test_unsigned_request_is_refused(strict):
         urllib.request.urlopen(f"{strict.endpoint}/2015-03-31/functions")
     assert e.value.code == 403
     assert e.value.headers["x-amzn-ErrorType"] == "MissingAuthenticationTokenException"
+
+
+def signed(strict, method, path, body, service="lambda", headers=None):
+    """A request signed by botocore as AKIDSTRICT, as (url, headers) to send by hand."""
+    from botocore.auth import SigV4Auth
+    from botocore.awsrequest import AWSRequest
+    from botocore.credentials import Credentials
+
+    req = AWSRequest(method=method, url=f"{strict.endpoint}{path}", data=body, headers=dict(headers or {}))
+    SigV4Auth(Credentials("AKIDSTRICT", "right-secret"), service, "us-east-1").add_auth(req)
+    return req.url, dict(req.headers.items())
+
+
+def send(url, method, headers, body):
+    req = urllib.request.Request(url, data=body, method=method, headers=headers)
+    try:
+        with urllib.request.urlopen(req) as r:
+            return r.status, r.headers, r.read()
+    except urllib.error.HTTPError as e:
+        return e.code, e.headers, e.read()
+
+
+def test_a_captured_request_cannot_carry_another_body(strict):
+    import json
+
+    c = strict.client(account="AKIDSTRICT", secret="right-secret")
+    create(c, "target")
+    path = "/2015-03-31/functions/target/configuration"
+    body = json.dumps({"Description": "harmless"}).encode()
+    url, headers = signed(strict, "PUT", path, body)
+    status, _, _ = send(url, "PUT", headers, body)
+    assert status == 200
+    # The same signature and headers, another body.
+    evil = json.dumps({"Timeout": 900}).encode()
+    headers["Content-Length"] = str(len(evil))
+    status, h, answer = send(url, "PUT", headers, evil)
+    assert (status, h["x-amzn-ErrorType"]) == (403, "InvalidSignatureException"), answer
+    assert c.get_function_configuration(FunctionName="target")["Timeout"] == 3
+    # A signed hash header that does not match the body is no way around it either.
+    import hashlib
+
+    url, headers = signed(
+        strict, "PUT", path, body, headers={"X-Amz-Content-SHA256": hashlib.sha256(body).hexdigest()}
+    )
+    headers["Content-Length"] = str(len(evil))
+    status, _, _ = send(url, "PUT", headers, evil)
+    assert status == 403
+    assert c.get_function_configuration(FunctionName="target")["Timeout"] == 3
+
+
+def test_unsigned_payload_is_signed_as_the_literal(strict):
+    import json
+
+    c = strict.client(account="AKIDSTRICT", secret="right-secret")
+    create(c, "unsigned-body")
+    path = "/2015-03-31/functions/unsigned-body/configuration"
+    body = json.dumps({"Description": "any body"}).encode()
+    url, headers = signed(strict, "PUT", path, body, headers={"X-Amz-Content-SHA256": "UNSIGNED-PAYLOAD"})
+    status, _, answer = send(url, "PUT", headers, body)
+    assert status == 200, answer
+    assert c.get_function_configuration(FunctionName="unsigned-body")["Description"] == "any body"
+
+
+def test_the_scope_must_name_lambda_and_the_request_date(strict):
+    import datetime
+
+    url, headers = signed(strict, "GET", "/2015-03-31/functions", b"", service="logs")
+    status, h, answer = send(url, "GET", headers, None)
+    assert (status, h["x-amzn-ErrorType"]) == (403, "InvalidSignatureException")
+    assert json_message(answer) == "Credential should be scoped to correct service: 'lambda'. "
+    # A credential scope of another day than the X-Amz-Date.
+    url, headers = signed(strict, "GET", "/2015-03-31/functions", b"")
+    today = headers["X-Amz-Date"][:8]
+    other = (datetime.datetime.strptime(today, "%Y%m%d") - datetime.timedelta(days=1)).strftime("%Y%m%d")
+    headers["Authorization"] = headers["Authorization"].replace(f"/{today}/", f"/{other}/")
+    status, h, answer = send(url, "GET", headers, None)
+    assert (status, h["x-amzn-ErrorType"]) == (403, "InvalidSignatureException")
+    assert json_message(answer) == (
+        "Date in Credential scope does not match YYYYMMDD from ISO-8601 version of date from HTTP: "
+        f"'{other}' != '{today}', from '{headers['X-Amz-Date']}'."
+    )
+
+
+def json_message(answer):
+    import json
+
+    body = json.loads(answer)
+    return body.get("message") or body.get("Message")

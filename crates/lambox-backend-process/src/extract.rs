@@ -13,8 +13,11 @@ use lambox_core::zipwalk::{EntryKind, walk_zip};
 /// Whether a directory entry is the staging directory of an extraction (a digest never starts
 /// with a dot).
 pub fn is_staging(name: &str) -> bool {
-    name.starts_with('.')
+    name.starts_with('.') && name != TRASH_DIR
 }
+
+/// Where unpacked code that is no longer stored is moved before it is deleted.
+pub const TRASH_DIR: &str = ".trash";
 
 /// Extracts `zip` into `dest`, which must not exist; it is created atomically (through a
 /// temporary sibling), so a crash never leaves a half-extracted directory behind.

@@ -7,8 +7,10 @@
 mod extract;
 mod records;
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
+use std::sync::Arc;
 use std::time::Duration;
 
 use lambox_core::backend::{Backend, BackendError, BoxFuture, LogSink, Sandbox, SandboxSpec};
@@ -43,7 +45,27 @@ pub struct ProcessBackend {
     config: ProcessBackendConfig,
     python: OnceCell<String>,
     node: OnceCell<String>,
-    extracting: tokio::sync::Mutex<()>,
+    extracting: DigestLocks,
+}
+
+/// One lock per code digest being unpacked; entries go when their last holder is done.
+#[derive(Default)]
+struct DigestLocks(std::sync::Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>);
+
+impl DigestLocks {
+    fn lock_of(&self, digest: &str) -> Arc<tokio::sync::Mutex<()>> {
+        let mut map = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        map.entry(digest.to_owned()).or_default().clone()
+    }
+
+    fn release(&self, digest: &str, lock: Arc<tokio::sync::Mutex<()>>) {
+        let mut map = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        drop(lock);
+        // Ours and the map's: nobody else waits for it.
+        if map.get(digest).is_some_and(|l| Arc::strong_count(l) == 1) {
+            map.remove(digest);
+        }
+    }
 }
 
 impl ProcessBackend {
@@ -63,7 +85,7 @@ impl ProcessBackend {
             config,
             python: OnceCell::new(),
             node: OnceCell::new(),
-            extracting: tokio::sync::Mutex::new(()),
+            extracting: DigestLocks::default(),
         })
     }
 
@@ -75,20 +97,35 @@ impl ProcessBackend {
 
     /// Removes the unpacked copies of code that is no longer stored (`stored` holds the digests
     /// that are), and staging directories a crash left behind.
+    ///
+    /// Call it before any sandbox starts: it moves what goes out of the way at once (a rename
+    /// each), so that nothing it removes can be code being unpacked for a new function, and
+    /// deletes the moved trees in the background.
     pub async fn retain_code(&self, stored: std::collections::HashSet<String>) {
         let code_dir = self.config.code_dir.clone();
-        let _ = tokio::task::spawn_blocking(move || {
-            let Ok(entries) = std::fs::read_dir(code_dir) else {
-                return;
+        let moved = tokio::task::spawn_blocking(move || {
+            let trash = code_dir.join(extract::TRASH_DIR);
+            let Ok(entries) = std::fs::read_dir(&code_dir) else {
+                return trash;
             };
             for entry in entries.flatten() {
                 let name = entry.file_name().to_string_lossy().into_owned();
+                if name == extract::TRASH_DIR {
+                    continue;
+                }
                 if extract::is_staging(&name) || !stored.contains(&name) {
-                    let _ = std::fs::remove_dir_all(entry.path());
+                    let _ = std::fs::create_dir_all(&trash);
+                    let _ = std::fs::rename(entry.path(), trash.join(&name));
                 }
             }
+            trash
         })
         .await;
+        if let Ok(trash) = moved {
+            tokio::task::spawn_blocking(move || {
+                let _ = std::fs::remove_dir_all(trash);
+            });
+        }
     }
 
     /// The real executable behind an interpreter name: version managers put shell-script shims
@@ -129,23 +166,27 @@ impl ProcessBackend {
         .cloned()
     }
 
-    /// The unpacked code of a package, unpacking it on first use.
+    /// The unpacked code of a package, unpacking it on first use. Unpacking holds a lock of its
+    /// digest only, so a large package delays no other function's cold start.
     async fn code_root(&self, spec: &SandboxSpec) -> Result<PathBuf, BackendError> {
         let Some(code) = &spec.code else {
             return Err(BackendError::Launch("the function has no code".into()));
         };
         let dest = self.config.code_dir.join(&code.sha256_hex);
-        if dest.is_dir() {
+        if tokio::fs::metadata(&dest).await.is_ok_and(|m| m.is_dir()) {
             return Ok(dest);
         }
-        let _one_at_a_time = self.extracting.lock().await;
-        if !dest.is_dir() {
+        let lock = self.extracting.lock_of(&code.sha256_hex);
+        let _this_digest = lock.lock().await;
+        if !tokio::fs::metadata(&dest).await.is_ok_and(|m| m.is_dir()) {
             let zip = code.zip().await?;
             let target = dest.clone();
             tokio::task::spawn_blocking(move || extract::extract_zip(&zip, &target))
                 .await
                 .map_err(|e| BackendError::Launch(e.to_string()))??;
         }
+        drop(_this_digest);
+        self.extracting.release(&code.sha256_hex, lock);
         Ok(dest)
     }
 
@@ -304,10 +345,16 @@ impl ProcessBackend {
         })
     }
 
-    fn stop(&self, sandbox_id: &str) {
+    /// Kills a sandbox's processes and removes its directory (off the async threads: a large
+    /// `/tmp` takes a while to remove).
+    async fn stop(&self, sandbox_id: &str) {
         let dir = self.config.sandboxes_dir.join(sandbox_id);
-        records::kill_sandbox(&dir, sandbox_id);
-        let _ = std::fs::remove_dir_all(&dir);
+        let id = sandbox_id.to_owned();
+        let _ = tokio::task::spawn_blocking(move || {
+            records::kill_sandbox(&dir, &id);
+            let _ = std::fs::remove_dir_all(&dir);
+        })
+        .await;
     }
 }
 
@@ -326,7 +373,7 @@ impl Backend for ProcessBackend {
 
     fn terminate<'a>(&'a self, sandbox_id: &'a str) -> BoxFuture<'a, Result<(), BackendError>> {
         Box::pin(async move {
-            self.stop(sandbox_id);
+            self.stop(sandbox_id).await;
             Ok(())
         })
     }

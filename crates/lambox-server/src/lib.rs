@@ -19,6 +19,7 @@ use lambox_backend_docker::{DockerBackend, DockerBackendConfig, ImageMap};
 use lambox_backend_process::{ProcessBackend, ProcessBackendConfig};
 use lambox_core::backend::Backend;
 use lambox_core::pool::{PoolSettings, WarmPool};
+use lambox_core::presign::UrlSigner;
 use lambox_store::{Durability, Store};
 use tokio::net::TcpListener;
 
@@ -45,6 +46,15 @@ pub async fn open_state(config: Config) -> anyhow::Result<Arc<AppState>> {
     let installation_id = store
         .installation_id(&uuid::Uuid::new_v4().simple().to_string())
         .await?;
+    let random_key = format!(
+        "{}{}",
+        uuid::Uuid::new_v4().simple(),
+        uuid::Uuid::new_v4().simple()
+    );
+    let url_key = store
+        .installation_fact("url_signing_key", &random_key)
+        .await?;
+    let signer = UrlSigner::new(url_key.as_bytes());
     let backend = backend(&config, &installation_id, &store).await?;
     reap(&backend).await;
     let logs = LogCollector::start(store.clone(), config.logs.keep_per_function);
@@ -86,6 +96,7 @@ pub async fn open_state(config: Config) -> anyhow::Result<Arc<AppState>> {
         store,
         config,
         auth,
+        signer,
         invoker,
         queue,
     }))
@@ -109,15 +120,12 @@ async fn backend(
                 node: config.process.node.clone(),
                 installation_id: installation_id.to_owned(),
             })?);
-            // Not needed before serving: they save the first cold start a probe, and free disk.
+            // Before serving, so that what it removes cannot be code unpacked for a function
+            // created meanwhile.
+            backend.retain_code(store.code_blob_digests().await?).await;
+            // Not needed before serving: it saves the first cold start a probe.
             let warming = backend.clone();
-            let store = store.clone();
-            tokio::spawn(async move {
-                warming.warm_up().await;
-                if let Ok(stored) = store.code_blob_digests().await {
-                    warming.retain_code(stored).await;
-                }
-            });
+            tokio::spawn(async move { warming.warm_up().await });
             backend
         }
         BackendKind::Docker => {

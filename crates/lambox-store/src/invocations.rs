@@ -118,16 +118,26 @@ const CONFIG_SELECT: &str = "SELECT qualifier, max_retry_attempts, max_event_age
 impl Store {
     /// This installation's id: `candidate` when none was recorded yet, else the recorded one.
     pub async fn installation_id(&self, candidate: &str) -> Result<String, StoreError> {
+        self.installation_fact("installation_id", candidate).await
+    }
+
+    /// A fact about this installation recorded under `key` (such as the key its presigned URLs
+    /// are signed with): `candidate` when none was recorded yet, else the recorded one.
+    pub async fn installation_fact(
+        &self,
+        key: &str,
+        candidate: &str,
+    ) -> Result<String, StoreError> {
         let mut w = self.write().await;
-        sqlx::query("INSERT OR IGNORE INTO meta (key, value) VALUES ('installation_id', ?)")
+        sqlx::query("INSERT OR IGNORE INTO meta (key, value) VALUES (?, ?)")
+            .bind(key)
             .bind(candidate)
             .execute(&mut *w)
             .await?;
-        Ok(
-            sqlx::query_scalar("SELECT value FROM meta WHERE key = 'installation_id'")
-                .fetch_one(&mut *w)
-                .await?,
-        )
+        Ok(sqlx::query_scalar("SELECT value FROM meta WHERE key = ?")
+            .bind(key)
+            .fetch_one(&mut *w)
+            .await?)
     }
 
     /// Sets (or with `None` removes) a function's reserved concurrency to what `decide` makes

@@ -10,6 +10,7 @@ use lambox_core::arn::{FunctionRef, LATEST, NameShape};
 use lambox_core::checks::{check_architectures, check_settings_constraints, check_settings_rules};
 use lambox_core::code::{inspect_zip, lower_hex, sha256};
 use lambox_core::function::{FunctionConfig, FunctionSettings, PackageType};
+use lambox_core::presign::Artifact;
 use lambox_core::validate::ValidationErrors;
 use lambox_store::{CodeUpload, ListCursor, NewFunction, StoreError};
 use serde::{Deserialize, Serialize};
@@ -293,7 +294,19 @@ pub(super) async fn get(ctx: &Ctx<'_>, label: &str) -> Result<Response, ApiError
             View::Current,
             f.qualifier.is_some(),
         ),
-        code: wire::code_location(&version, &ctx.base_url()),
+        code: wire::code_location(
+            &version,
+            &ctx.base_url(),
+            &ctx.state
+                .signer
+                .sign(
+                    Artifact::Code,
+                    &ctx.scope.account,
+                    &version.code_sha256_hex,
+                    lambox_core::time::now_millis() / 1000,
+                )
+                .query(),
+        ),
         tags: (!function.tags.is_empty()).then_some(&function.tags),
         concurrency: function.reserved_concurrency.map(|n| wire::Concurrency {
             reserved_concurrent_executions: n,

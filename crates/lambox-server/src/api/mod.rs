@@ -22,6 +22,7 @@ use axum::response::{IntoResponse, Response};
 use http_body_util::BodyExt;
 use lambox_core::LambdaError;
 use lambox_core::arn::{FunctionRef, NameShape, ResolvedFunction, check_qualifier};
+use lambox_core::presign::UrlSigner;
 use lambox_core::validate::ValidationErrors;
 use lambox_store::{FunctionRecord, Scope, Store, StoreError};
 use serde::Serialize;
@@ -42,6 +43,8 @@ pub struct AppState {
     pub config: Config,
     /// Derives callers.
     pub auth: Authenticator,
+    /// Presigns download URLs (`Code.Location`).
+    pub signer: UrlSigner,
     /// Runs functions.
     pub invoker: Arc<Invoker>,
     /// The asynchronous event queue.
@@ -280,7 +283,7 @@ async fn handle(
         .ok_or_else(|| ApiError::UnknownOperation(format!("{} {path}", parts.method)))?;
     let query = Query::parse(parts.uri.query());
     if op.is_internal() {
-        return internal::handle(state, &op).await;
+        return internal::handle(state, &op, &query).await;
     }
     let declared = parts
         .headers
@@ -288,7 +291,7 @@ async fn handle(
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse().ok());
     let body = read_body(body, body_limit(&op, &state.config), declared, op.name()).await?;
-    let Caller { account, region } = state.auth.caller(parts, &query, &body)?;
+    let Caller { account, region } = state.auth.caller(parts, &query, &body, "lambda")?;
     let ctx = Ctx {
         state,
         request_id,

@@ -255,9 +255,10 @@ pub struct CodeLocation {
     resolved_image_uri: Option<String>,
 }
 
-/// Where a version's code can be fetched: lambox's download URL for zips (on the host the
-/// client used), the image for Image functions.
-pub fn code_location(v: &VersionRecord, base_url: &str) -> CodeLocation {
+/// Where a version's code can be fetched: for zips, lambox's download URL on the host the
+/// client used, presigned by `presigned_query` (valid for ten minutes, like AWS's); the image
+/// for Image functions.
+pub fn code_location(v: &VersionRecord, base_url: &str, presigned_query: &str) -> CodeLocation {
     match (v.config.package_type, &v.config.image_uri) {
         (PackageType::Image, Some(uri)) => {
             let repo = uri.split('@').next().unwrap_or(uri);
@@ -274,7 +275,10 @@ pub fn code_location(v: &VersionRecord, base_url: &str) -> CodeLocation {
         }
         _ => CodeLocation {
             repository_type: "S3",
-            location: Some(format!("{base_url}/_lambox/code/{}", v.code_sha256_hex)),
+            location: Some(format!(
+                "{base_url}/_lambox/code/{}?{presigned_query}",
+                v.code_sha256_hex
+            )),
             image_uri: None,
             resolved_image_uri: None,
         },

@@ -70,8 +70,15 @@ impl Authenticator {
             .unwrap_or_else(|| self.default_account.clone())
     }
 
-    /// The caller of a request. Without strict mode any signature (or none) is accepted.
-    pub fn caller(&self, parts: &Parts, query: &Query, body: &[u8]) -> Result<Caller, ApiError> {
+    /// The caller of a request signed for `service` (`lambda`). Without strict mode any
+    /// signature (or none) is accepted.
+    pub fn caller(
+        &self,
+        parts: &Parts,
+        query: &Query,
+        body: &[u8],
+        service: &str,
+    ) -> Result<Caller, ApiError> {
         let authorization = parts
             .headers
             .get("authorization")
@@ -114,6 +121,19 @@ impl Authenticator {
                 "Date must be in ISO-8601 'basic format'. Got '{amz_date}'."
             ))
         })?;
+        if auth.service != service {
+            return Err(ApiError::InvalidSignature(format!(
+                "Credential should be scoped to correct service: '{service}'. "
+            )));
+        }
+        if amz_date.get(..8) != Some(auth.date.as_str()) {
+            return Err(ApiError::InvalidSignature(format!(
+                "Date in Credential scope does not match YYYYMMDD from ISO-8601 version of date \
+                 from HTTP: '{}' != '{}', from '{amz_date}'.",
+                auth.date,
+                &amz_date[..8]
+            )));
+        }
         let now = lambox_core::time::now_millis() / 1000;
         if (now - signed_at).abs() > self.max_skew_seconds {
             return Err(ApiError::InvalidSignature(format!(
@@ -131,13 +151,17 @@ impl Authenticator {
                 )
             })
             .collect();
-        let payload = match parts
+        // The signature covers the body through its hash, which lambox computes itself: a
+        // client's `x-amz-content-sha256` is never trusted, or a captured request could be
+        // replayed with another body. `UNSIGNED-PAYLOAD` is signed as that literal.
+        let unsigned = parts
             .headers
             .get("x-amz-content-sha256")
-            .and_then(|v| v.to_str().ok())
-        {
-            Some(h) if h != "UNSIGNED-PAYLOAD" && !h.starts_with("STREAMING-") => h.to_owned(),
-            _ => lambox_core::code::lower_hex(&Sha256::digest(body)),
+            .is_some_and(|h| h.as_bytes() == b"UNSIGNED-PAYLOAD");
+        let payload = if unsigned {
+            "UNSIGNED-PAYLOAD".to_owned()
+        } else {
+            lambox_core::code::lower_hex(&Sha256::digest(body))
         };
         let method = parts.method.as_str();
         let request = sigv4::SignedRequest {

@@ -2,6 +2,8 @@
 //! client must have made. Pure functions over strings; the HTTP edge feeds them.
 
 use lambox_core::code::lower_hex;
+pub use lambox_core::crypto::constant_time_eq;
+use lambox_core::crypto::hmac_sha256;
 use sha2::{Digest, Sha256};
 
 /// The parts of an `AWS4-HMAC-SHA256 Credential=…, SignedHeaders=…, Signature=…` header.
@@ -169,33 +171,6 @@ pub fn signature(
         key = hmac_sha256(&key, part.as_bytes());
     }
     lower_hex(&hmac_sha256(&key, string_to_sign.as_bytes()))
-}
-
-/// Compares two strings in time independent of where they differ.
-pub fn constant_time_eq(a: &str, b: &str) -> bool {
-    a.len() == b.len()
-        && a.bytes()
-            .zip(b.bytes())
-            .fold(0u8, |acc, (x, y)| acc | (x ^ y))
-            == 0
-}
-
-/// HMAC-SHA256 (RFC 2104).
-fn hmac_sha256(key: &[u8], message: &[u8]) -> [u8; 32] {
-    const BLOCK: usize = 64;
-    let mut k = [0u8; BLOCK];
-    if key.len() > BLOCK {
-        k[..32].copy_from_slice(&Sha256::digest(key));
-    } else {
-        k[..key.len()].copy_from_slice(key);
-    }
-    let mut inner = Sha256::new();
-    inner.update(k.map(|b| b ^ 0x36));
-    inner.update(message);
-    let mut outer = Sha256::new();
-    outer.update(k.map(|b| b ^ 0x5c));
-    outer.update(inner.finalize());
-    outer.finalize().into()
 }
 
 /// Seconds since the Unix epoch of an `X-Amz-Date` (`YYYYMMDDTHHMMSSZ`).
