@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from conftest import ROLE, create
+from conftest import ROLE, create, make_zip
 from docker_support import (
     RUNTIME_IMAGE,
     containers,
@@ -177,3 +177,28 @@ def test_functions_in_containers_reach_lambox_through_aws_endpoint_url(tmp_path)
         assert body["callee"] == {"from": "caller"}
     finally:
         server.stop()
+
+
+def test_a_containers_agent_refuses_pushes_without_its_secret(server, lam):
+    import urllib.error
+    import urllib.request
+
+    create(lam, "dk-guarded")
+    assert json.loads(lam.invoke(FunctionName="dk-guarded", Payload=b"1")["Payload"].read()) == 1
+    (cid,) = our_containers("dk-guarded")
+    ports = json.loads(docker("inspect", "--format", "{{json .NetworkSettings.Ports}}", cid).stdout)
+    (binding,) = ports["8080/tcp"]
+    assert binding["HostIp"] == "127.0.0.1", "a local engine publishes on loopback only"
+    ip = docker("inspect", "--format", "{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}", cid).stdout.strip()
+    for url in (f"http://127.0.0.1:{binding['HostPort']}", f"http://{ip}:8080"):
+        req = urllib.request.Request(f"{url}/2015-03-31/functions/function/invocations", data=b"2")
+        with pytest.raises(urllib.error.HTTPError) as e:
+            urllib.request.urlopen(req, timeout=5)
+        assert e.value.code == 403
+    # The runtime does not see the agent's secret.
+    env = docker("inspect", "--format", "{{json .Config.Env}}", cid).stdout
+    assert "LAMBOX_AGENT_SECRET" in env
+    src = "import os\ndef handler(event, context):\n    return sorted(k for k in os.environ if 'SECRET' in k)\n"
+    create(lam, "dk-env", make_zip({"handler.py": src}))
+    seen = json.loads(lam.invoke(FunctionName="dk-env")["Payload"].read())
+    assert "LAMBOX_AGENT_SECRET" not in seen and "AWS_SECRET_ACCESS_KEY" in seen

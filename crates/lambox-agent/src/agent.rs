@@ -14,7 +14,7 @@ use tokio::sync::{Notify, oneshot, watch};
 use crate::output::Output;
 
 /// What the agent knows about its function and how to start its runtime.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Settings {
     /// The runtime's command line.
     pub bootstrap: Vec<String>,
@@ -30,6 +30,18 @@ pub struct Settings {
     pub default_arn: String,
     /// Where to record the runtime's pid, so that a reaper can find it.
     pub sandbox_dir: Option<PathBuf>,
+    /// The secret every push must carry; `None` accepts every push (as AWS's emulator does).
+    pub secret: Option<String>,
+}
+
+impl std::fmt::Debug for Settings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Settings")
+            .field("bootstrap", &self.bootstrap)
+            .field("runtime_api", &self.runtime_api)
+            .field("version", &self.version)
+            .finish_non_exhaustive()
+    }
 }
 
 /// One invocation as the runtime receives it.
@@ -109,7 +121,9 @@ pub struct Agent {
     state: Mutex<State>,
     pending_ready: Notify,
     exits: watch::Sender<(u64, Option<Exit>)>,
-    output: Mutex<Output>,
+    output: Arc<Mutex<Output>>,
+    /// Notified whenever the log writer has written a chunk.
+    drained: Arc<Notify>,
     /// Held by the invocation in flight; pushes queue behind it.
     pub(crate) busy: tokio::sync::Mutex<()>,
 }
@@ -123,16 +137,43 @@ pub struct Started {
 }
 
 impl Agent {
-    /// An agent that writes its log stream to `output`.
+    /// An agent whose log stream starts with `output` (already holding, say, its ready line).
     pub fn new(settings: Settings, output: Output) -> Arc<Self> {
         Arc::new(Self {
             settings,
             state: Mutex::new(State::default()),
             pending_ready: Notify::new(),
             exits: watch::channel((0, None)).0,
-            output: Mutex::new(output),
+            output: Arc::new(Mutex::new(output)),
+            drained: Arc::new(Notify::new()),
             busy: tokio::sync::Mutex::new(()),
         })
+    }
+
+    /// Writes the log stream to `sink` (the agent's standard output) until the sink breaks.
+    pub async fn write_log<W: tokio::io::AsyncWrite + Unpin>(&self, sink: W) {
+        let shared = self.output.clone();
+        let ready = self.output().ready();
+        crate::output::write_out(sink, ready, self.drained.clone(), move || {
+            shared
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .take_pending()
+        })
+        .await;
+    }
+
+    /// Waits until the log buffer has room for the runtime's output.
+    async fn room_in_log(&self) {
+        loop {
+            let drained = self.drained.notified();
+            tokio::pin!(drained);
+            drained.as_mut().enable();
+            if !self.output().is_full() {
+                return;
+            }
+            drained.await;
+        }
     }
 
     fn state(&self) -> MutexGuard<'_, State> {
@@ -167,6 +208,8 @@ impl Agent {
                 "AWS_LAMBDA_RUNTIME_API",
                 self.settings.runtime_api.to_string(),
             )
+            // The agent's secret is the agent's alone.
+            .env_remove(lambox_core::protocol::AGENT_SECRET_ENV)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -237,6 +280,7 @@ impl Agent {
     async fn pump(&self, rx: Arc<pipe::Receiver>) {
         let mut buf = vec![0u8; 16 * 1024];
         loop {
+            self.room_in_log().await;
             if rx.readable().await.is_err() {
                 return;
             }
@@ -250,16 +294,17 @@ impl Agent {
     }
 
     /// Takes in what the runtime has written and not yet been read: everything it printed
-    /// before answering is in the log before END.
+    /// before answering is in the log before END (unless the log buffer is full, when the rest
+    /// follows later).
     pub fn drain_output(&self) {
         let pipes = self.state().pipes.clone();
         let mut buf = vec![0u8; 16 * 1024];
         for rx in pipes {
-            while let Ok(n) = rx.try_read(&mut buf) {
-                if n == 0 {
-                    break;
+            while !self.output().is_full() {
+                match rx.try_read(&mut buf) {
+                    Ok(n) if n > 0 => self.output().runtime_bytes(&buf[..n]),
+                    _ => break,
                 }
-                self.output().runtime_bytes(&buf[..n]);
             }
         }
     }

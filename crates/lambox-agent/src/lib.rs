@@ -44,16 +44,21 @@ pub struct AgentArgs {
     pub sandbox_dir: Option<PathBuf>,
     /// The runtime's command line; empty to find the bootstrap as Lambda does.
     pub bootstrap: Vec<String>,
+    /// Standard input is lambox's control pipe: its first line is the secret pushes must
+    /// carry, and its end means lambox is gone (the agent then stops its runtime and exits).
+    pub stdin_control: bool,
 }
 
 impl AgentArgs {
-    /// Parses `[--invoke ADDR] [--runtime-api ADDR] [--sandbox-dir DIR] [--] [BOOTSTRAP ARGS…]`.
+    /// Parses `[--invoke ADDR] [--runtime-api ADDR] [--sandbox-dir DIR] [--stdin-control] [--]
+    /// [BOOTSTRAP ARGS…]`.
     pub fn parse(args: impl IntoIterator<Item = String>) -> anyhow::Result<Self> {
         let mut parsed = Self {
             invoke: "0.0.0.0:8080".parse().expect("address"),
             runtime_api: "127.0.0.1:9001".parse().expect("address"),
             sandbox_dir: None,
             bootstrap: Vec::new(),
+            stdin_control: false,
         };
         let mut it = args.into_iter();
         while let Some(a) = it.next() {
@@ -71,6 +76,7 @@ impl AgentArgs {
                     parsed.sandbox_dir =
                         Some(it.next().context("--sandbox-dir needs a path")?.into());
                 }
+                "--stdin-control" => parsed.stdin_control = true,
                 "--" => {
                     parsed.bootstrap.extend(it.by_ref());
                 }
@@ -116,16 +122,59 @@ fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
         .unwrap_or(default)
 }
 
-/// Runs the agent until SIGTERM or SIGINT. Blocks the calling thread.
+/// Runs the agent until SIGTERM or SIGINT (or, with `stdin_control`, until its standard input
+/// ends). Blocks the calling thread.
 pub fn run(args: AgentArgs) -> anyhow::Result<()> {
     // One thread: the agent does little work and every wake-up across threads costs latency.
-    tokio::runtime::Builder::new_current_thread()
+    let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
-        .build()?
-        .block_on(serve(args))
+        .build()?;
+    let served = runtime.block_on(serve(args));
+    // The thread reading the control pipe may still be blocked in a read: do not wait for it.
+    runtime.shutdown_background();
+    served
+}
+
+/// Largest invocation payload a push may carry (above AWS's 6 MB request limit).
+const MAX_PUSH_BYTES: usize = 7 * 1024 * 1024;
+
+/// Longest secret read from the control pipe.
+const MAX_SECRET_BYTES: usize = 256;
+
+/// Reads the secret from standard input on a thread of its own (a blocking read), then waits
+/// for the input to end; `closed` resolves when it has.
+fn watch_stdin() -> anyhow::Result<(String, tokio::sync::oneshot::Receiver<()>)> {
+    use std::io::{BufRead, Read};
+    let (secret_tx, secret_rx) = std::sync::mpsc::channel();
+    let (closed_tx, closed_rx) = tokio::sync::oneshot::channel();
+    std::thread::Builder::new()
+        .name("control-pipe".into())
+        .spawn(move || {
+            let mut stdin = std::io::BufReader::new(std::io::stdin().lock());
+            let mut line = String::new();
+            let read = (&mut stdin)
+                .take(MAX_SECRET_BYTES as u64)
+                .read_line(&mut line);
+            let _ = secret_tx.send(read.map(|_| line.trim_end().to_owned()));
+            let mut sink = [0u8; 256];
+            while matches!(stdin.read(&mut sink), Ok(n) if n > 0) {}
+            let _ = closed_tx.send(());
+        })?;
+    let secret = secret_rx
+        .recv()
+        .context("the control pipe closed")?
+        .context("reading the control pipe")?;
+    Ok((secret, closed_rx))
 }
 
 async fn serve(args: AgentArgs) -> anyhow::Result<()> {
+    let (secret, control_closed) = if args.stdin_control {
+        let (secret, closed) = watch_stdin()?;
+        (Some(secret), Some(closed))
+    } else {
+        (std::env::var(protocol::AGENT_SECRET_ENV).ok(), None)
+    };
+    let secret = secret.filter(|s| !s.is_empty());
     let invoke_listener = TcpListener::bind(args.invoke)
         .await
         .context("binding the invoke endpoint")?;
@@ -149,13 +198,16 @@ async fn serve(args: AgentArgs) -> anyhow::Result<()> {
         timeout: Duration::from_secs_f64(env_or("AWS_LAMBDA_FUNCTION_TIMEOUT", 300.0)),
         default_arn: lambox_core::arn::function_arn(&region, "000000000000", &name, None),
         sandbox_dir: args.sandbox_dir,
+        secret,
     };
-    let mut output = Output::new(Box::new(std::io::stdout()));
+    let mut output = Output::new();
     output.line(&protocol::ready_line(
         &invoke_listener.local_addr()?.to_string(),
         &settings.runtime_api.to_string(),
     ));
     let agent = Agent::new(settings, output);
+    let log_agent = agent.clone();
+    tokio::spawn(async move { log_agent.write_log(tokio::io::stdout()).await });
 
     let api_agent = agent.clone();
     tokio::spawn(accept(api_listener, move |req| {
@@ -169,26 +221,56 @@ async fn serve(args: AgentArgs) -> anyhow::Result<()> {
     }));
 
     let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+    let lambox_gone = async {
+        match control_closed {
+            Some(closed) => {
+                let _ = closed.await;
+            }
+            None => std::future::pending().await,
+        }
+    };
     tokio::select! {
         _ = term.recv() => {},
         _ = tokio::signal::ctrl_c() => {},
+        () = lambox_gone => {},
     }
     agent.kill_runtime();
     Ok(())
 }
 
+fn refused(status: StatusCode, body: &'static [u8]) -> Response<Full<Bytes>> {
+    let mut r = Response::new(Full::new(Bytes::from_static(body)));
+    *r.status_mut() = status;
+    r
+}
+
 async fn push(agent: Arc<Agent>, req: Request<Incoming>) -> Response<Full<Bytes>> {
     if req.method() != Method::POST || req.uri().path() != protocol::INVOKE_PATH {
-        let mut r = Response::new(Full::new(Bytes::from_static(
-            b"{\"errorMessage\":\"not found\"}",
-        )));
-        *r.status_mut() = StatusCode::NOT_FOUND;
-        return r;
+        return refused(StatusCode::NOT_FOUND, b"{\"errorMessage\":\"not found\"}");
+    }
+    if let Some(secret) = &agent.settings.secret {
+        let given = req
+            .headers()
+            .get(protocol::AGENT_SECRET)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default();
+        if !lambox_core::crypto::constant_time_eq(given, secret) {
+            return refused(StatusCode::FORBIDDEN, b"{\"errorMessage\":\"forbidden\"}");
+        }
     }
     let (parts, body) = req.into_parts();
-    let body = match body.collect().await {
+    // lambox sends at most the 6 MB payload limit; anything larger is not from lambox.
+    let body = match http_body_util::Limited::new(body, MAX_PUSH_BYTES)
+        .collect()
+        .await
+    {
         Ok(b) => b.to_bytes(),
-        Err(_) => Bytes::new(),
+        Err(_) => {
+            return refused(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                b"{\"errorMessage\":\"payload too large\"}",
+            );
+        }
     };
     invoke::invoke(&agent, &parts.headers, body).await
 }

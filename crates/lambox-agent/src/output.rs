@@ -1,27 +1,48 @@
-//! The sandbox's log stream: the runtime's output and Lambda's own lines, written to the
-//! agent's standard output, with the current invocation's part kept for `LogType: Tail`.
+//! The sandbox's log stream: the runtime's output and Lambda's own lines, buffered in memory and
+//! written to the agent's standard output by a task of its own, with the current invocation's
+//! part kept for `LogType: Tail`.
+//!
+//! Nothing writes to the standard output while holding a lock: [`Output`] only appends to a
+//! bounded buffer. When the buffer is full, the runtime's output waits (its pipe fills and the
+//! runtime blocks, as a process writing to a slow terminal does) while Lambda's own short lines
+//! are still taken.
 
-use std::io::Write;
+use std::sync::Arc;
+
+use tokio::io::AsyncWriteExt;
+use tokio::sync::Notify;
 
 /// How much of an invocation's log is kept: what `LogType: Tail` returns.
 pub const TAIL_BYTES: usize = 4096;
 
-/// The agent's log writer.
+/// How much written output may wait for the standard output before the runtime has to wait.
+pub const MAX_PENDING_BYTES: usize = 1 << 20;
+
+/// The agent's log buffer.
 pub struct Output {
-    sink: Box<dyn Write + Send>,
+    pending: Vec<u8>,
     /// Whether the last byte written ended a line.
     at_line_start: bool,
     /// The current invocation's log, trimmed to its last [`TAIL_BYTES`] (when capturing).
     capture: Option<Vec<u8>>,
+    /// Wakes the writer.
+    ready: Arc<Notify>,
+}
+
+impl Default for Output {
+    fn default() -> Self {
+        Self::new()
+    }
 }
 
 impl Output {
-    /// Writes to `sink`.
-    pub fn new(sink: Box<dyn Write + Send>) -> Self {
+    /// An empty buffer.
+    pub fn new() -> Self {
         Self {
-            sink,
+            pending: Vec::new(),
             at_line_start: true,
             capture: None,
+            ready: Arc::new(Notify::new()),
         }
     }
 
@@ -60,9 +81,24 @@ impl Output {
         captured
     }
 
+    /// Whether the runtime's output has to wait for the writer.
+    pub fn is_full(&self) -> bool {
+        self.pending.len() >= MAX_PENDING_BYTES
+    }
+
+    /// Takes what waits to be written.
+    pub fn take_pending(&mut self) -> Vec<u8> {
+        std::mem::take(&mut self.pending)
+    }
+
+    /// Resolves when something may wait to be written.
+    pub fn ready(&self) -> Arc<Notify> {
+        self.ready.clone()
+    }
+
     fn write(&mut self, bytes: &[u8]) {
-        // A broken log pipe must not stop invocations; the log is lost, the answer is not.
-        let _ = self.sink.write_all(bytes).and_then(|()| self.sink.flush());
+        self.pending.extend_from_slice(bytes);
+        self.ready.notify_one();
         if let Some(c) = &mut self.capture {
             c.extend_from_slice(bytes);
             if c.len() > 2 * TAIL_BYTES {
@@ -72,28 +108,36 @@ impl Output {
     }
 }
 
+/// Writes what `output` buffers to `sink` until the sink breaks; `drained` is notified after
+/// every write. `take` takes the pending bytes out under the caller's lock.
+pub async fn write_out<W: tokio::io::AsyncWrite + Unpin>(
+    mut sink: W,
+    ready: Arc<Notify>,
+    drained: Arc<Notify>,
+    mut take: impl FnMut() -> Vec<u8>,
+) {
+    loop {
+        let chunk = take();
+        if chunk.is_empty() {
+            ready.notified().await;
+            continue;
+        }
+        // A broken log pipe must not stop invocations: the log is lost, the answers are not.
+        if sink.write_all(&chunk).await.is_err() || sink.flush().await.is_err() {
+            drained.notify_waiters();
+            return;
+        }
+        drained.notify_waiters();
+    }
+}
+
 #[cfg(test)]
 mod tests {
-    use std::sync::{Arc, Mutex};
-
     use super::*;
-
-    #[derive(Clone, Default)]
-    struct Shared(Arc<Mutex<Vec<u8>>>);
-    impl Write for Shared {
-        fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
-            self.0.lock().unwrap().extend_from_slice(b);
-            Ok(b.len())
-        }
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
-    }
 
     #[test]
     fn lines_never_join_runtime_output_and_tail_is_bounded() {
-        let shared = Shared::default();
-        let mut out = Output::new(Box::new(shared.clone()));
+        let mut out = Output::new();
         out.runtime_bytes(b"init\n");
         out.begin_capture();
         out.line("START RequestId: a Version: $LATEST");
@@ -101,7 +145,7 @@ mod tests {
         out.line("END RequestId: a");
         let tail = out.end_capture();
         assert_eq!(
-            String::from_utf8(shared.0.lock().unwrap().clone()).unwrap(),
+            String::from_utf8(out.take_pending()).unwrap(),
             "init\nSTART RequestId: a Version: $LATEST\nno newline\nEND RequestId: a\n"
         );
         assert_eq!(
@@ -114,5 +158,39 @@ mod tests {
         let tail = out.end_capture();
         assert_eq!(tail.len(), TAIL_BYTES);
         assert!(tail.ends_with(b"END\n"));
+    }
+
+    #[test]
+    fn the_buffer_is_full_at_its_bound() {
+        let mut out = Output::new();
+        out.runtime_bytes(&vec![b'x'; MAX_PENDING_BYTES - 1]);
+        assert!(!out.is_full());
+        out.runtime_bytes(b"y");
+        assert!(out.is_full());
+        assert_eq!(out.take_pending().len(), MAX_PENDING_BYTES);
+        assert!(!out.is_full());
+    }
+
+    #[tokio::test]
+    async fn the_writer_writes_in_order_and_stops_on_a_broken_sink() {
+        let shared = Arc::new(std::sync::Mutex::new(Output::new()));
+        let ready = shared.lock().unwrap().ready();
+        let drained = Arc::new(Notify::new());
+        let (client, mut server) = tokio::io::duplex(64);
+        let take = {
+            let shared = shared.clone();
+            move || shared.lock().unwrap().take_pending()
+        };
+        let writer = tokio::spawn(write_out(client, ready, drained, take));
+        shared.lock().unwrap().line("one");
+        shared.lock().unwrap().runtime_bytes(b"two\n");
+        let mut got = vec![0u8; 8];
+        tokio::io::AsyncReadExt::read_exact(&mut server, &mut got)
+            .await
+            .unwrap();
+        assert_eq!(got, b"one\ntwo\n");
+        drop(server);
+        shared.lock().unwrap().line("lost");
+        writer.await.unwrap();
     }
 }

@@ -21,9 +21,36 @@ fn remote_host_of(docker_host: Option<&str>) -> Option<String> {
     })
 }
 
+/// The address to publish agents' ports on for a remote engine reached at `host`: that host's
+/// own address (resolved once), so a port is reachable where lambox reaches the engine and
+/// nowhere else; all interfaces only if the name does not resolve.
+pub(crate) async fn publish_address(host: &str) -> String {
+    if let Ok(ip) = host.parse::<std::net::IpAddr>() {
+        return ip.to_string();
+    }
+    match tokio::net::lookup_host((host, 0)).await {
+        Ok(mut addrs) => match addrs.next() {
+            Some(a) => a.ip().to_string(),
+            None => "0.0.0.0".to_owned(),
+        },
+        Err(e) => {
+            tracing::warn!(host, error = %e, "cannot resolve the engine's host; publishing agents on all its interfaces");
+            "0.0.0.0".to_owned()
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
-    use super::remote_host_of;
+    use super::{publish_address, remote_host_of};
+
+    #[tokio::test]
+    async fn publishes_on_the_address_lambox_reaches_the_engine_by() {
+        assert_eq!(publish_address("10.0.0.5").await, "10.0.0.5");
+        assert_eq!(publish_address("::1").await, "::1");
+        // Resolved from /etc/hosts, without the network.
+        assert!(["127.0.0.1", "::1"].contains(&publish_address("localhost").await.as_str()));
+    }
 
     #[test]
     fn engines_on_this_machine_and_elsewhere() {

@@ -26,7 +26,7 @@ use bollard::query_parameters::{
 use futures_util::StreamExt;
 use lambox_core::backend::{Backend, BackendError, BoxFuture, LogSink, Sandbox, SandboxSpec};
 use lambox_core::function::PackageType;
-use lambox_core::protocol::{FALLBACK_BOOTSTRAP_ENV, parse_ready_line};
+use lambox_core::protocol::{AGENT_SECRET_ENV, FALLBACK_BOOTSTRAP_ENV, parse_ready_line};
 use lambox_core::revision::{FunctionRevision, SandboxPaths, log_stream_name, sandbox_environment};
 use lambox_core::runtime::{RuntimeFamily, clients};
 use tokio::sync::{Mutex, OnceCell};
@@ -34,7 +34,7 @@ use tokio::sync::{Mutex, OnceCell};
 pub use images::ImageMap;
 pub use pull::{PullProgress, connect_engine, pull_image};
 
-use crate::engine::remote_engine_host;
+use crate::engine::{publish_address, remote_engine_host};
 
 /// Label: the installation a container belongs to.
 pub const LABEL_INSTALLATION: &str = "lambox.installation";
@@ -67,6 +67,9 @@ pub struct DockerBackend {
     config: DockerBackendConfig,
     /// The host of a remote engine (`DOCKER_HOST=tcp://…`), where published ports are reached.
     remote_host: Option<String>,
+    /// The address agents' ports are published on: loopback for a local engine, the remote
+    /// engine's own address otherwise.
+    publish_ip: String,
     agent: OnceCell<Vec<u8>>,
     pulls: Mutex<HashMap<String, std::sync::Arc<OnceCell<()>>>>,
 }
@@ -96,10 +99,16 @@ impl DockerBackend {
     /// version.
     pub async fn connect(config: DockerBackendConfig) -> Result<Self, BackendError> {
         let docker = connect_engine().await?;
+        let remote_host = remote_engine_host();
+        let publish_ip = match &remote_host {
+            Some(host) => publish_address(host).await,
+            None => "127.0.0.1".to_owned(),
+        };
         Ok(Self {
             docker,
             config,
-            remote_host: remote_engine_host(),
+            remote_host,
+            publish_ip,
             agent: OnceCell::new(),
             pulls: Mutex::new(HashMap::new()),
         })
@@ -228,6 +237,7 @@ impl DockerBackend {
         if let Some(handler) = image_handler {
             env.push(format!("_HANDLER={handler}"));
         }
+        env.push(format!("{AGENT_SECRET_ENV}={}", spec.secret));
         match rev.family() {
             Some(RuntimeFamily::Python) => env.push(format!(
                 "{FALLBACK_BOOTSTRAP_ENV}=python3 {}",
@@ -268,14 +278,7 @@ impl DockerBackend {
                 HashMap::from([(
                     "8080/tcp".to_owned(),
                     Some(vec![PortBinding {
-                        host_ip: Some(
-                            if self.remote_host.is_some() {
-                                "0.0.0.0"
-                            } else {
-                                "127.0.0.1"
-                            }
-                            .into(),
-                        ),
+                        host_ip: Some(self.publish_ip.clone()),
                         host_port: Some(String::new()),
                     }]),
                 )])
@@ -346,6 +349,7 @@ impl DockerBackend {
         Ok(Sandbox {
             id: spec.sandbox_id.clone(),
             endpoint,
+            secret: spec.secret.clone(),
         })
     }
 

@@ -261,11 +261,14 @@ impl ProcessBackend {
         let mut command = tokio::process::Command::new(agent);
         command
             .args(agent_args)
+            // Loopback only, and standard input as the control pipe: it carries the push
+            // secret, and its end (lambox gone, even SIGKILLed) stops the sandbox.
             .args([
                 "--invoke",
                 "127.0.0.1:0",
                 "--runtime-api",
                 "127.0.0.1:0",
+                "--stdin-control",
                 "--sandbox-dir",
             ])
             .arg(&dir)
@@ -296,7 +299,7 @@ impl ProcessBackend {
                 ),
             )
             .current_dir(&task)
-            .stdin(Stdio::null())
+            .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .process_group(0);
@@ -305,6 +308,9 @@ impl ProcessBackend {
             .map_err(|e| BackendError::Launch(format!("cannot start the agent {agent}: {e}")))?;
         let pid = child.id().unwrap_or(0);
         records::write_agent_pid(&dir, pid, &self.config.installation_id)?;
+        let mut control = child.stdin.take().expect("piped");
+        tokio::io::AsyncWriteExt::write_all(&mut control, format!("{}\n", spec.secret).as_bytes())
+            .await?;
         let stdout = child.stdout.take().expect("piped");
         let stderr = child.stderr.take().expect("piped");
         let mut lines = BufReader::new(stdout).lines();
@@ -330,8 +336,10 @@ impl ProcessBackend {
             while let Ok(Some(line)) = lines.next_line().await {
                 logs(&line);
             }
-            // Reap the agent when it exits, whoever stopped it.
+            // Reap the agent when it exits, whoever stopped it; the control pipe stays open
+            // until then.
             let _ = child.wait().await;
+            drop(control);
         });
         tokio::spawn(async move {
             let mut errors = BufReader::new(stderr).lines();
@@ -342,6 +350,7 @@ impl ProcessBackend {
         Ok(Sandbox {
             id: spec.sandbox_id.clone(),
             endpoint,
+            secret: spec.secret.clone(),
         })
     }
 

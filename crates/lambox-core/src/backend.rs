@@ -46,7 +46,7 @@ impl std::fmt::Debug for CodePackage {
 }
 
 /// Everything a backend needs to start one sandbox.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct SandboxSpec {
     /// Unique id of the sandbox (32 lowercase hex digits).
     pub sandbox_id: String,
@@ -57,15 +57,41 @@ pub struct SandboxSpec {
     /// How lambox is reached from the host (`http://127.0.0.1:4566`); a backend whose
     /// sandboxes live elsewhere rewrites the host.
     pub lambox_url: String,
+    /// The secret the sandbox's agent requires on every push (see
+    /// [`crate::protocol::AGENT_SECRET`]); the backend hands it to the agent where nothing else
+    /// in the sandbox can read it.
+    pub secret: String,
 }
 
 /// A started sandbox.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct Sandbox {
     /// Its id, as in the spec.
     pub id: String,
     /// `host:port` of its agent's invoke endpoint.
     pub endpoint: String,
+    /// The secret its agent requires on every push (the spec's).
+    pub secret: String,
+}
+
+impl std::fmt::Debug for SandboxSpec {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SandboxSpec")
+            .field("sandbox_id", &self.sandbox_id)
+            .field("revision", &self.revision)
+            .field("code", &self.code)
+            .field("lambox_url", &self.lambox_url)
+            .finish_non_exhaustive()
+    }
+}
+
+impl std::fmt::Debug for Sandbox {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Sandbox")
+            .field("id", &self.id)
+            .field("endpoint", &self.endpoint)
+            .finish_non_exhaustive()
+    }
 }
 
 /// Why a backend operation failed.

@@ -26,6 +26,7 @@ impl Backend for CountingBackend {
             Ok(Sandbox {
                 id: spec.sandbox_id.clone(),
                 endpoint: format!("127.0.0.1:{}", 10_000 + n),
+                secret: spec.secret.clone(),
             })
         })
     }
@@ -106,6 +107,7 @@ fn spec(rev: &Arc<FunctionRevision>, id: &str) -> SandboxSpec {
         revision: rev.clone(),
         code: None,
         lambox_url: String::new(),
+        secret: "s".into(),
     }
 }
 

@@ -23,6 +23,9 @@ pub const TRACE_ID: &str = "lambox-trace-id";
 /// Request: `Tail` asks for the last 4 KB of the invocation's log in [`LOG_TAIL`].
 pub const LOG_TYPE: &str = "lambox-log-type";
 
+/// Request: the per-sandbox secret; an agent started with one refuses pushes without it.
+pub const AGENT_SECRET: &str = "lambox-agent-secret";
+
 /// Response: `Unhandled` when the function failed (AWS's header, passed through unchanged).
 pub const FUNCTION_ERROR: &str = "x-amz-function-error";
 /// Response: base64 of the last 4 KB of the invocation's log, when asked.
@@ -33,6 +36,9 @@ pub const RUNTIME_US: &str = "lambox-runtime-us";
 /// Environment: the id of the sandbox, on every process in it (a reaper matches it before it
 /// signals a recorded pid).
 pub const SANDBOX_ID_ENV: &str = "LAMBOX_SANDBOX_ID";
+/// Environment: the agent's secret, for agents that cannot be given it on standard input
+/// (containers); the agent keeps it from its runtime.
+pub const AGENT_SECRET_ENV: &str = "LAMBOX_AGENT_SECRET";
 /// Environment: the runtime command an agent runs when the function brings no `bootstrap`
 /// (lambox's runtime client for the function's runtime family).
 pub const FALLBACK_BOOTSTRAP_ENV: &str = "LAMBOX_FALLBACK_BOOTSTRAP";

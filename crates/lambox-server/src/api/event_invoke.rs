@@ -89,7 +89,8 @@ fn missing(ctx: &Ctx<'_>, name: &str, qualifier: &str) -> ApiError {
     .into()
 }
 
-async fn check(ctx: &Ctx<'_>, name: &str, input: &Input) -> Result<(), ApiError> {
+/// Checks a config; returns the Lambda function destinations it names, resolved to full ARNs.
+async fn check(ctx: &Ctx<'_>, name: &str, input: &Input) -> Result<Resolved, ApiError> {
     let mut errors = ValidationErrors::new();
     if let Some(n) = input.maximum_retry_attempts {
         if n < 0 {
@@ -133,7 +134,8 @@ async fn check(ctx: &Ctx<'_>, name: &str, input: &Input) -> Result<(), ApiError>
         )
         .into());
     }
-    for (_, arn) in destinations {
+    let mut resolved = Resolved::default();
+    for (field, arn) in destinations {
         if !arn.contains(":lambda:") {
             continue;
         }
@@ -143,12 +145,7 @@ async fn check(ctx: &Ctx<'_>, name: &str, input: &Input) -> Result<(), ApiError>
             ))
             .into());
         };
-        if d.name == name && d.account.as_deref() == Some(ctx.scope.account.as_str()) {
-            return Err(LambdaError::InvalidParameterValue(
-                "You can't specify the function as a destination for itself.".into(),
-            )
-            .into());
-        }
+        // A partial ARN names a function of the caller's account and region.
         let scope = lambox_store::Scope {
             account: d
                 .account
@@ -156,6 +153,27 @@ async fn check(ctx: &Ctx<'_>, name: &str, input: &Input) -> Result<(), ApiError>
                 .unwrap_or_else(|| ctx.scope.account.clone()),
             region: d.region.clone().unwrap_or_else(|| ctx.scope.region.clone()),
         };
+        let full = lambox_core::arn::function_arn(
+            &scope.region,
+            &scope.account,
+            &d.name,
+            d.qualifier.as_deref(),
+        );
+        if d.name == name && scope == ctx.scope {
+            return Err(LambdaError::InvalidParameterValue(
+                "You can't specify the function as a destination for itself.".into(),
+            )
+            .into());
+        }
+        // Until resource policies exist, nothing lets another account's function be invoked,
+        // so it cannot be a destination: the execution role would lack the permission.
+        if scope.account != ctx.scope.account {
+            return Err(LambdaError::InvalidParameterValue(format!(
+                "The function execution role does not have permissions to call InvokeFunction \
+                 on {full}"
+            ))
+            .into());
+        }
         if ctx
             .state
             .store
@@ -168,8 +186,19 @@ async fn check(ctx: &Ctx<'_>, name: &str, input: &Input) -> Result<(), ApiError>
             ))
             .into());
         }
+        match field {
+            "onSuccess" => resolved.on_success = Some(full),
+            _ => resolved.on_failure = Some(full),
+        }
     }
-    Ok(())
+    Ok(resolved)
+}
+
+/// Lambda function destinations as stored: full ARNs.
+#[derive(Default)]
+struct Resolved {
+    on_success: Option<String>,
+    on_failure: Option<String>,
 }
 
 fn to_u32(v: Option<i64>) -> Option<u32> {
@@ -186,7 +215,7 @@ fn dest_of(d: &Option<Destination>) -> Option<String> {
 pub(super) async fn put(ctx: &Ctx<'_>, label: &str, merge: bool) -> Result<Response, ApiError> {
     let (name, qualifier) = target(ctx, label).await?;
     let input: Input = ctx.json()?;
-    check(ctx, &name, &input).await?;
+    let resolved = check(ctx, &name, &input).await?;
     let store = &ctx.state.store;
     let existing = store
         .event_invoke_config(&ctx.scope, &name, &qualifier)
@@ -203,11 +232,11 @@ pub(super) async fn put(ctx: &Ctx<'_>, label: &str, merge: bool) -> Result<Respo
         max_event_age_seconds: to_u32(input.maximum_event_age_in_seconds)
             .or(base.as_ref().and_then(|b| b.max_event_age_seconds)),
         on_success: match &dc.on_success {
-            Some(_) => dest_of(&dc.on_success),
+            Some(_) => resolved.on_success.or_else(|| dest_of(&dc.on_success)),
             None => base.as_ref().and_then(|b| b.on_success.clone()),
         },
         on_failure: match &dc.on_failure {
-            Some(_) => dest_of(&dc.on_failure),
+            Some(_) => resolved.on_failure.or_else(|| dest_of(&dc.on_failure)),
             None => base.as_ref().and_then(|b| b.on_failure.clone()),
         },
         last_modified_ms: lambox_core::time::now_millis(),

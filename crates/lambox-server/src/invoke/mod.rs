@@ -10,14 +10,16 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
-use http_body_util::{BodyExt, Full};
+use http_body_util::{BodyExt, Full, LengthLimitError, Limited};
 use hyper::Request;
 use hyper::header::HeaderValue;
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
 use lambox_core::arn::{LATEST, function_arn};
-use lambox_core::backend::{BackendError, BoxFuture, CodePackage, CodeSource, SandboxSpec};
+use lambox_core::backend::{
+    BackendError, BoxFuture, CodePackage, CodeSource, Sandbox, SandboxSpec,
+};
 use lambox_core::pool::{PoolError, Slot, WarmPool};
 use lambox_core::protocol;
 use lambox_core::revision::FunctionRevision;
@@ -214,6 +216,11 @@ impl Invoker {
                 source: self.code.clone(),
             }),
             lambox_url: self.lambox_url.clone(),
+            secret: format!(
+                "{}{}",
+                uuid::Uuid::new_v4().simple(),
+                uuid::Uuid::new_v4().simple()
+            ),
         }
     }
 
@@ -245,7 +252,7 @@ impl Invoker {
                     }
                 }
             };
-            match self.push(lease.endpoint(), rev, req, timeout).await {
+            match self.push(lease.sandbox(), rev, req, timeout).await {
                 Ok(result) => {
                     lease.release();
                     return Ok(result);
@@ -258,6 +265,10 @@ impl Invoker {
                     lease.discard();
                     return Err(InvokeError::Sandbox(e));
                 }
+                Err(Push::TooLarge) => {
+                    lease.discard();
+                    return Ok(response_too_large(rev));
+                }
             }
         }
         Err(InvokeError::Sandbox("no reachable sandbox".into()))
@@ -265,12 +276,13 @@ impl Invoker {
 
     async fn push(
         &self,
-        endpoint: &str,
+        sandbox: &Sandbox,
         rev: &FunctionRevision,
         req: &InvokeRequest,
         timeout: Duration,
     ) -> Result<InvokeResult, Push> {
         let deadline = lambox_core::time::now_millis() + timeout.as_millis() as i64;
+        let endpoint = &sandbox.endpoint;
         let mut request = Request::post(format!("http://{endpoint}{}", protocol::INVOKE_PATH))
             .body(Full::new(req.payload.clone()))
             .map_err(|e| Push::Broken(e.to_string()))?;
@@ -280,6 +292,7 @@ impl Invoker {
                 h.insert(name, v);
             }
         };
+        set(protocol::AGENT_SECRET, &sandbox.secret);
         set(protocol::REQUEST_ID, &req.request_id);
         set(protocol::DEADLINE_MS, &deadline.to_string());
         set(protocol::INVOKED_ARN, &req.invoked_arn);
@@ -289,24 +302,30 @@ impl Invoker {
         if req.tail {
             set(protocol::LOG_TYPE, "Tail");
         }
-        // The agent answers by the deadline; the margin covers a runtime it has to kill.
-        let sent = tokio::time::timeout(
-            timeout + Duration::from_secs(10),
-            self.client.request(request),
-        )
+        // The agent answers by the deadline; the margin covers a runtime it has to kill. The
+        // deadline bounds the body as well as the headers.
+        let answered = tokio::time::timeout(timeout + Duration::from_secs(10), async {
+            let response = match self.client.request(request).await {
+                Err(e) if e.is_connect() => return Err(Push::NeverArrived(e.to_string())),
+                Err(e) => return Err(Push::Broken(e.to_string())),
+                Ok(r) => r,
+            };
+            let (parts, body) = response.into_parts();
+            // The agent holds runtimes to the response limit; a larger answer is refused the
+            // same way rather than read without bound.
+            let limit = protocol::MAX_RESPONSE_BYTES + 64 * 1024;
+            let body = match Limited::new(body, limit).collect().await {
+                Ok(b) => b.to_bytes(),
+                Err(e) if e.is::<LengthLimitError>() => return Err(Push::TooLarge),
+                Err(e) => return Err(Push::Broken(e.to_string())),
+            };
+            Ok((parts, body))
+        })
         .await;
-        let response = match sent {
+        let (parts, body) = match answered {
             Err(_) => return Err(Push::Broken("the agent did not answer".into())),
-            Ok(Err(e)) if e.is_connect() => return Err(Push::NeverArrived(e.to_string())),
-            Ok(Err(e)) => return Err(Push::Broken(e.to_string())),
-            Ok(Ok(r)) => r,
+            Ok(result) => result?,
         };
-        let (parts, body) = response.into_parts();
-        let body = body
-            .collect()
-            .await
-            .map_err(|e| Push::Broken(e.to_string()))?
-            .to_bytes();
         let text = |name: &str| {
             parts
                 .headers
@@ -327,6 +346,8 @@ impl Invoker {
 enum Push {
     /// The connection was never established: the event did not reach the sandbox.
     NeverArrived(String),
+    /// The answer is larger than a function may return.
+    TooLarge,
     /// It may have run; it must not be retried.
     Broken(String),
 }
@@ -365,6 +386,21 @@ fn entrypoint_error(rev: &FunctionRevision, request_id: &str, message: &str) -> 
     InvokeResult {
         executed_version: rev.version.clone(),
         body: protocol::error_body("Runtime.InvalidEntrypoint", &message).into(),
+        function_error: true,
+        log_tail: None,
+        runtime_us: None,
+    }
+}
+
+/// An answer larger than the response limit fails the invocation as Lambda fails it.
+fn response_too_large(rev: &FunctionRevision) -> InvokeResult {
+    let message = format!(
+        "Response payload size exceeded maximum allowed payload size ({} bytes).",
+        protocol::MAX_RESPONSE_BYTES
+    );
+    InvokeResult {
+        executed_version: rev.version.clone(),
+        body: protocol::error_body("Function.ResponseSizeTooLarge", &message).into(),
         function_error: true,
         log_tail: None,
         runtime_us: None,

@@ -251,7 +251,13 @@ impl EventQueue {
         let record = destination_record(function_arn, ev, condition, result);
         let text = record.to_string();
         let store = &self.inner.store;
-        if let Some((dest_scope, name, qualifier)) = lambda_destination(destination) {
+        if let Some((dest_scope, name, qualifier)) = lambda_destination(destination, scope) {
+            // Checked again at delivery, whatever was stored: until resource policies exist,
+            // another account's function never receives an account's records.
+            if dest_scope.account != scope.account {
+                tracing::warn!(function = %ev.function_name, destination, "refusing a destination in another account");
+                return;
+            }
             let request_id = uuid::Uuid::new_v4().to_string();
             let q = qualifier.unwrap_or_else(|| LATEST.to_owned());
             if let Err(e) = self
@@ -272,16 +278,17 @@ impl EventQueue {
     }
 }
 
-/// The scope, name and qualifier of a Lambda function destination ARN.
-fn lambda_destination(arn: &str) -> Option<(Scope, String, Option<String>)> {
+/// The scope, name and qualifier of a Lambda function destination ARN; a partial ARN names a
+/// function of `source`'s account and region.
+fn lambda_destination(arn: &str, source: &Scope) -> Option<(Scope, String, Option<String>)> {
     if !arn.contains(":lambda:") {
         return None;
     }
     let f = FunctionRef::parse(arn, NameShape::Plain).ok()?;
     Some((
         Scope {
-            account: f.account?,
-            region: f.region?,
+            account: f.account.unwrap_or_else(|| source.account.clone()),
+            region: f.region.unwrap_or_else(|| source.region.clone()),
         },
         f.name,
         f.qualifier,
@@ -369,8 +376,15 @@ mod tests {
 
     #[test]
     fn lambda_destinations_are_recognised() {
-        let (scope, name, q) =
-            lambda_destination("arn:aws:lambda:eu-west-1:222222222222:function:dest").unwrap();
+        let source = Scope {
+            account: "111111111111".into(),
+            region: "us-east-1".into(),
+        };
+        let (scope, name, q) = lambda_destination(
+            "arn:aws:lambda:eu-west-1:222222222222:function:dest",
+            &source,
+        )
+        .unwrap();
         assert_eq!(
             (
                 scope.account.as_str(),
@@ -380,6 +394,9 @@ mod tests {
             ),
             ("222222222222", "eu-west-1", "dest", None)
         );
-        assert!(lambda_destination("arn:aws:sqs:us-east-1:111111111111:q").is_none());
+        let (scope, _, _) =
+            lambda_destination("arn:aws:lambda:us-east-1:function:dest", &source).unwrap();
+        assert_eq!(scope, source, "a partial ARN is of the source's account");
+        assert!(lambda_destination("arn:aws:sqs:us-east-1:111111111111:q", &source).is_none());
     }
 }
