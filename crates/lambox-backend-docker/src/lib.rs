@@ -26,6 +26,7 @@ use bollard::query_parameters::{
 use futures_util::StreamExt;
 use lambox_core::backend::{Backend, BackendError, BoxFuture, LogSink, Sandbox, SandboxSpec};
 use lambox_core::function::PackageType;
+use lambox_core::lines::LineSplitter;
 use lambox_core::protocol::{AGENT_SECRET_ENV, FALLBACK_BOOTSTRAP_ENV, parse_ready_line};
 use lambox_core::revision::{FunctionRevision, SandboxPaths, log_stream_name, sandbox_environment};
 use lambox_core::runtime::{RuntimeFamily, clients};
@@ -76,18 +77,6 @@ pub struct DockerBackend {
 
 fn launch_error(what: &str, e: impl std::fmt::Display) -> BackendError {
     BackendError::Launch(format!("{what}: {e}"))
-}
-
-/// Appends `chunk` to `pending` and takes out the complete lines it now holds (without their
-/// line ends).
-fn complete_lines(pending: &mut String, chunk: &[u8]) -> Vec<String> {
-    pending.push_str(&String::from_utf8_lossy(chunk));
-    let mut lines = Vec::new();
-    while let Some(i) = pending.find('\n') {
-        let line: String = pending.drain(..=i).collect();
-        lines.push(line.trim_end_matches(['\n', '\r']).to_owned());
-    }
-    lines
 }
 
 fn container_name(sandbox_id: &str) -> String {
@@ -402,35 +391,44 @@ impl DockerBackend {
             .stderr(true)
             .build();
         let mut stream = self.docker.logs(name, Some(options));
-        let mut pending = String::new();
+        let mut splitter = LineSplitter::default();
         let mut seen = String::new();
         let ready = tokio::time::timeout(Duration::from_secs(60), async {
             while let Some(chunk) = stream.next().await {
                 let Ok(chunk) = chunk else { break };
-                for line in complete_lines(&mut pending, &chunk.into_bytes()) {
+                let mut lines = Vec::new();
+                splitter.push(&chunk.into_bytes(), |l| lines.push(l.to_owned()));
+                let mut lines = lines.into_iter();
+                for line in lines.by_ref() {
                     if parse_ready_line(&line).is_some() {
-                        return true;
+                        // Lines after the ready line in the same chunk are the log's first.
+                        return Some(lines.collect::<Vec<_>>());
                     }
-                    seen.push_str(&line);
-                    seen.push('\n');
+                    if seen.len() < 64 * 1024 {
+                        seen.push_str(&line);
+                        seen.push('\n');
+                    }
                 }
             }
-            false
+            None
         })
         .await
-        .unwrap_or(false);
-        if !ready {
+        .ok()
+        .flatten();
+        let Some(first) = ready else {
             return Err(BackendError::Launch(format!(
                 "the agent did not start: {}",
                 seen.trim()
             )));
+        };
+        for line in first {
+            logs(&line);
         }
         tokio::spawn(async move {
             while let Some(Ok(chunk)) = stream.next().await {
-                for line in complete_lines(&mut pending, &chunk.into_bytes()) {
-                    logs(&line);
-                }
+                splitter.push(&chunk.into_bytes(), |l| logs(l));
             }
+            splitter.finish(|l| logs(l));
         });
         Ok(())
     }

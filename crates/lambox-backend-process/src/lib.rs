@@ -15,10 +15,11 @@ use std::time::Duration;
 
 use lambox_core::backend::{Backend, BackendError, BoxFuture, LogSink, Sandbox, SandboxSpec};
 use lambox_core::function::PackageType;
+use lambox_core::lines::LineSplitter;
 use lambox_core::protocol::parse_ready_line;
 use lambox_core::revision::{SandboxPaths, log_stream_name, sandbox_environment};
 use lambox_core::runtime::{RuntimeFamily, clients};
-use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::io::AsyncReadExt;
 use tokio::sync::OnceCell;
 
 /// How the process backend runs sandboxes.
@@ -311,41 +312,59 @@ impl ProcessBackend {
         let mut control = child.stdin.take().expect("piped");
         tokio::io::AsyncWriteExt::write_all(&mut control, format!("{}\n", spec.secret).as_bytes())
             .await?;
-        let stdout = child.stdout.take().expect("piped");
+        let mut stdout = child.stdout.take().expect("piped");
         let stderr = child.stderr.take().expect("piped");
-        let mut lines = BufReader::new(stdout).lines();
-        let ready = tokio::time::timeout(Duration::from_secs(30), lines.next_line()).await;
-        let endpoint = match ready {
-            Ok(Ok(Some(line))) => parse_ready_line(&line).map(|(invoke, _)| invoke),
-            _ => None,
-        };
-        let Some(endpoint) = endpoint else {
-            let _ = child.start_kill();
-            let mut err = String::new();
-            let _ = tokio::io::AsyncReadExt::read_to_string(&mut BufReader::new(stderr), &mut err)
-                .await;
-            records::kill_sandbox(&dir, &spec.sandbox_id);
-            let _ = std::fs::remove_dir_all(&dir);
-            return Err(BackendError::Launch(format!(
-                "the agent did not start: {}",
-                err.trim()
-            )));
-        };
-        let id = spec.sandbox_id.clone();
+        // One task reads the agent's output: its first line is the ready line, the rest the
+        // sandbox's log stream, in lines of bounded length.
+        let (ready_tx, ready_rx) = tokio::sync::oneshot::channel::<String>();
         tokio::spawn(async move {
-            while let Ok(Some(line)) = lines.next_line().await {
-                logs(&line);
+            let mut ready_tx = Some(ready_tx);
+            let mut on_line = |line: &str| match ready_tx.take() {
+                Some(tx) => {
+                    let _ = tx.send(line.to_owned());
+                }
+                None => logs(line),
+            };
+            let mut splitter = LineSplitter::default();
+            let mut buf = vec![0u8; 16 * 1024];
+            while let Ok(n) = stdout.read(&mut buf).await
+                && n > 0
+            {
+                splitter.push(&buf[..n], &mut on_line);
             }
+            splitter.finish(&mut on_line);
             // Reap the agent when it exits, whoever stopped it; the control pipe stays open
             // until then.
             let _ = child.wait().await;
             drop(control);
         });
+        let ready = tokio::time::timeout(Duration::from_secs(30), ready_rx).await;
+        let endpoint = match ready {
+            Ok(Ok(line)) => parse_ready_line(&line).map(|(invoke, _)| invoke),
+            _ => None,
+        };
+        let Some(endpoint) = endpoint else {
+            records::kill_sandbox(&dir, &spec.sandbox_id);
+            let mut err = Vec::new();
+            let _ = stderr.take(64 * 1024).read_to_end(&mut err).await;
+            let _ = std::fs::remove_dir_all(&dir);
+            return Err(BackendError::Launch(format!(
+                "the agent did not start: {}",
+                String::from_utf8_lossy(&err).trim()
+            )));
+        };
+        let id = spec.sandbox_id.clone();
         tokio::spawn(async move {
-            let mut errors = BufReader::new(stderr).lines();
-            while let Ok(Some(line)) = errors.next_line().await {
-                tracing::warn!(sandbox = %id, "agent: {line}");
+            let mut stderr = stderr;
+            let mut splitter = LineSplitter::default();
+            let mut buf = vec![0u8; 4096];
+            let mut warn = |line: &str| tracing::warn!(sandbox = %id, "agent: {line}");
+            while let Ok(n) = stderr.read(&mut buf).await
+                && n > 0
+            {
+                splitter.push(&buf[..n], &mut warn);
             }
+            splitter.finish(&mut warn);
         });
         Ok(Sandbox {
             id: spec.sandbox_id.clone(),

@@ -17,6 +17,7 @@ pub mod env_vars;
 pub mod error;
 pub mod function;
 pub mod limits;
+pub mod lines;
 pub mod pool;
 pub mod presign;
 pub mod protocol;

@@ -46,6 +46,25 @@ pub struct Config {
     pub async_events: AsyncEventsConfig,
     /// Invocation logs.
     pub logs: LogsConfig,
+    /// The HTTP front door.
+    pub http: HttpConfig,
+}
+
+/// Settings of the HTTP server.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct HttpConfig {
+    /// Seconds lambox waits for a client's request headers, or for the next part of its body,
+    /// before it gives up on the request (408).
+    pub read_timeout_seconds: u64,
+}
+
+impl Default for HttpConfig {
+    fn default() -> Self {
+        Self {
+            read_timeout_seconds: 30,
+        }
+    }
 }
 
 /// Which backend runs sandboxes.
@@ -266,6 +285,7 @@ impl Default for Config {
             pool: PoolConfig::default(),
             async_events: AsyncEventsConfig::default(),
             logs: LogsConfig::default(),
+            http: HttpConfig::default(),
         }
     }
 }

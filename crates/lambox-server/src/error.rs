@@ -31,6 +31,9 @@ pub enum ApiError {
     /// Strict mode: the signature does not verify.
     #[error("{0}")]
     InvalidSignature(String),
+    /// The client stopped sending its request.
+    #[error("The request body was not received in time.")]
+    RequestTimeout,
 }
 
 /// How a shape goes on the wire.
@@ -93,6 +96,7 @@ impl ApiError {
             }
             Self::UnrecognizedClient => shape(403, "UnrecognizedClientException", "message", false),
             Self::InvalidSignature(_) => shape(403, "InvalidSignatureException", "message", false),
+            Self::RequestTimeout => shape(408, "RequestTimeoutException", "message", false),
         }
     }
 }

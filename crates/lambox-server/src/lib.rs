@@ -6,6 +6,7 @@ pub mod auth;
 pub mod cli;
 pub mod config;
 pub mod error;
+pub mod http;
 pub mod invoke;
 pub mod routing;
 
@@ -14,7 +15,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
-use axum::serve::ListenerExt;
 use lambox_backend_docker::{DockerBackend, DockerBackendConfig, ImageMap};
 use lambox_backend_process::{ProcessBackend, ProcessBackendConfig};
 use lambox_core::backend::Backend;
@@ -190,13 +190,8 @@ pub async fn serve(
         data_dir = %state.config.data_dir.display(),
         "lambox is serving the AWS Lambda API"
     );
-    // Answers are small and latency-bound: do not let Nagle hold them back.
-    let listener = listener.tap_io(|tcp| {
-        let _ = tcp.set_nodelay(true);
-    });
-    axum::serve(listener, app(state.clone()))
-        .with_graceful_shutdown(shutdown)
-        .await?;
+    let header_timeout = Duration::from_secs(state.config.http.read_timeout_seconds.max(1));
+    http::serve(listener, app(state.clone()), header_timeout, shutdown).await;
     state.invoker.pool().shutdown().await;
     state.store.close().await;
     tracing::info!("lambox stopped");

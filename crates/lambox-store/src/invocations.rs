@@ -451,15 +451,21 @@ impl Store {
         Ok(())
     }
 
-    /// A function's invocation logs after `after_id`, oldest first.
+    /// A function's invocation logs after `after_id`, oldest first: at most `limit` of them,
+    /// and no more than `max_bytes` of text (but always one, if there is one), so a page of
+    /// large logs stays bounded in memory.
     pub async fn invocation_logs(
         &self,
         scope: &Scope,
         name: &str,
         after_id: i64,
         limit: u32,
+        max_bytes: usize,
     ) -> Result<Vec<InvocationLog>, StoreError> {
-        Ok(sqlx::query_as(
+        use futures_util::TryStreamExt;
+
+        let mut conn = self.read().await;
+        let mut rows = sqlx::query_as::<_, InvocationLog>(
             "SELECT id, account, region, function_name, request_id, created_ms, text \
              FROM invocation_logs WHERE account = ? AND region = ? AND function_name = ? AND id > ? \
              ORDER BY id LIMIT ?",
@@ -469,8 +475,17 @@ impl Store {
         .bind(name)
         .bind(after_id)
         .bind(i64::from(limit))
-        .fetch_all(&mut *self.read().await)
-        .await?)
+        .fetch(&mut *conn);
+        let mut page = Vec::new();
+        let mut bytes = 0;
+        while let Some(log) = rows.try_next().await? {
+            bytes += log.text.len();
+            page.push(log);
+            if bytes >= max_bytes {
+                break;
+            }
+        }
+        Ok(page)
     }
 }
 

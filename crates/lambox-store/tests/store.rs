@@ -389,7 +389,10 @@ async fn invocation_logs_are_bounded_per_function() {
     };
     let batch: Vec<_> = (0..10).map(|i| log("f", i)).chain([log("g", 0)]).collect();
     store.append_logs(&batch, 3).await.unwrap();
-    let kept = store.invocation_logs(&s, "f", 0, 100).await.unwrap();
+    let kept = store
+        .invocation_logs(&s, "f", 0, 100, usize::MAX)
+        .await
+        .unwrap();
     assert_eq!(
         kept.iter()
             .map(|l| l.request_id.as_str())
@@ -397,14 +400,29 @@ async fn invocation_logs_are_bounded_per_function() {
         ["r7", "r8", "r9"]
     );
     assert_eq!(
-        store.invocation_logs(&s, "g", 0, 100).await.unwrap().len(),
+        store
+            .invocation_logs(&s, "g", 0, 100, usize::MAX)
+            .await
+            .unwrap()
+            .len(),
         1
     );
     let after = store
-        .invocation_logs(&s, "f", kept[1].id, 100)
+        .invocation_logs(&s, "f", kept[1].id, 100, usize::MAX)
         .await
         .unwrap();
     assert_eq!(after.len(), 1);
+    // A page stops at its byte bound, but always holds one log.
+    let bounded = store.invocation_logs(&s, "f", 0, 100, 7).await.unwrap();
+    assert_eq!(bounded.len(), 2);
+    assert_eq!(
+        store
+            .invocation_logs(&s, "f", 0, 100, 1)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
 }
 
 /// Reservations are checked against the sum of the others in the same transaction that writes

@@ -34,6 +34,9 @@ fn number(ctx: &Ctx<'_>, name: &str, default: i64) -> Result<i64, ApiError> {
     })
 }
 
+/// Most log text one page carries; a reader pages on with `NextAfter`.
+const MAX_PAGE_BYTES: usize = 1024 * 1024;
+
 /// `GET /_lambox/admin/logs?FunctionName=…&After=…&Limit=…`
 pub(super) async fn logs(ctx: &Ctx<'_>) -> Result<Response, ApiError> {
     let name = ctx
@@ -45,7 +48,7 @@ pub(super) async fn logs(ctx: &Ctx<'_>) -> Result<Response, ApiError> {
     let logs = ctx
         .state
         .store
-        .invocation_logs(&ctx.scope, name, after, limit)
+        .invocation_logs(&ctx.scope, name, after, limit, MAX_PAGE_BYTES)
         .await?;
     let next_after = logs.last().map_or(after, |l| l.id);
     Ok(json_response(

@@ -227,29 +227,38 @@ fn body_limit(op: &Operation, config: &Config) -> u64 {
     }
 }
 
-/// Reads the body up to `limit` bytes. A larger body is still drained (up to a bound), so that a
-/// client that is still sending reads AWS's 413 instead of a broken connection.
+/// Reads the body up to `limit` bytes, waiting at most `idle` for each part of it. A larger body
+/// is still drained up to twice the limit, so that a client that is still sending reads AWS's
+/// 413 instead of a broken connection; one declared larger than that is refused at once.
 async fn read_body(
     body: Body,
     limit: u64,
     declared: Option<u64>,
     op: &str,
+    idle: std::time::Duration,
 ) -> Result<Bytes, ApiError> {
-    const DRAIN_AT_MOST: u64 = 512 * 1024 * 1024;
+    let drain_at_most = limit.saturating_mul(2).max(1 << 20);
     let too_large = || {
         ApiError::from(LambdaError::RequestEntityTooLarge(format!(
             "Request must be smaller than {limit} bytes for the {op} operation"
         )))
     };
+    if declared.is_some_and(|n| n > drain_at_most) {
+        return Err(too_large());
+    }
     let mut body = body;
     let mut over = declared.is_some_and(|n| n > limit);
-    let expected = if over { 0 } else { declared.unwrap_or(0) };
-    let mut buf = Vec::with_capacity(usize::try_from(expected).unwrap_or(0));
+    // Grown as the body arrives: a client's Content-Length is not memory to set aside.
+    let mut buf = Vec::new();
     let mut seen: u64 = 0;
-    while let Some(frame) = body.frame().await {
-        let frame = frame.map_err(|e| {
-            ApiError::Serialization(format!("could not read the request body: {e}"))
-        })?;
+    loop {
+        let frame = match tokio::time::timeout(idle, body.frame()).await {
+            Err(_) => return Err(ApiError::RequestTimeout),
+            Ok(None) => break,
+            Ok(Some(frame)) => frame.map_err(|e| {
+                ApiError::Serialization(format!("could not read the request body: {e}"))
+            })?,
+        };
         let Ok(data) = frame.into_data() else {
             continue;
         };
@@ -259,7 +268,7 @@ async fn read_body(
             buf = Vec::new();
         }
         if over {
-            if seen > DRAIN_AT_MOST {
+            if seen > drain_at_most {
                 break;
             }
             continue;
@@ -290,7 +299,15 @@ async fn handle(
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse().ok());
-    let body = read_body(body, body_limit(&op, &state.config), declared, op.name()).await?;
+    let idle = std::time::Duration::from_secs(state.config.http.read_timeout_seconds.max(1));
+    let body = read_body(
+        body,
+        body_limit(&op, &state.config),
+        declared,
+        op.name(),
+        idle,
+    )
+    .await?;
     let Caller { account, region } = state.auth.caller(parts, &query, &body, "lambda")?;
     let ctx = Ctx {
         state,

@@ -10,10 +10,20 @@ use lambox_core::pool::FunctionKey;
 use lambox_store::{InvocationLog, Store};
 use tokio::sync::mpsc;
 
-/// Cuts one sandbox's log stream into invocation records.
+/// Most of an invocation's log that is stored: its first and last half of this are kept, with
+/// a note of what was dropped between them. Four of CloudWatch Logs' largest events (256 KiB,
+/// the bound of a line) fit in it.
+pub const MAX_RECORD_BYTES: usize = 1024 * 1024;
+
+/// Cuts one sandbox's log stream into invocation records of bounded size.
 #[derive(Debug, Default)]
 pub struct LogSegmenter {
-    text: String,
+    /// The record's start, up to half the bound.
+    head: String,
+    /// Its latest lines once the head is full, trimmed from the front to half the bound.
+    tail: std::collections::VecDeque<String>,
+    tail_bytes: usize,
+    dropped: usize,
     request_id: Option<String>,
 }
 
@@ -22,35 +32,80 @@ impl LogSegmenter {
     pub fn push(&mut self, line: &str) -> Option<(String, String)> {
         if let Some(rest) = line.strip_prefix("START RequestId: ") {
             self.request_id = rest.split_whitespace().next().map(str::to_owned);
+            // What came before (a runtime's start-up output) is over half the bound: keep its
+            // end, so that the record's own lines have the room.
+            if !self.tail.is_empty() {
+                let before = self.take();
+                let mut cut = before.len() - before.len().min(MAX_RECORD_BYTES / 8);
+                while !before.is_char_boundary(cut) {
+                    cut += 1;
+                }
+                self.head = format!(
+                    "[lambox: {cut} bytes of output before this invocation were dropped]\n{}",
+                    &before[cut..]
+                );
+            }
         }
-        self.text.push_str(line);
-        self.text.push('\n');
+        self.add(line);
         let ends = line
             .strip_prefix("REPORT RequestId: ")
             .and_then(|r| r.split_whitespace().next())
             .is_some_and(|id| Some(id) == self.request_id.as_deref());
         if ends {
             let id = self.request_id.take().unwrap_or_default();
-            return Some((id, std::mem::take(&mut self.text)));
-        }
-        // A runaway stream without invocations must not grow without bound.
-        if self.request_id.is_none() && self.text.len() > 256 * 1024 {
-            self.text.drain(..self.text.len() - 64 * 1024);
+            return Some((id, self.take()));
         }
         None
     }
+
+    fn add(&mut self, line: &str) {
+        let half = MAX_RECORD_BYTES / 2;
+        if self.tail.is_empty() && self.head.len() + line.len() < half {
+            self.head.push_str(line);
+            self.head.push('\n');
+            return;
+        }
+        self.tail_bytes += line.len() + 1;
+        self.tail.push_back(line.to_owned());
+        while self.tail_bytes > half && self.tail.len() > 1 {
+            let old = self.tail.pop_front().expect("more than one line");
+            self.tail_bytes -= old.len() + 1;
+            self.dropped += old.len() + 1;
+        }
+    }
+
+    fn take(&mut self) -> String {
+        let mut text = std::mem::take(&mut self.head);
+        if self.dropped > 0 {
+            text.push_str(&format!(
+                "[lambox: {} bytes of this invocation's log were dropped here]\n",
+                self.dropped
+            ));
+        }
+        for line in self.tail.drain(..) {
+            text.push_str(&line);
+            text.push('\n');
+        }
+        self.tail_bytes = 0;
+        self.dropped = 0;
+        text
+    }
 }
+
+/// Records waiting for the collector; beyond this, new records are dropped (and counted).
+const QUEUED_RECORDS: usize = 1024;
 
 /// Hands out log sinks and stores what they collect.
 #[derive(Clone)]
 pub struct LogCollector {
-    tx: mpsc::UnboundedSender<InvocationLog>,
+    tx: mpsc::Sender<InvocationLog>,
+    dropped: Arc<std::sync::atomic::AtomicU64>,
 }
 
 impl LogCollector {
     /// Starts the collector task.
     pub fn start(store: Store, keep_per_function: u32) -> Self {
-        let (tx, mut rx) = mpsc::unbounded_channel::<InvocationLog>();
+        let (tx, mut rx) = mpsc::channel::<InvocationLog>(QUEUED_RECORDS);
         tokio::spawn(async move {
             let mut batch = Vec::new();
             while let Some(first) = rx.recv().await {
@@ -75,12 +130,16 @@ impl LogCollector {
                 batch.clear();
             }
         });
-        Self { tx }
+        Self {
+            tx,
+            dropped: Arc::default(),
+        }
     }
 
     /// A sink for one sandbox of `key`.
     pub fn sink(&self, key: &FunctionKey, sandbox_id: &str) -> LogSink {
         let tx = self.tx.clone();
+        let dropped = self.dropped.clone();
         let key = key.clone();
         let sandbox = sandbox_id.to_owned();
         let segmenter = Arc::new(Mutex::new(LogSegmenter::default()));
@@ -91,7 +150,7 @@ impl LogCollector {
                 .unwrap_or_else(|p| p.into_inner())
                 .push(line);
             if let Some((request_id, text)) = done {
-                let _ = tx.send(InvocationLog {
+                let sent = tx.try_send(InvocationLog {
                     id: 0,
                     account: key.account.clone(),
                     region: key.region.clone(),
@@ -100,6 +159,16 @@ impl LogCollector {
                     created_ms: lambox_core::time::now_millis(),
                     text,
                 });
+                // The store is slower than the sandboxes write: the log is lost, not the memory.
+                if let Err(mpsc::error::TrySendError::Full(_)) = sent {
+                    let n = dropped.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+                    if n.is_power_of_two() {
+                        tracing::warn!(
+                            dropped = n,
+                            "invocation logs dropped: the store falls behind"
+                        );
+                    }
+                }
             }
         })
     }
@@ -108,6 +177,34 @@ impl LogCollector {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_huge_invocation_log_keeps_its_head_and_tail() {
+        let mut s = LogSegmenter::default();
+        s.push("START RequestId: big Version: $LATEST");
+        let line = "x".repeat(1000);
+        for _ in 0..50_000 {
+            assert_eq!(s.push(&line), None);
+        }
+        s.push("END RequestId: big");
+        let (id, text) = s.push("REPORT RequestId: big\tDuration: 1.00 ms").unwrap();
+        assert_eq!(id, "big");
+        assert!(text.len() <= MAX_RECORD_BYTES + 100, "{}", text.len());
+        assert!(text.starts_with("START RequestId: big"));
+        assert!(text.ends_with("END RequestId: big\nREPORT RequestId: big\tDuration: 1.00 ms\n"));
+        assert!(text.contains("bytes of this invocation's log were dropped here]"));
+        // Output before an invocation is bounded too, and START keeps its place.
+        for _ in 0..1000 {
+            s.push(&line);
+        }
+        s.push("START RequestId: small Version: $LATEST");
+        let (_, text) = s.push("REPORT RequestId: small").unwrap();
+        assert!(text.len() < MAX_RECORD_BYTES / 4, "{}", text.len());
+        assert!(text.starts_with("[lambox: "));
+        assert!(
+            text.ends_with("START RequestId: small Version: $LATEST\nREPORT RequestId: small\n")
+        );
+    }
 
     #[test]
     fn one_record_per_invocation_with_init_output_first() {

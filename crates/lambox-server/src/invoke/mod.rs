@@ -3,6 +3,7 @@
 //! invokes and the asynchronous event queue.
 
 pub mod logs;
+mod push;
 pub mod queue;
 pub mod revisions;
 
@@ -10,21 +11,18 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
-use http_body_util::{BodyExt, Full, LengthLimitError, Limited};
-use hyper::Request;
-use hyper::header::HeaderValue;
+use http_body_util::Full;
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
 use lambox_core::arn::{LATEST, function_arn};
-use lambox_core::backend::{
-    BackendError, BoxFuture, CodePackage, CodeSource, Sandbox, SandboxSpec,
-};
+use lambox_core::backend::{BackendError, BoxFuture, CodePackage, CodeSource, SandboxSpec};
 use lambox_core::pool::{PoolError, Slot, WarmPool};
 use lambox_core::protocol;
 use lambox_core::revision::FunctionRevision;
 use lambox_store::{Scope, Store, StoreError, VersionRecord};
 
+use self::push::Push;
 use self::revisions::{Resolved, RevisionCache, function_key};
 
 /// One invocation to run.
@@ -252,7 +250,7 @@ impl Invoker {
                     }
                 }
             };
-            match self.push(lease.sandbox(), rev, req, timeout).await {
+            match push::push(&self.client, lease.sandbox(), rev, req, timeout).await {
                 Ok(result) => {
                     lease.release();
                     return Ok(result);
@@ -273,83 +271,6 @@ impl Invoker {
         }
         Err(InvokeError::Sandbox("no reachable sandbox".into()))
     }
-
-    async fn push(
-        &self,
-        sandbox: &Sandbox,
-        rev: &FunctionRevision,
-        req: &InvokeRequest,
-        timeout: Duration,
-    ) -> Result<InvokeResult, Push> {
-        let deadline = lambox_core::time::now_millis() + timeout.as_millis() as i64;
-        let endpoint = &sandbox.endpoint;
-        let mut request = Request::post(format!("http://{endpoint}{}", protocol::INVOKE_PATH))
-            .body(Full::new(req.payload.clone()))
-            .map_err(|e| Push::Broken(e.to_string()))?;
-        let h = request.headers_mut();
-        let mut set = |name: &'static str, value: &str| {
-            if let Ok(v) = HeaderValue::from_str(value) {
-                h.insert(name, v);
-            }
-        };
-        set(protocol::AGENT_SECRET, &sandbox.secret);
-        set(protocol::REQUEST_ID, &req.request_id);
-        set(protocol::DEADLINE_MS, &deadline.to_string());
-        set(protocol::INVOKED_ARN, &req.invoked_arn);
-        if let Some(c) = &req.client_context {
-            set(protocol::CLIENT_CONTEXT, c);
-        }
-        if req.tail {
-            set(protocol::LOG_TYPE, "Tail");
-        }
-        // The agent answers by the deadline; the margin covers a runtime it has to kill. The
-        // deadline bounds the body as well as the headers.
-        let answered = tokio::time::timeout(timeout + Duration::from_secs(10), async {
-            let response = match self.client.request(request).await {
-                Err(e) if e.is_connect() => return Err(Push::NeverArrived(e.to_string())),
-                Err(e) => return Err(Push::Broken(e.to_string())),
-                Ok(r) => r,
-            };
-            let (parts, body) = response.into_parts();
-            // The agent holds runtimes to the response limit; a larger answer is refused the
-            // same way rather than read without bound.
-            let limit = protocol::MAX_RESPONSE_BYTES + 64 * 1024;
-            let body = match Limited::new(body, limit).collect().await {
-                Ok(b) => b.to_bytes(),
-                Err(e) if e.is::<LengthLimitError>() => return Err(Push::TooLarge),
-                Err(e) => return Err(Push::Broken(e.to_string())),
-            };
-            Ok((parts, body))
-        })
-        .await;
-        let (parts, body) = match answered {
-            Err(_) => return Err(Push::Broken("the agent did not answer".into())),
-            Ok(result) => result?,
-        };
-        let text = |name: &str| {
-            parts
-                .headers
-                .get(name)
-                .and_then(|v| v.to_str().ok())
-                .map(str::to_owned)
-        };
-        Ok(InvokeResult {
-            executed_version: rev.version.clone(),
-            body,
-            function_error: parts.headers.contains_key(protocol::FUNCTION_ERROR),
-            log_tail: text(protocol::LOG_TAIL),
-            runtime_us: text(protocol::RUNTIME_US).and_then(|v| v.parse().ok()),
-        })
-    }
-}
-
-enum Push {
-    /// The connection was never established: the event did not reach the sandbox.
-    NeverArrived(String),
-    /// The answer is larger than a function may return.
-    TooLarge,
-    /// It may have run; it must not be retried.
-    Broken(String),
 }
 
 /// What a stored version runs.
