@@ -13,7 +13,8 @@ use serde_json::{Value, json};
 use super::floor;
 use super::harness::{Server, f64s, numeric_options, python_json, scratch_dir};
 use super::stats::median;
-use crate::cmd::{build_lambox, target_dir};
+use super::against;
+use crate::cmd::target_dir;
 use crate::test::venv_python;
 
 const OPS: [&str; 4] = [
@@ -50,102 +51,68 @@ fn op_medians(samples: &Value) -> Vec<f64> {
     OPS.iter().map(|op| median(&f64s(&samples[op]))).collect()
 }
 
-pub fn run(args: &[&str]) -> anyhow::Result<()> {
-    let o = parse(args)?;
-    let python = venv_python()?;
-    let bin = build_lambox(true)?;
-    let floor_port = floor::start()?;
-    let floor_endpoint = format!("http://127.0.0.1:{floor_port}");
-    let n = o.ops.to_string();
+/// What one binary measured.
+#[derive(Default)]
+struct Metrics {
+    /// Per run, the median of each operation.
+    ops: Vec<Vec<f64>>,
+    empty_ms: Vec<f64>,
+    idle_rss: Vec<f64>,
+    full_ms: Vec<f64>,
+    full_rss: Vec<f64>,
+    big_seconds: Vec<f64>,
+}
 
-    // 1. Operation latency against the floor, interleaved run by run.
-    let mut lambox_runs: Vec<Vec<f64>> = Vec::new();
-    let mut floor_runs: Vec<Vec<f64>> = Vec::new();
-    for r in 0..o.runs {
-        let dir = scratch_dir(&format!("ops-{r}"))?;
-        let (server, _) = Server::start(&bin, &dir, &[])?;
-        let measure_lambox = || {
-            python_json(
-                &python,
-                "control_plane.py",
-                &["ops", "--endpoint", &server.endpoint(), "--n", &n],
-            )
-        };
-        let measure_floor = || {
-            python_json(
-                &python,
-                "control_plane.py",
-                &["ops", "--endpoint", &floor_endpoint, "--n", &n],
-            )
-        };
-        let (l, f) = if r % 2 == 0 {
-            let l = measure_lambox()?;
-            (l, measure_floor()?)
-        } else {
-            let f = measure_floor()?;
-            (measure_lambox()?, f)
-        };
-        server.stop()?;
-        std::fs::remove_dir_all(&dir)?;
-        lambox_runs.push(op_medians(&l));
-        floor_runs.push(op_medians(&f));
-        eprintln!(
-            "run {r}: lambox {:?} ms, floor {:?} ms",
-            lambox_runs[r], floor_runs[r]
-        );
+impl Metrics {
+    fn op(&self, i: usize) -> f64 {
+        median(&self.ops.iter().map(|r| r[i]).collect::<Vec<_>>())
     }
-    let mut ops_report = Vec::new();
-    for (i, op) in OPS.iter().enumerate() {
-        let l = median(&lambox_runs.iter().map(|r| r[i]).collect::<Vec<_>>());
-        let f = median(&floor_runs.iter().map(|r| r[i]).collect::<Vec<_>>());
-        ops_report.push(json!({"op": op, "lambox_ms": l, "floor_ms": f, "ratio": l / f}));
-    }
+}
 
-    // 2. Start-up with an empty store (a fresh data directory each time) and idle RSS.
-    let mut empty_ms = Vec::new();
-    let mut idle_rss = Vec::new();
+/// Start-up with 10,000 functions, idle RSS, and CreateFunction with a 45 MB zip, for `bin`.
+fn measure_stores(
+    python: &std::path::Path,
+    o: &Options,
+    bin: &std::path::Path,
+    tag: &str,
+    m: &mut Metrics,
+) -> anyhow::Result<()> {
     for r in 0..o.runs.max(5) {
-        let dir = scratch_dir(&format!("start-empty-{r}"))?;
-        let (server, took) = Server::start(&bin, &dir, &[])?;
-        empty_ms.push(took.as_secs_f64() * 1000.0);
+        let dir = scratch_dir(&format!("start-empty-{tag}-{r}"))?;
+        let (server, took) = Server::start(bin, &dir, &[])?;
+        m.empty_ms.push(took.as_secs_f64() * 1000.0);
         std::thread::sleep(Duration::from_secs(1));
-        idle_rss.push(server.rss_mb()?);
+        m.idle_rss.push(server.rss_mb()?);
         server.stop()?;
         std::fs::remove_dir_all(&dir)?;
     }
-
-    // 3. Start-up with 10,000 functions.
-    let dir = scratch_dir("start-full")?;
-    let (server, _) = Server::start(&bin, &dir, &[("LAMBOX_DURABILITY", "normal")])?;
+    let dir = scratch_dir(&format!("start-full-{tag}"))?;
+    let (server, _) = Server::start(bin, &dir, &[("LAMBOX_DURABILITY", "normal")])?;
     let count = o.functions.to_string();
     let t = Instant::now();
     python_json(
-        &python,
+        python,
         "control_plane.py",
         &["populate", "--endpoint", &server.endpoint(), "--n", &count],
     )?;
     eprintln!(
-        "populated {count} functions in {:.1} s",
+        "[{tag}] populated {count} functions in {:.1} s",
         t.elapsed().as_secs_f64()
     );
     server.stop()?;
-    let mut full_ms = Vec::new();
-    let mut full_rss = Vec::new();
     for _ in 0..o.runs.max(5) {
-        let (server, took) = Server::start(&bin, &dir, &[])?;
-        full_ms.push(took.as_secs_f64() * 1000.0);
+        let (server, took) = Server::start(bin, &dir, &[])?;
+        m.full_ms.push(took.as_secs_f64() * 1000.0);
         std::thread::sleep(Duration::from_secs(1));
-        full_rss.push(server.rss_mb()?);
+        m.full_rss.push(server.rss_mb()?);
         server.stop()?;
     }
     std::fs::remove_dir_all(&dir)?;
-
-    // 4. CreateFunction with a 45 MB zip.
-    let dir = scratch_dir("bigzip")?;
-    let (server, _) = Server::start(&bin, &dir, &[])?;
+    let dir = scratch_dir(&format!("bigzip-{tag}"))?;
+    let (server, _) = Server::start(bin, &dir, &[])?;
     let runs = o.runs.to_string();
     let big = python_json(
-        &python,
+        python,
         "control_plane.py",
         &[
             "bigzip",
@@ -159,59 +126,137 @@ pub fn run(args: &[&str]) -> anyhow::Result<()> {
     )?;
     server.stop()?;
     std::fs::remove_dir_all(&dir)?;
-    let big_seconds = f64s(&big["seconds"]);
+    m.big_seconds.extend(f64s(&big["seconds"]));
+    Ok(())
+}
 
-    let report = json!({
-        "runs": o.runs,
-        "ops_per_run": o.ops,
-        "operations": ops_report,
-        "startup_empty_ms": {"median": median(&empty_ms), "samples": empty_ms},
-        "startup_full_ms": {"functions": o.functions, "median": median(&full_ms), "samples": full_ms},
-        "idle_rss_mb": {"empty_store": median(&idle_rss), "full_store": median(&full_rss)},
-        "create_45mb_zip_s": {"zip_bytes": big["zip_bytes"], "median": median(&big_seconds), "samples": big_seconds},
-    });
-    let out = target_dir().join("bench").join("control-plane.json");
-    std::fs::write(&out, serde_json::to_string_pretty(&report)?)?;
+fn print_metrics(label: &str, m: &Metrics, floor: &[Vec<f64>], o: &Options) {
+    println!("\n[{label}]");
+    println!(
+        "{:<16} {:>10} {:>10} {:>7}   target ≤ 1.50",
+        "operation", "lambox ms", "floor ms", "ratio"
+    );
+    for (i, op) in OPS.iter().enumerate() {
+        let f = median(&floor.iter().map(|r| r[i]).collect::<Vec<_>>());
+        println!("{op:<16} {:>10.3} {f:>10.3} {:>7.2}", m.op(i), m.op(i) / f);
+    }
+    println!(
+        "start-up, empty store:        {:>8.1} ms   target ≤ 100 ms",
+        median(&m.empty_ms)
+    );
+    println!(
+        "start-up, {:>6} functions:   {:>8.1} ms   target ≤ 1000 ms",
+        o.functions,
+        median(&m.full_ms)
+    );
+    println!(
+        "idle RSS, empty store:        {:>8.1} MB   target ≤ 20 MB",
+        median(&m.idle_rss)
+    );
+    println!(
+        "idle RSS, {:>6} functions:   {:>8.1} MB",
+        o.functions,
+        median(&m.full_rss)
+    );
+    println!(
+        "CreateFunction, 45 MB zip:    {:>8.3} s    target ≤ 1.5 s",
+        median(&m.big_seconds)
+    );
+}
+
+fn summary(m: &Metrics, floor: &[Vec<f64>], o: &Options) -> Value {
+    let ops: Vec<Value> = OPS
+        .iter()
+        .enumerate()
+        .map(|(i, op)| {
+            let f = median(&floor.iter().map(|r| r[i]).collect::<Vec<_>>());
+            json!({"op": op, "lambox_ms": m.op(i), "floor_ms": f, "ratio": m.op(i) / f})
+        })
+        .collect();
+    json!({
+        "operations": ops,
+        "startup_empty_ms": {"median": median(&m.empty_ms), "samples": m.empty_ms},
+        "startup_full_ms": {"functions": o.functions, "median": median(&m.full_ms), "samples": m.full_ms},
+        "idle_rss_mb": {"empty_store": median(&m.idle_rss), "full_store": median(&m.full_rss)},
+        "create_45mb_zip_s": {"median": median(&m.big_seconds), "samples": m.big_seconds},
+    })
+}
+
+pub fn run(args: &[&str]) -> anyhow::Result<()> {
+    let (bins, rest) = against::binaries(args)?;
+    let o = parse(&rest)?;
+    let python = venv_python()?;
+    let floor_port = floor::start()?;
+    let floor_endpoint = format!("http://127.0.0.1:{floor_port}");
+    let n = o.ops.to_string();
+    let ops_of = |endpoint: &str| -> anyhow::Result<Vec<f64>> {
+        let samples = python_json(
+            &python,
+            "control_plane.py",
+            &["ops", "--endpoint", endpoint, "--n", &n],
+        )?;
+        Ok(op_medians(&samples))
+    };
+
+    // 1. Operation latency, interleaved run by run with the floor and between binaries.
+    let mut metrics: Vec<Metrics> = bins.iter().map(|_| Metrics::default()).collect();
+    let mut floor_runs: Vec<Vec<f64>> = Vec::new();
+    for r in 0..o.runs {
+        if r % 2 == 1 {
+            floor_runs.push(ops_of(&floor_endpoint)?);
+        }
+        for i in against::order(&bins, r) {
+            let (label, bin) = &bins[i];
+            let dir = scratch_dir(&format!("ops-{label}-{r}"))?;
+            let (server, _) = Server::start(bin, &dir, &[])?;
+            let measured = ops_of(&server.endpoint())?;
+            server.stop()?;
+            std::fs::remove_dir_all(&dir)?;
+            eprintln!("run {r} [{label}]: {measured:?} ms");
+            metrics[i].ops.push(measured);
+        }
+        if r % 2 == 0 {
+            floor_runs.push(ops_of(&floor_endpoint)?);
+        }
+        eprintln!("run {r} [floor]: {:?} ms", floor_runs[r]);
+    }
+
+    // 2. Start-up, memory and the large upload, one binary after the other.
+    for (i, (label, bin)) in bins.iter().enumerate() {
+        measure_stores(&python, &o, bin, label, &mut metrics[i])?;
+    }
 
     println!(
         "\ncontrol-plane benchmark (release build, {} runs × {} iterations, medians)",
         o.runs, o.ops
     );
-    println!(
-        "{:<16} {:>10} {:>10} {:>7}   target ≤ 1.50",
-        "operation", "lambox ms", "floor ms", "ratio"
-    );
-    for r in &ops_report {
-        println!(
-            "{:<16} {:>10.3} {:>10.3} {:>7.2}",
-            r["op"].as_str().unwrap_or_default(),
-            r["lambox_ms"].as_f64().unwrap_or_default(),
-            r["floor_ms"].as_f64().unwrap_or_default(),
-            r["ratio"].as_f64().unwrap_or_default()
-        );
+    let mut report = json!({"runs": o.runs, "ops_per_run": o.ops});
+    for ((label, _), m) in bins.iter().zip(&metrics) {
+        print_metrics(label, m, &floor_runs, &o);
+        report[label] = summary(m, &floor_runs, &o);
     }
-    println!(
-        "start-up, empty store:        {:>8.1} ms   target ≤ 100 ms",
-        median(&empty_ms)
-    );
-    println!(
-        "start-up, {:>6} functions:   {:>8.1} ms   target ≤ 1000 ms",
-        o.functions,
-        median(&full_ms)
-    );
-    println!(
-        "idle RSS, empty store:        {:>8.1} MB   target ≤ 20 MB",
-        median(&idle_rss)
-    );
-    println!(
-        "idle RSS, {:>6} functions:   {:>8.1} MB",
-        o.functions,
-        median(&full_rss)
-    );
-    println!(
-        "CreateFunction, 45 MB zip:    {:>8.3} s    target ≤ 1.5 s",
-        median(&big_seconds)
-    );
+    if let [current, base] = metrics.as_slice() {
+        println!("\ncurrent / {} (medians; < 1 is faster or smaller)", bins[1].0);
+        let mut ratios = serde_json::Map::new();
+        for (i, op) in OPS.iter().enumerate() {
+            let r = current.op(i) / base.op(i);
+            println!("{op:<22} {r:>6.3}");
+            ratios.insert((*op).to_owned(), json!(r));
+        }
+        for (name, a, b) in [
+            ("start-up, empty", &current.empty_ms, &base.empty_ms),
+            ("start-up, full", &current.full_ms, &base.full_ms),
+            ("idle RSS, empty", &current.idle_rss, &base.idle_rss),
+            ("CreateFunction 45 MB", &current.big_seconds, &base.big_seconds),
+        ] {
+            let r = median(a) / median(b);
+            println!("{name:<22} {r:>6.3}");
+            ratios.insert(name.to_owned(), json!(r));
+        }
+        report["current_over_baseline"] = Value::Object(ratios);
+    }
+    let out = target_dir().join("bench").join("control-plane.json");
+    std::fs::write(&out, serde_json::to_string_pretty(&report)?)?;
     println!("\nwritten to {}", out.display());
     Ok(())
 }

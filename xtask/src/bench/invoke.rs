@@ -22,7 +22,8 @@ use super::harness::{
 };
 use super::http::Conn;
 use super::stats::{median, percentile};
-use crate::cmd::{build_lambox, target_dir};
+use super::against;
+use crate::cmd::target_dir;
 use crate::test::venv_python;
 
 const PAYLOAD: &[u8] = br#"{"hello":"world"}"#;
@@ -148,120 +149,121 @@ fn import_baseline(python: &str, dir: &Path) -> anyhow::Result<f64> {
     Ok(t.elapsed().as_secs_f64() * 1000.0)
 }
 
-pub fn run(args: &[&str]) -> anyhow::Result<()> {
-    let o = parse(args)?;
-    let python = venv_python()?;
-    let bin = build_lambox(true)?;
-    let runtime_python = real_python()?;
+/// What one binary measured, run by run.
+#[derive(Default)]
+struct Metrics {
+    http_p50: Vec<f64>,
+    http_p99: Vec<f64>,
+    over_p50: Vec<f64>,
+    over_p99: Vec<f64>,
+    boto_p50: Vec<f64>,
+    boto_p99: Vec<f64>,
+    rates: Vec<Vec<f64>>,
+    cold: Vec<f64>,
+    baseline: Vec<f64>,
+}
 
-    let mut http_p50 = Vec::new();
-    let mut http_p99 = Vec::new();
-    let mut over_p50 = Vec::new();
-    let mut over_p99 = Vec::new();
-    let mut boto_p50 = Vec::new();
-    let mut boto_p99 = Vec::new();
-    let levels = [10usize, 20, 50];
-    let mut rates: Vec<Vec<f64>> = vec![Vec::new(); levels.len()];
-    let mut cold = Vec::new();
-    let mut baseline = Vec::new();
+const LEVELS: [usize; 3] = [10, 20, 50];
 
-    let handler_dir = scratch_dir("baseline-handler")?;
-    std::fs::write(
-        handler_dir.join("handler.py"),
-        "def handler(event, context):\n    return event\n",
+struct Setup {
+    python: std::path::PathBuf,
+    runtime_python: String,
+    handler_dir: std::path::PathBuf,
+}
+
+/// One run of every measurement against `bin`.
+fn measure(
+    setup: &Setup,
+    o: &Options,
+    bin: &Path,
+    tag: &str,
+    m: &mut Metrics,
+) -> anyhow::Result<()> {
+    let python = &setup.python;
+    let dir = scratch_dir(&format!("invoke-{tag}"))?;
+    let (server, _) = Server::start(
+        bin,
+        &dir,
+        &[("LAMBOX_POOL__MAX_INSTANCES_PER_FUNCTION", "10")],
     )?;
+    let endpoint = server.endpoint();
+    create_functions(python, &endpoint, &["echo".to_owned()])?;
 
-    for r in 0..o.runs {
-        let dir = scratch_dir(&format!("invoke-{r}"))?;
-        let (server, _) = Server::start(
-            &bin,
-            &dir,
-            &[("LAMBOX_POOL__MAX_INSTANCES_PER_FUNCTION", "10")],
-        )?;
-        let endpoint = server.endpoint();
-        create_functions(&python, &endpoint, &["echo".to_owned()])?;
+    // Warm latency, plain HTTP.
+    sequential(server.port, "echo", 200)?;
+    let (client, overhead) = sequential(server.port, "echo", o.requests)?;
+    m.http_p50.push(percentile(&client, 50.0));
+    m.http_p99.push(percentile(&client, 99.0));
+    m.over_p50.push(percentile(&overhead, 50.0));
+    m.over_p99.push(percentile(&overhead, 99.0));
 
-        // Warm latency, plain HTTP.
-        sequential(server.port, "echo", 200)?;
-        let (client, overhead) = sequential(server.port, "echo", o.requests)?;
-        http_p50.push(percentile(&client, 50.0));
-        http_p99.push(percentile(&client, 99.0));
-        over_p50.push(percentile(&overhead, 50.0));
-        over_p99.push(percentile(&overhead, 99.0));
+    // Warm latency, boto3.
+    let b = python_json(
+        python,
+        "invoke.py",
+        &[
+            "boto3",
+            "--endpoint",
+            &endpoint,
+            "--name",
+            "echo",
+            "--n",
+            "1000",
+        ],
+    )?;
+    let ms = f64s(&b["ms"]);
+    m.boto_p50.push(percentile(&ms, 50.0));
+    m.boto_p99.push(percentile(&ms, 99.0));
 
-        // Warm latency, boto3.
-        let b = python_json(
-            &python,
-            "invoke.py",
-            &[
-                "boto3",
-                "--endpoint",
-                &endpoint,
-                "--name",
-                "echo",
-                "--n",
-                "1000",
-            ],
-        )?;
-        let ms = f64s(&b["ms"]);
-        boto_p50.push(percentile(&ms, 50.0));
-        boto_p99.push(percentile(&ms, 99.0));
-
-        // Throughput.
-        for (i, clients) in levels.iter().enumerate() {
-            rates[i].push(throughput(server.port, "echo", *clients, o.seconds)?);
-        }
-
-        // Cold starts, each against the baseline right before it.
-        let names: Vec<String> = (0..5).map(|i| format!("cold-{r}-{i}")).collect();
-        create_functions(&python, &endpoint, &names)?;
-        let (c, b) = cold_starts(server.port, &names, PAYLOAD, || {
-            import_baseline(&runtime_python, &handler_dir)
-        })?;
-        cold.extend(c);
-        baseline.extend(b);
-        server.stop()?;
-        std::fs::remove_dir_all(&dir)?;
-        eprintln!(
-            "run {r}: http p50 {:.0} µs, overhead p50 {:.0} µs, throughput {:?}/s",
-            http_p50[r],
-            over_p50[r],
-            rates.iter().map(|v| v[r].round()).collect::<Vec<_>>()
-        );
+    // Throughput.
+    m.rates.resize(LEVELS.len(), Vec::new());
+    for (i, clients) in LEVELS.iter().enumerate() {
+        m.rates[i].push(throughput(server.port, "echo", *clients, o.seconds)?);
     }
 
-    let report = json!({
-        "runs": o.runs,
-        "warm_http_us": {"p50": median(&http_p50), "p99": median(&http_p99), "requests_per_run": o.requests},
-        "overhead_us": {"p50": median(&over_p50), "p99": median(&over_p99)},
-        "warm_boto3_ms": {"p50": median(&boto_p50), "p99": median(&boto_p99)},
-        "throughput_per_s": levels.iter().zip(&rates).map(|(c, r)| json!({"clients": c, "median": median(r), "runs": r})).collect::<Vec<_>>(),
-        "cold_start_ms": {"median": median(&cold), "samples": cold},
-        "python_import_baseline_ms": {"median": median(&baseline), "samples": baseline},
-        "cold_start_ratio": median(&cold) / median(&baseline),
-    });
-    let out = target_dir().join("bench").join("invoke.json");
-    std::fs::write(&out, serde_json::to_string_pretty(&report)?)?;
-    println!(
-        "\ninvoke benchmark (release build, process backend, {} runs, medians of per-run values)",
-        o.runs
-    );
+    // Cold starts, each against the baseline right before it.
+    let names: Vec<String> = (0..5).map(|i| format!("cold-{tag}-{i}")).collect();
+    create_functions(python, &endpoint, &names)?;
+    let (c, b) = cold_starts(server.port, &names, PAYLOAD, || {
+        import_baseline(&setup.runtime_python, &setup.handler_dir)
+    })?;
+    m.cold.extend(c);
+    m.baseline.extend(b);
+    server.stop()?;
+    std::fs::remove_dir_all(&dir)?;
+    Ok(())
+}
+
+fn summary(m: &Metrics, o: &Options) -> serde_json::Value {
+    json!({
+        "warm_http_us": {"p50": median(&m.http_p50), "p99": median(&m.http_p99), "requests_per_run": o.requests},
+        "overhead_us": {"p50": median(&m.over_p50), "p99": median(&m.over_p99)},
+        "warm_boto3_ms": {"p50": median(&m.boto_p50), "p99": median(&m.boto_p99)},
+        "throughput_per_s": LEVELS.iter().zip(&m.rates).map(|(c, r)| json!({"clients": c, "median": median(r), "runs": r})).collect::<Vec<_>>(),
+        "cold_start_ms": {"median": median(&m.cold), "samples": m.cold},
+        "python_import_baseline_ms": {"median": median(&m.baseline), "samples": m.baseline},
+        "cold_start_ratio": median(&m.cold) / median(&m.baseline),
+    })
+}
+
+fn print_metrics(label: &str, m: &Metrics) {
+    println!("\n[{label}]");
     println!(
         "warm invoke, plain HTTP:   p50 {:>7.0} µs   p99 {:>7.0} µs",
-        median(&http_p50),
-        median(&http_p99)
+        median(&m.http_p50),
+        median(&m.http_p99)
     );
     println!(
         "lambox overhead:           p50 {:>7.0} µs   p99 {:>7.0} µs   target p50 ≤ 300, p99 ≤ 2000",
-        median(&over_p50),
-        median(&over_p99)
+        median(&m.over_p50),
+        median(&m.over_p99)
     );
     println!(
         "warm invoke, boto3:        p50 {:>7.2} ms   p99 {:>7.2} ms",
-        median(&boto_p50),
-        median(&boto_p99)
+        median(&m.boto_p50),
+        median(&m.boto_p99)
     );
-    for (c, r) in levels.iter().zip(&rates) {
+    for (c, r) in LEVELS.iter().zip(&m.rates) {
         println!(
             "throughput, {c:>2} clients:    {:>7.0} invokes/s   target ≥ 3000",
             median(r)
@@ -269,10 +271,76 @@ pub fn run(args: &[&str]) -> anyhow::Result<()> {
     }
     println!(
         "cold start:                {:>7.1} ms vs python -c 'import handler' {:>5.1} ms: ratio {:.2}   target ≤ 1.3",
-        median(&cold),
-        median(&baseline),
-        median(&cold) / median(&baseline)
+        median(&m.cold),
+        median(&m.baseline),
+        median(&m.cold) / median(&m.baseline)
     );
+}
+
+/// Current against baseline: the ratio of medians of the headline figures.
+fn print_comparison(current: &Metrics, base: &Metrics, label: &str) -> serde_json::Value {
+    let ratio = |a: &[f64], b: &[f64]| median(a) / median(b);
+    let rows = [
+        ("warm HTTP p50", ratio(&current.http_p50, &base.http_p50)),
+        ("warm HTTP p99", ratio(&current.http_p99, &base.http_p99)),
+        ("overhead p50", ratio(&current.over_p50, &base.over_p50)),
+        ("boto3 p50", ratio(&current.boto_p50, &base.boto_p50)),
+        ("throughput 10", ratio(&current.rates[0], &base.rates[0])),
+        ("throughput 50", ratio(&current.rates[2], &base.rates[2])),
+        ("cold start", ratio(&current.cold, &base.cold)),
+    ];
+    println!("\ncurrent / {label} (medians; < 1 is faster, except throughput where > 1 is better)");
+    for (name, r) in &rows {
+        println!("{name:<16} {r:>6.3}");
+    }
+    serde_json::Value::Object(
+        rows.iter()
+            .map(|(k, v)| ((*k).to_owned(), json!(v)))
+            .collect(),
+    )
+}
+
+pub fn run(args: &[&str]) -> anyhow::Result<()> {
+    let (bins, rest) = against::binaries(args)?;
+    let o = parse(&rest)?;
+    let handler_dir = scratch_dir("baseline-handler")?;
+    std::fs::write(
+        handler_dir.join("handler.py"),
+        "def handler(event, context):\n    return event\n",
+    )?;
+    let setup = Setup {
+        python: venv_python()?,
+        runtime_python: real_python()?,
+        handler_dir,
+    };
+    let mut metrics: Vec<Metrics> = bins.iter().map(|_| Metrics::default()).collect();
+    for r in 0..o.runs {
+        for i in against::order(&bins, r) {
+            let (label, bin) = &bins[i];
+            measure(&setup, &o, bin, &format!("{label}-{r}"), &mut metrics[i])?;
+            let m = &metrics[i];
+            eprintln!(
+                "run {r} [{label}]: http p50 {:.0} µs, overhead p50 {:.0} µs, throughput {:?}/s",
+                m.http_p50[r],
+                m.over_p50[r],
+                m.rates.iter().map(|v| v[r].round()).collect::<Vec<_>>()
+            );
+        }
+    }
+    println!(
+        "\ninvoke benchmark (release build, process backend, {} runs, medians of per-run values)",
+        o.runs
+    );
+    let mut report = json!({"runs": o.runs});
+    for ((label, _), m) in bins.iter().zip(&metrics) {
+        print_metrics(label, m);
+        report[label] = summary(m, &o);
+    }
+    if let [current, base] = metrics.as_slice() {
+        report["current_over_baseline"] = print_comparison(current, base, &bins[1].0);
+    }
+    let out = target_dir().join("bench").join("invoke.json");
+    std::fs::write(&out, serde_json::to_string_pretty(&report)?)?;
     println!("\nwritten to {}", out.display());
     Ok(())
 }

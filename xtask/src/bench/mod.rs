@@ -1,6 +1,7 @@
 //! `cargo xtask bench <suite>`: benchmarks of a release build, each against a baseline measured
 //! in the same run, reported as medians over several runs.
 
+mod against;
 mod control_plane;
 mod docker;
 mod floor;
@@ -17,6 +18,8 @@ pub fn run(args: &[&str]) -> anyhow::Result<()> {
         ["control-plane", rest @ ..] => control_plane::run(rest),
         ["invoke", rest @ ..] => invoke::run(rest),
         ["docker", rest @ ..] => docker::run(rest),
-        _ => bail!("usage: cargo xtask bench control-plane|invoke|docker [--runs N]"),
+        _ => bail!(
+            "usage: cargo xtask bench control-plane|invoke|docker [--runs N] [--against GIT-REV]"
+        ),
     }
 }
