@@ -64,21 +64,7 @@ pub fn build() -> anyhow::Result<()> {
         eprintln!("images present: {RUNTIME_IMAGE}, {SCRATCH_IMAGE}");
         return Ok(());
     }
-    if Command::new("debootstrap")
-        .arg("--version")
-        .output()
-        .is_err()
-    {
-        run(Command::new("apt-get")
-            .args(["install", "-y", "--no-install-recommends", "debootstrap"])
-            .env("DEBIAN_FRONTEND", "noninteractive"))
-        .or_else(|_| {
-            run(Command::new("apt-get").arg("update"))?;
-            run(Command::new("apt-get")
-                .args(["install", "-y", "--no-install-recommends", "debootstrap"])
-                .env("DEBIAN_FRONTEND", "noninteractive"))
-        })?;
-    }
+    apt_install("debootstrap", "debootstrap")?;
     let rootfs = target_dir().join("images").join("bookworm");
     let _ = std::fs::remove_dir_all(&rootfs);
     std::fs::create_dir_all(&rootfs)?;
@@ -101,4 +87,21 @@ pub fn build() -> anyhow::Result<()> {
     let _ = std::fs::remove_dir_all(&rootfs);
     eprintln!("built {RUNTIME_IMAGE} and {SCRATCH_IMAGE}");
     Ok(())
+}
+
+/// Installs Debian package `package` with apt-get unless `command` runs; refreshes the package
+/// lists once if the first attempt fails.
+pub fn apt_install(command: &str, package: &str) -> anyhow::Result<()> {
+    if Command::new(command).arg("--version").output().is_ok() {
+        return Ok(());
+    }
+    let install = || {
+        run(Command::new("apt-get")
+            .args(["install", "-y", "--no-install-recommends", package])
+            .env("DEBIAN_FRONTEND", "noninteractive"))
+    };
+    install().or_else(|_| {
+        run(Command::new("apt-get").arg("update"))?;
+        install()
+    })
 }

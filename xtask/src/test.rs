@@ -38,6 +38,7 @@ pub fn venv_python() -> anyhow::Result<PathBuf> {
 /// Everything the project tests; the Docker backend's tests are left out only when asked
 /// (`with_docker` false), never silently because no engine answers.
 pub fn run_all(with_docker: bool, pytest_args: &[&str]) -> anyhow::Result<()> {
+    crate::tidy::task()?;
     let python = venv_python()?;
     let bin = build_lambox(false)?;
     let static_agent = crate::agent::build_static()?;
@@ -56,21 +57,27 @@ pub fn run_all(with_docker: bool, pytest_args: &[&str]) -> anyhow::Result<()> {
         eprintln!("--no-docker: the Docker backend's tests will be skipped");
     }
     run(cargo().args(["test", "--locked", "--workspace"]))?;
-    run(Command::new(python)
-        .args([
-            "-m",
-            "pytest",
-            "-q",
-            "-p",
-            "no:cacheprovider",
-            "tests/python",
-        ])
-        .args(pytest_args)
-        .current_dir(root())
-        .env("LAMBOX_RS_BOOTSTRAP", rs_bootstrap)
-        .env("LAMBOX_DOCKER_TESTS", if docker { "1" } else { "0" })
-        .env("LAMBOX_STATIC_AGENT", static_agent)
-        .env("LAMBOX_BIN", bin))
+    let pytest = |suite: &str, engine: Option<&std::path::Path>| {
+        let mut c = Command::new(&python);
+        c.args(["-m", "pytest", "-q", "-p", "no:cacheprovider", suite])
+            .args(pytest_args)
+            .current_dir(root())
+            .env("LAMBOX_RS_BOOTSTRAP", &rs_bootstrap)
+            .env("LAMBOX_DOCKER_TESTS", if docker { "1" } else { "0" })
+            .env("LAMBOX_STATIC_AGENT", &static_agent)
+            .env("LAMBOX_BIN", &bin);
+        if let Some(socket) = engine {
+            c.env("DOCKER_HOST", format!("unix://{}", socket.display()));
+        }
+        run(&mut c)
+    };
+    pytest("tests/python", None)?;
+    if docker {
+        // The Docker backend's suite again, against Podman's Docker-compatible API.
+        let podman = crate::podman::start()?;
+        pytest("tests/python/test_docker.py", Some(&podman.socket))?;
+    }
+    Ok(())
 }
 
 /// `cargo xtask test [--no-docker] [-- PYTEST_ARGS]`.

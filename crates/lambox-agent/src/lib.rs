@@ -207,7 +207,7 @@ async fn serve(args: AgentArgs) -> anyhow::Result<()> {
     ));
     let agent = Agent::new(settings, output);
     let log_agent = agent.clone();
-    tokio::spawn(async move { log_agent.write_log(tokio::io::stdout()).await });
+    tokio::spawn(async move { write_log(&log_agent).await });
 
     let api_agent = agent.clone();
     tokio::spawn(accept(api_listener, move |req| {
@@ -236,6 +236,21 @@ async fn serve(args: AgentArgs) -> anyhow::Result<()> {
     }
     agent.kill_runtime();
     Ok(())
+}
+
+/// Writes the log stream to the standard output without blocking the agent's one thread: through
+/// the reactor when it is a pipe (as under lambox's backends: no thread hop per write), else
+/// through tokio's blocking writer (a terminal or a file, when run by hand).
+async fn write_log(agent: &Agent) {
+    use std::os::fd::AsFd;
+    let pipe = std::io::stdout()
+        .as_fd()
+        .try_clone_to_owned()
+        .and_then(tokio::net::unix::pipe::Sender::from_owned_fd);
+    match pipe {
+        Ok(pipe) => agent.write_log(pipe).await,
+        Err(_) => agent.write_log(tokio::io::stdout()).await,
+    }
 }
 
 fn refused(status: StatusCode, body: &'static [u8]) -> Response<Full<Bytes>> {

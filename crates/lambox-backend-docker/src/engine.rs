@@ -40,6 +40,35 @@ pub(crate) async fn publish_address(host: &str) -> String {
     }
 }
 
+/// What `host_alias` maps to in containers' `/etc/hosts`. Docker's `host-gateway` is the host
+/// as containers reach it (on Docker Desktop, the machine outside the VM); Podman before 5.3 does
+/// not know it and writes it literally, so on Podman the gateway of the containers' network is
+/// used instead.
+pub(crate) async fn host_gateway(docker: &bollard::Docker, network: Option<&str>) -> String {
+    let podman = docker.version().await.is_ok_and(|v| {
+        v.components
+            .unwrap_or_default()
+            .iter()
+            .any(|c| c.name.contains("Podman"))
+    });
+    if !podman {
+        return "host-gateway".to_owned();
+    }
+    let gateway = docker
+        .inspect_network(network.unwrap_or("bridge"), None)
+        .await
+        .ok()
+        .and_then(|n| n.ipam?.config?.into_iter().find_map(|c| c.gateway))
+        .filter(|g| !g.is_empty());
+    match gateway {
+        Some(g) => g,
+        None => {
+            tracing::warn!("cannot find the gateway of the containers' network on Podman");
+            "host-gateway".to_owned()
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::{publish_address, remote_host_of};

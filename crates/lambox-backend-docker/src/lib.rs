@@ -35,7 +35,7 @@ use tokio::sync::{Mutex, OnceCell};
 pub use images::ImageMap;
 pub use pull::{PullProgress, connect_engine, pull_image};
 
-use crate::engine::{publish_address, remote_engine_host};
+use crate::engine::{host_gateway, publish_address, remote_engine_host};
 
 /// Label: the installation a container belongs to.
 pub const LABEL_INSTALLATION: &str = "lambox.installation";
@@ -71,6 +71,8 @@ pub struct DockerBackend {
     /// The address agents' ports are published on: loopback for a local engine, the remote
     /// engine's own address otherwise.
     publish_ip: String,
+    /// What `host_alias` resolves to in containers (see [`engine::host_gateway`]).
+    host_gateway: String,
     agent: OnceCell<Vec<u8>>,
     pulls: Mutex<HashMap<String, std::sync::Arc<OnceCell<()>>>>,
 }
@@ -93,11 +95,13 @@ impl DockerBackend {
             Some(host) => publish_address(host).await,
             None => "127.0.0.1".to_owned(),
         };
+        let host_gateway = host_gateway(&docker, config.network.as_deref()).await;
         Ok(Self {
             docker,
             config,
             remote_host,
             publish_ip,
+            host_gateway,
             agent: OnceCell::new(),
             pulls: Mutex::new(HashMap::new()),
         })
@@ -261,7 +265,10 @@ impl DockerBackend {
         let published = self.config.network.is_none();
         let host_config = HostConfig {
             memory: Some(i64::from(rev.config.memory_size) * 1024 * 1024),
-            extra_hosts: Some(vec![format!("{}:host-gateway", self.config.host_alias)]),
+            extra_hosts: Some(vec![format!(
+                "{}:{}",
+                self.config.host_alias, self.host_gateway
+            )]),
             network_mode: self.config.network.clone(),
             port_bindings: published.then(|| {
                 HashMap::from([(

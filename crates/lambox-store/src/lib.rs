@@ -45,7 +45,7 @@ pub const DATABASE_FILE: &str = "lambox.db";
 /// A handle on lambox's database; cheap to clone.
 ///
 /// Connections are held directly rather than through `sqlx::Pool`: acquiring from the pool cost
-/// about 100 µs per query here (measured with `examples/sqlx_latency.rs`), five times the query.
+/// about 100 µs per query here (measured by an earlier probe), five times the query.
 #[derive(Debug, Clone)]
 pub struct Store {
     inner: Arc<Connections>,

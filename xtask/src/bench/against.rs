@@ -53,12 +53,22 @@ fn build_revision(rev: &str) -> anyhow::Result<PathBuf> {
         .args(["archive", "--format=tar", "--output"])
         .arg(&tarball)
         .arg(rev))?;
-    run(Command::new("tar").arg("-xf").arg(&tarball).arg("-C").arg(&src))?;
+    run(Command::new("tar")
+        .arg("-xf")
+        .arg(&tarball)
+        .arg("-C")
+        .arg(&src))?;
     std::fs::remove_file(&tarball)?;
     run(cargo()
         .current_dir(&src)
         .args([
-            "build", "--release", "--locked", "-p", "lambox-server", "--bin", "lambox",
+            "build",
+            "--release",
+            "--locked",
+            "-p",
+            "lambox-server",
+            "--bin",
+            "lambox",
         ])
         .arg("--target-dir")
         .arg(target_dir()))?;

@@ -10,10 +10,10 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
+use super::against;
 use super::floor;
 use super::harness::{Server, f64s, numeric_options, python_json, scratch_dir};
 use super::stats::median;
-use super::against;
 use crate::cmd::target_dir;
 use crate::test::venv_python;
 
@@ -236,7 +236,10 @@ pub fn run(args: &[&str]) -> anyhow::Result<()> {
         report[label] = summary(m, &floor_runs, &o);
     }
     if let [current, base] = metrics.as_slice() {
-        println!("\ncurrent / {} (medians; < 1 is faster or smaller)", bins[1].0);
+        println!(
+            "\ncurrent / {} (medians; < 1 is faster or smaller)",
+            bins[1].0
+        );
         let mut ratios = serde_json::Map::new();
         for (i, op) in OPS.iter().enumerate() {
             let r = current.op(i) / base.op(i);
@@ -247,7 +250,11 @@ pub fn run(args: &[&str]) -> anyhow::Result<()> {
             ("start-up, empty", &current.empty_ms, &base.empty_ms),
             ("start-up, full", &current.full_ms, &base.full_ms),
             ("idle RSS, empty", &current.idle_rss, &base.idle_rss),
-            ("CreateFunction 45 MB", &current.big_seconds, &base.big_seconds),
+            (
+                "CreateFunction 45 MB",
+                &current.big_seconds,
+                &base.big_seconds,
+            ),
         ] {
             let r = median(a) / median(b);
             println!("{name:<22} {r:>6.3}");

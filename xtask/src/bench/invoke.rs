@@ -16,13 +16,13 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, bail};
 use serde_json::json;
 
+use super::against;
 use super::harness::{
     ACCOUNT, Server, cold_starts, create_functions, f64s, invoke_path, numeric_options,
     python_json, scratch_dir,
 };
 use super::http::Conn;
 use super::stats::{median, percentile};
-use super::against;
 use crate::cmd::target_dir;
 use crate::test::venv_python;
 

@@ -2,6 +2,7 @@
 //! record per invocation (from START to REPORT, with any output the runtime wrote while
 //! starting), and a collector writes records to the store in batches, off the invoke path.
 
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -92,20 +93,27 @@ impl LogSegmenter {
     }
 }
 
-/// Records waiting for the collector; beyond this, new records are dropped (and counted).
-const QUEUED_RECORDS: usize = 1024;
+/// Bytes of records waiting for the collector; beyond this, new records are dropped (and
+/// counted). Records are 1 MiB at most, usually a few hundred bytes: a bound in records would
+/// either drop small ones under load or hold gigabytes of large ones.
+const QUEUED_BYTES: usize = 64 << 20;
 
 /// Hands out log sinks and stores what they collect.
 #[derive(Clone)]
 pub struct LogCollector {
-    tx: mpsc::Sender<InvocationLog>,
-    dropped: Arc<std::sync::atomic::AtomicU64>,
+    // Unbounded as a channel; `queued` bounds it in bytes.
+    tx: mpsc::UnboundedSender<InvocationLog>,
+    queued: Arc<AtomicUsize>,
+    dropped: Arc<AtomicU64>,
 }
 
 impl LogCollector {
     /// Starts the collector task.
     pub fn start(store: Store, keep_per_function: u32) -> Self {
-        let (tx, mut rx) = mpsc::channel::<InvocationLog>(QUEUED_RECORDS);
+        // Bounded in bytes by `queued`, which the sinks check before they send.
+        let (tx, mut rx) = mpsc::unbounded_channel::<InvocationLog>();
+        let queued = Arc::new(AtomicUsize::new(0));
+        let taken = queued.clone();
         tokio::spawn(async move {
             let mut batch = Vec::new();
             while let Some(first) = rx.recv().await {
@@ -124,14 +132,17 @@ impl LogCollector {
                         },
                     }
                 }
+                let bytes: usize = batch.iter().map(|l| l.text.len()).sum();
                 if let Err(e) = store.append_logs(&batch, keep_per_function).await {
                     tracing::warn!(error = %e, "could not store invocation logs");
                 }
+                taken.fetch_sub(bytes, Ordering::Relaxed);
                 batch.clear();
             }
         });
         Self {
             tx,
+            queued,
             dropped: Arc::default(),
         }
     }
@@ -139,6 +150,7 @@ impl LogCollector {
     /// A sink for one sandbox of `key`.
     pub fn sink(&self, key: &FunctionKey, sandbox_id: &str) -> LogSink {
         let tx = self.tx.clone();
+        let queued = self.queued.clone();
         let dropped = self.dropped.clone();
         let key = key.clone();
         let sandbox = sandbox_id.to_owned();
@@ -150,7 +162,20 @@ impl LogCollector {
                 .unwrap_or_else(|p| p.into_inner())
                 .push(line);
             if let Some((request_id, text)) = done {
-                let sent = tx.try_send(InvocationLog {
+                // The store is slower than the sandboxes write: the log is lost, not the memory.
+                let len = text.len();
+                if queued.fetch_add(len, Ordering::Relaxed) + len > QUEUED_BYTES {
+                    queued.fetch_sub(len, Ordering::Relaxed);
+                    let n = dropped.fetch_add(1, Ordering::Relaxed) + 1;
+                    if n.is_power_of_two() {
+                        tracing::warn!(
+                            dropped = n,
+                            "invocation logs dropped: the store falls behind"
+                        );
+                    }
+                    return;
+                }
+                let _ = tx.send(InvocationLog {
                     id: 0,
                     account: key.account.clone(),
                     region: key.region.clone(),
@@ -159,16 +184,6 @@ impl LogCollector {
                     created_ms: lambox_core::time::now_millis(),
                     text,
                 });
-                // The store is slower than the sandboxes write: the log is lost, not the memory.
-                if let Err(mpsc::error::TrySendError::Full(_)) = sent {
-                    let n = dropped.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
-                    if n.is_power_of_two() {
-                        tracing::warn!(
-                            dropped = n,
-                            "invocation logs dropped: the store falls behind"
-                        );
-                    }
-                }
             }
         })
     }

@@ -15,12 +15,14 @@
 //!
 //! The pool's state sits behind one `std::sync::Mutex` that is never held across an `.await`.
 
-use std::collections::{BTreeMap, HashMap};
+mod state;
+
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use tokio::sync::Notify;
 
+use self::state::{Idle, Slots, State};
 use crate::backend::{Backend, BackendError, LogSink, Sandbox, SandboxSpec};
 use crate::revision::{DeployId, FunctionRevision};
 
@@ -77,125 +79,6 @@ pub struct PoolTotals {
     pub sandboxes: u32,
     /// The sum of their functions' `MemorySize`, MB.
     pub memory_mb: u64,
-}
-
-struct Idle {
-    sandbox: Sandbox,
-    since: Instant,
-    born: u64,
-    memory_mb: u64,
-}
-
-#[derive(Default)]
-struct Slots {
-    /// Leases and launch permits out now.
-    in_flight: u32,
-    /// Sandboxes alive or being started.
-    live: u32,
-    idle: HashMap<DeployId, Vec<Idle>>,
-    /// Deploy-id → sequence number of its last retirement: sandboxes born before it are stopped
-    /// when released.
-    retired: HashMap<DeployId, u64>,
-    /// Sequence number of the last retirement of the whole function.
-    retired_all: u64,
-    /// Births of the sandboxes out now (as leases or permits), with their counts.
-    out: BTreeMap<u64, u32>,
-    released: Arc<Notify>,
-}
-
-impl Slots {
-    fn lend(&mut self, born: u64) {
-        self.in_flight += 1;
-        *self.out.entry(born).or_default() += 1;
-    }
-
-    fn give_back(&mut self, born: u64) {
-        debug_assert!(self.in_flight > 0, "a lease given back twice");
-        self.in_flight = self.in_flight.saturating_sub(1);
-        if let Some(n) = self.out.get_mut(&born) {
-            *n -= 1;
-            if *n == 0 {
-                self.out.remove(&born);
-            }
-        }
-        self.forget_old_retirements();
-    }
-
-    /// Whether a sandbox born at `born` of `deploy` may serve again.
-    fn is_current(&self, deploy: &DeployId, born: u64) -> bool {
-        born > self.retired_all && self.retired.get(deploy).is_none_or(|r| born > *r)
-    }
-
-    /// A retirement only matters while a sandbox born before it is out; it bounds the map.
-    fn forget_old_retirements(&mut self) {
-        match self.out.keys().next().copied() {
-            None => self.retired.clear(),
-            Some(oldest) => self.retired.retain(|_, r| oldest < *r),
-        }
-    }
-}
-
-#[derive(Default)]
-struct State {
-    functions: HashMap<FunctionKey, Slots>,
-    totals: PoolTotals,
-    /// Orders births and retirements.
-    seq: u64,
-}
-
-impl State {
-    fn next_seq(&mut self) -> u64 {
-        self.seq += 1;
-        self.seq
-    }
-
-    /// Takes one sandbox out of the counts (it stops or never started).
-    fn forget(&mut self, key: &FunctionKey, memory_mb: u64) {
-        debug_assert!(self.totals.sandboxes > 0, "a sandbox forgotten twice");
-        if let Some(slots) = self.functions.get_mut(key) {
-            slots.live = slots.live.saturating_sub(1);
-        }
-        self.totals.sandboxes = self.totals.sandboxes.saturating_sub(1);
-        self.totals.memory_mb = self.totals.memory_mb.saturating_sub(memory_mb);
-    }
-
-    /// The idle sandboxes of every function, and their memory.
-    fn idle_totals(&self) -> PoolTotals {
-        let mut t = PoolTotals::default();
-        for idle in self
-            .functions
-            .values()
-            .flat_map(|s| s.idle.values())
-            .flatten()
-        {
-            t.sandboxes += 1;
-            t.memory_mb += idle.memory_mb;
-        }
-        t
-    }
-
-    /// Removes the least recently used idle sandbox of any function, to make room.
-    fn evict_lru(&mut self) -> Option<Sandbox> {
-        let (key, deploy) = self
-            .functions
-            .iter()
-            .flat_map(|(k, s)| {
-                s.idle
-                    .iter()
-                    .filter_map(move |(d, v)| v.first().map(|i| (i.since, k, d)))
-            })
-            .min_by_key(|(since, _, _)| *since)
-            .map(|(_, k, d)| (k.clone(), d.clone()))?;
-        let slots = self.functions.get_mut(&key)?;
-        let list = slots.idle.get_mut(&deploy)?;
-        let oldest = list.remove(0);
-        if list.is_empty() {
-            slots.idle.remove(&deploy);
-        }
-        slots.released.notify_one();
-        self.forget(&key, oldest.memory_mb);
-        Some(oldest.sandbox)
-    }
 }
 
 struct Inner {
@@ -627,5 +510,4 @@ impl Drop for Lease {
 }
 
 #[cfg(test)]
-#[path = "pool_tests.rs"]
 mod tests;
