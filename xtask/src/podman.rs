@@ -48,7 +48,8 @@ fn ping(socket: &PathBuf) -> bool {
     s.write_all(b"GET /_ping HTTP/1.0\r\nHost: d\r\n\r\n")
         .is_ok()
         && s.read_to_string(&mut answer).is_ok()
-        && answer.starts_with("HTTP/1.1 200")
+        && answer.starts_with("HTTP/1.")
+        && answer[8..].starts_with(" 200")
 }
 
 fn image_id(tool: &str, image: &str) -> Option<String> {

@@ -92,8 +92,11 @@ fn check_rust(path: &str, text: &str, files: &[String], problems: &mut Vec<Strin
         if !looks_for_them
             && (line.contains("unbounded_channel") || line.contains("UnboundedSender<"))
         {
-            let context = lines[i.saturating_sub(3)..=i].join("\n");
-            if !context.contains("bound") || !context.contains("//") {
+            let explained = lines[i.saturating_sub(3)..=i]
+                .iter()
+                .filter_map(|l| l.split_once("//").map(|(_, comment)| comment))
+                .any(|comment| comment.to_ascii_lowercase().contains("bound"));
+            if !explained {
                 problems.push(format!(
                     "{path}:{}: an unbounded channel without a comment saying what bounds it",
                     i + 1

@@ -77,6 +77,7 @@ pub async fn invoke(agent: &Arc<Agent>, headers: &HeaderMap, body: Bytes) -> Res
             agent.output().line(&message);
             let tail = agent.output().end_capture();
             return answer(
+                proof(agent, &request_id),
                 true,
                 protocol::error_body("Runtime.InvalidEntrypoint", &message).into(),
                 want_tail.then_some(tail),
@@ -141,12 +142,25 @@ pub async fn invoke(agent: &Arc<Agent>, headers: &HeaderMap, body: Bytes) -> Res
         ));
         out.end_capture()
     };
-    answer(failed, body, want_tail.then_some(tail), runtime_time)
+    answer(
+        proof(agent, &request_id),
+        failed,
+        body,
+        want_tail.then_some(tail),
+        runtime_time,
+    )
 }
 
 /// The agent's answer: the function's result or error JSON, marked as AWS marks a function
 /// error, with the log tail when asked and the time the runtime client held the event.
+/// The proof of an answer to `request_id`, when the agent has a secret.
+fn proof(agent: &Agent, request_id: &str) -> Option<String> {
+    let secret = agent.settings.secret.as_deref()?;
+    Some(protocol::agent_proof(secret, request_id))
+}
+
 fn answer(
+    proof: Option<String>,
     failed: bool,
     body: Bytes,
     tail: Option<Vec<u8>>,
@@ -155,6 +169,9 @@ fn answer(
     let mut response = Response::new(Full::new(body));
     let h = response.headers_mut();
     h.insert("content-type", HeaderValue::from_static("application/json"));
+    if let Some(p) = proof.and_then(|p| HeaderValue::from_str(&p).ok()) {
+        h.insert(protocol::AGENT_PROOF, p);
+    }
     if failed {
         h.insert(
             protocol::FUNCTION_ERROR,

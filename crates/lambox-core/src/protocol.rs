@@ -26,6 +26,11 @@ pub const LOG_TYPE: &str = "lambox-log-type";
 /// Request: the per-sandbox secret; an agent started with one refuses pushes without it.
 pub const AGENT_SECRET: &str = "lambox-agent-secret";
 
+/// Response: proof that the answer comes from the agent that holds the sandbox's secret:
+/// [`agent_proof`] of the request id. lambox ignores an answer without it (whatever else may
+/// answer at a dead sandbox's address).
+pub const AGENT_PROOF: &str = "lambox-agent-proof";
+
 /// Response: `Unhandled` when the function failed (AWS's header, passed through unchanged).
 pub const FUNCTION_ERROR: &str = "x-amz-function-error";
 /// Response: base64 of the last 4 KB of the invocation's log, when asked.
@@ -74,6 +79,15 @@ pub fn ready_line(invoke: &str, runtime_api: &str) -> String {
 pub fn error_body(error_type: &str, message: &str) -> Vec<u8> {
     serde_json::to_vec(&serde_json::json!({"errorType": error_type, "errorMessage": message}))
         .expect("error body serializes")
+}
+
+/// What an agent holding `secret` answers invocation `request_id` with in [`AGENT_PROOF`]: the
+/// hex HMAC-SHA256 of the request id under the secret.
+pub fn agent_proof(secret: &str, request_id: &str) -> String {
+    crate::code::lower_hex(&crate::crypto::hmac_sha256(
+        secret.as_bytes(),
+        request_id.as_bytes(),
+    ))
 }
 
 /// Largest response a function may return, bytes (AWS's limit).

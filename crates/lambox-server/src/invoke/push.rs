@@ -72,6 +72,28 @@ pub(super) async fn push(
             Ok(r) => r,
         };
         let (parts, body) = response.into_parts();
+        // Whatever else may answer at a dead sandbox's address (a recycled address, a proxy),
+        // only the agent holding the secret can prove the answer is its own; an answer without
+        // the proof means the event never reached the agent.
+        let proven = parts
+            .headers
+            .get(protocol::AGENT_PROOF)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|p| {
+                lambox_core::crypto::constant_time_eq(
+                    p,
+                    &protocol::agent_proof(&sandbox.secret, &req.request_id),
+                )
+            });
+        if !proven {
+            return Err(Push::NeverArrived(format!(
+                "{endpoint} answered {} without the agent's proof",
+                parts.status
+            )));
+        }
+        if parts.status != hyper::StatusCode::OK {
+            return Err(Push::Broken(format!("the agent answered {}", parts.status)));
+        }
         // The agent holds runtimes to the response limit; a larger answer is refused the
         // same way rather than read without bound.
         let limit = protocol::MAX_RESPONSE_BYTES + 64 * 1024;

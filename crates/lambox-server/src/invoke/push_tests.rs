@@ -10,16 +10,28 @@ use tokio::net::TcpListener;
 
 use super::*;
 
-/// A fake agent that reads a request and answers with `head` and then `body_len` bytes of body
-/// (`stall`: and then nothing, forever).
+/// A fake agent that reads a request and answers with `body_len` bytes of a body declared
+/// `declared_len` long (`stall`: and then nothing, forever), proving itself unless `impostor`.
 async fn rogue_agent(declared_len: usize, body_len: usize, stall: bool) -> String {
+    fake_agent(declared_len, body_len, stall, false).await
+}
+
+async fn fake_agent(declared_len: usize, body_len: usize, stall: bool, impostor: bool) -> String {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap().to_string();
     tokio::spawn(async move {
         let (mut stream, _) = listener.accept().await.unwrap();
         let mut buf = vec![0u8; 64 * 1024];
         let _ = stream.read(&mut buf).await;
-        let head = format!("HTTP/1.1 200 OK\r\nContent-Length: {declared_len}\r\n\r\n");
+        let proof = if impostor {
+            String::new()
+        } else {
+            format!(
+                "lambox-agent-proof: {}\r\n",
+                protocol::agent_proof("secret", "r")
+            )
+        };
+        let head = format!("HTTP/1.1 200 OK\r\n{proof}Content-Length: {declared_len}\r\n\r\n");
         stream.write_all(head.as_bytes()).await.unwrap();
         let chunk = vec![b'x'; 64 * 1024];
         let mut sent = 0;
@@ -102,4 +114,14 @@ async fn a_body_that_stops_coming_is_given_up_at_the_deadline() {
     assert!(matches!(pushed, Err(Push::Broken(_))), "{pushed:?}");
     let waited = started.elapsed();
     assert!(waited >= Duration::from_secs(3) + GRACE && waited < Duration::from_secs(20));
+}
+
+/// What answers at a dead sandbox's address is not the agent: the event never reached it.
+#[tokio::test]
+async fn an_answer_without_the_agents_proof_is_not_taken() {
+    let endpoint = fake_agent(2, 2, false, true).await;
+    assert!(matches!(
+        push_to(endpoint, Duration::from_secs(30)).await,
+        Err(Push::NeverArrived(_))
+    ));
 }
