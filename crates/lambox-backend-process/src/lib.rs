@@ -47,6 +47,9 @@ pub struct ProcessBackend {
     python: OnceCell<String>,
     node: OnceCell<String>,
     extracting: DigestLocks,
+    /// The write end of each sandbox's control pipe: held here, so that a sandbox stops when it
+    /// is terminated, when this backend is dropped, or when lambox dies (the kernel closes them).
+    controls: std::sync::Mutex<HashMap<String, tokio::process::ChildStdin>>,
 }
 
 /// One lock per code digest being unpacked; entries go when their last holder is done.
@@ -87,6 +90,7 @@ impl ProcessBackend {
             python: OnceCell::new(),
             node: OnceCell::new(),
             extracting: DigestLocks::default(),
+            controls: std::sync::Mutex::default(),
         })
     }
 
@@ -312,6 +316,10 @@ impl ProcessBackend {
         let mut control = child.stdin.take().expect("piped");
         tokio::io::AsyncWriteExt::write_all(&mut control, format!("{}\n", spec.secret).as_bytes())
             .await?;
+        self.controls
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(spec.sandbox_id.clone(), control);
         let mut stdout = child.stdout.take().expect("piped");
         let stderr = child.stderr.take().expect("piped");
         // One task reads the agent's output: its first line is the ready line, the rest the
@@ -333,10 +341,8 @@ impl ProcessBackend {
                 splitter.push(&buf[..n], &mut on_line);
             }
             splitter.finish(&mut on_line);
-            // Reap the agent when it exits, whoever stopped it; the control pipe stays open
-            // until then.
+            // Reap the agent when it exits, whoever stopped it.
             let _ = child.wait().await;
-            drop(control);
         });
         let ready = tokio::time::timeout(Duration::from_secs(30), ready_rx).await;
         let endpoint = match ready {
@@ -344,6 +350,10 @@ impl ProcessBackend {
             _ => None,
         };
         let Some(endpoint) = endpoint else {
+            self.controls
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .remove(&spec.sandbox_id);
             records::kill_sandbox(&dir, &spec.sandbox_id);
             let mut err = Vec::new();
             let _ = stderr.take(64 * 1024).read_to_end(&mut err).await;
@@ -376,6 +386,11 @@ impl ProcessBackend {
     /// Kills a sandbox's processes and removes its directory (off the async threads: a large
     /// `/tmp` takes a while to remove).
     async fn stop(&self, sandbox_id: &str) {
+        // Closing the control pipe stops the agent too; the kill makes sure.
+        self.controls
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(sandbox_id);
         let dir = self.config.sandboxes_dir.join(sandbox_id);
         let id = sandbox_id.to_owned();
         let _ = tokio::task::spawn_blocking(move || {

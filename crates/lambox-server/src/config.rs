@@ -109,6 +109,9 @@ impl Default for DockerConfig {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct ProcessConfig {
+    /// The agent: a `lambox` (run as `lambox agent`) or a `lambox-agent` executable; empty:
+    /// this `lambox`, or one found next to the running program.
+    pub agent: String,
     /// The interpreter of python runtimes.
     pub python: String,
     /// The interpreter of nodejs runtimes.
@@ -118,6 +121,7 @@ pub struct ProcessConfig {
 impl Default for ProcessConfig {
     fn default() -> Self {
         Self {
+            agent: String::new(),
             python: "python3".to_owned(),
             node: "node".to_owned(),
         }

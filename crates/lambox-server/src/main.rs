@@ -105,6 +105,7 @@ enum Command {
     },
     /// Pull the images of runtimes (`python3.12`) or image references for the Docker backend,
     /// with a progress bar.
+    #[cfg(feature = "docker")]
     Pull {
         /// Runtimes or images.
         #[arg(required = true)]
@@ -178,6 +179,7 @@ fn main() -> anyhow::Result<ExitCode> {
                 true,
             ))
         }
+        #[cfg(feature = "docker")]
         Command::Pull { targets } => {
             let config = Config::load(cli.config.as_deref(), &Overrides::default())?;
             let images = lambox_backend_docker::ImageMap(config.docker.images.clone());

@@ -49,6 +49,16 @@ pub struct AppState {
     pub invoker: Arc<Invoker>,
     /// The asynchronous event queue.
     pub queue: EventQueue,
+    /// Tasks that end when lambox stops.
+    pub background: crate::start::Background,
+}
+
+impl std::fmt::Debug for AppState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AppState")
+            .field("data_dir", &self.config.data_dir)
+            .finish_non_exhaustive()
+    }
 }
 
 /// One request, authenticated and read.

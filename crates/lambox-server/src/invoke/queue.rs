@@ -22,6 +22,7 @@ const DEFAULT_MAX_AGE_SECONDS: u32 = 21_600;
 #[derive(Clone)]
 pub struct EventQueue {
     inner: Arc<Inner>,
+    dispatcher: Option<tokio::task::AbortHandle>,
 }
 
 struct Inner {
@@ -36,7 +37,8 @@ struct Inner {
 impl EventQueue {
     /// Starts delivering queued events with `workers` at a time.
     pub fn start(store: Store, invoker: Arc<Invoker>, workers: u32, retry_base: Duration) -> Self {
-        let queue = Self {
+        let mut queue = Self {
+            dispatcher: None,
             inner: Arc::new(Inner {
                 store,
                 invoker,
@@ -47,8 +49,13 @@ impl EventQueue {
             }),
         };
         let q = queue.clone();
-        tokio::spawn(async move { q.dispatch().await });
+        queue.dispatcher = Some(tokio::spawn(async move { q.dispatch().await }).abort_handle());
         queue
+    }
+
+    /// The task that hands due events to workers (aborted when lambox stops).
+    pub fn dispatcher(&self) -> tokio::task::AbortHandle {
+        self.dispatcher.clone().expect("set by start")
     }
 
     /// Accepts an event: committed to the store before this returns.
