@@ -6,6 +6,7 @@ behind lambox's back.
 """
 
 import json
+import os
 import signal
 import time
 
@@ -202,3 +203,45 @@ def test_a_containers_agent_refuses_pushes_without_its_secret(server, lam):
     create(lam, "dk-env", make_zip({"handler.py": src}))
     seen = json.loads(lam.invoke(FunctionName="dk-env")["Payload"].read())
     assert "LAMBOX_AGENT_SECRET" not in seen and "AWS_SECRET_ACCESS_KEY" in seen
+
+
+@pytest.mark.skipif(
+    os.environ.get("LAMBOX_DOCKER_ENGINE") == "podman",
+    reason="building images is the Docker engine's part; Podman runs the backend's suite",
+)
+def test_the_agent_as_an_images_entry_point_in_place_of_the_rie(tmp_path):
+    """docs/examples/agent-image: built with `docker build` from a local image, run, invoked on
+    the RIE's path."""
+    import shutil
+    import urllib.request
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    context = tmp_path / "context"
+    shutil.copytree(root / "docs/examples/agent-image", context)
+    shutil.copy(os.environ["LAMBOX_STATIC_AGENT"], context / "lambox-agent")
+    shutil.copy(root / "runtimes/python/bootstrap.py", context / "bootstrap.py")
+    tag = "lambox-test/agent-image:example"
+    docker("build", "--quiet", "--build-arg", f"BASE={RUNTIME_IMAGE}", "-t", tag, str(context))
+    cid = docker("run", "-d", "-p", "127.0.0.1::8080", tag).stdout.strip()
+    try:
+        port = docker("port", cid, "8080/tcp").stdout.split(":")[-1].strip()
+        url = f"http://127.0.0.1:{port}/2015-03-31/functions/function/invocations"
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                req = urllib.request.Request(url, data=b'{"name": "image"}')
+                with urllib.request.urlopen(req, timeout=10) as r:
+                    answer = json.loads(r.read())
+                break
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.1)
+        assert answer["hello"] == "image"
+        assert len(answer["request_id"]) == 36
+        logs = docker("logs", cid).stdout
+        assert "START RequestId: " in logs and "REPORT RequestId: " in logs
+    finally:
+        docker("rm", "-f", cid, check=False)
+        docker("rmi", "-f", tag, check=False)

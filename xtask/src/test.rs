@@ -57,6 +57,10 @@ pub fn run_all(with_docker: bool, pytest_args: &[&str]) -> anyhow::Result<()> {
         eprintln!("--no-docker: the Docker backend's tests will be skipped");
     }
     run(cargo().args(["test", "--locked", "--workspace"]))?;
+    run(cargo()
+        .args(["doc", "--locked", "--workspace", "--no-deps"])
+        .env("RUSTDOCFLAGS", "-D warnings"))?;
+    run_examples()?;
     let pytest = |suite: &str, engine: Option<&std::path::Path>| {
         let mut c = Command::new(&python);
         c.args(["-m", "pytest", "-q", "-p", "no:cacheprovider", suite])
@@ -67,7 +71,8 @@ pub fn run_all(with_docker: bool, pytest_args: &[&str]) -> anyhow::Result<()> {
             .env("LAMBOX_STATIC_AGENT", &static_agent)
             .env("LAMBOX_BIN", &bin);
         if let Some(socket) = engine {
-            c.env("DOCKER_HOST", format!("unix://{}", socket.display()));
+            c.env("DOCKER_HOST", format!("unix://{}", socket.display()))
+                .env("LAMBOX_DOCKER_ENGINE", "podman");
         }
         run(&mut c)
     };
@@ -76,6 +81,41 @@ pub fn run_all(with_docker: bool, pytest_args: &[&str]) -> anyhow::Result<()> {
         // The Docker backend's suite again, against Podman's Docker-compatible API.
         let podman = crate::podman::start()?;
         pytest("tests/python/test_docker.py", Some(&podman.socket))?;
+    }
+    Ok(())
+}
+
+/// Runs every crate's examples (each checks what it shows); the store's on a copy of the data
+/// directory an earlier lambox wrote.
+fn run_examples() -> anyhow::Result<()> {
+    let copy = crate::cmd::target_dir().join("examples-data");
+    let _ = std::fs::remove_dir_all(&copy);
+    std::fs::create_dir_all(&copy)?;
+    std::fs::copy(
+        root().join("crates/lambox-store/tests/fixtures/b0992aa/lambox.db"),
+        copy.join("lambox.db"),
+    )?;
+    let copy = copy.display().to_string();
+    let examples: [(&str, &str, &[&str]); 5] = [
+        ("lambox-core", "custom_backend", &[]),
+        ("lambox-store", "inspect_data_dir", &[&copy]),
+        ("lambox-store", "write_latency", &["50"]),
+        ("lambox-server", "embedded", &[]),
+        ("lambox-server", "embedded_start", &["3"]),
+    ];
+    for (package, example, args) in examples {
+        run(cargo()
+            .args([
+                "run",
+                "--locked",
+                "-q",
+                "-p",
+                package,
+                "--example",
+                example,
+                "--",
+            ])
+            .args(args))?;
     }
     Ok(())
 }

@@ -52,6 +52,15 @@ pub struct AgentArgs {
 impl AgentArgs {
     /// Parses `[--invoke ADDR] [--runtime-api ADDR] [--sandbox-dir DIR] [--stdin-control] [--]
     /// [BOOTSTRAP ARGS…]`.
+    ///
+    /// ```
+    /// let args = lambox_agent::AgentArgs::parse(
+    ///     ["--invoke", "127.0.0.1:0", "--", "python3", "bootstrap.py"].map(String::from),
+    /// )
+    /// .unwrap();
+    /// assert_eq!(args.bootstrap, ["python3", "bootstrap.py"]);
+    /// assert_eq!(args.runtime_api.to_string(), "127.0.0.1:9001", "as in Lambda");
+    /// ```
     pub fn parse(args: impl IntoIterator<Item = String>) -> anyhow::Result<Self> {
         let mut parsed = Self {
             invoke: "0.0.0.0:8080".parse().expect("address"),

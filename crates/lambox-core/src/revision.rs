@@ -64,6 +64,29 @@ impl FunctionRevision {
 /// The identity of a sandbox's contents: URL-safe unpadded base64 of a SHA-256 over everything
 /// baked into a sandbox at start. Two revisions share sandboxes exactly when their deploy-ids
 /// are equal, so a changed configuration never reuses a stale instance.
+///
+/// ```
+/// use lambox_core::function::{FunctionConfig, FunctionSettings, PackageType};
+/// use lambox_core::revision::FunctionRevision;
+///
+/// let revision = |memory| {
+///     let settings = FunctionSettings {
+///         runtime: Some("python3.12".into()),
+///         handler: Some("handler.handler".into()),
+///         memory_size: Some(memory),
+///         ..Default::default()
+///     };
+///     let role = "arn:aws:iam::111111111111:role/r".to_owned();
+///     let config = FunctionConfig::new("f", PackageType::Zip, role, None, None, &settings);
+///     FunctionRevision::new(
+///         "111111111111".into(), "us-east-1".into(), "f".into(), "$LATEST".into(),
+///         "ab".repeat(32), config,
+///     )
+/// };
+/// // Memory is baked into a sandbox: another memory size never reuses one.
+/// assert_eq!(revision(128).deploy_id, revision(128).deploy_id);
+/// assert_ne!(revision(128).deploy_id, revision(256).deploy_id);
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct DeployId(String);
 

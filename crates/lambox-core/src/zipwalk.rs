@@ -295,6 +295,32 @@ fn classify(e: io::Error) -> WalkError {
 /// Walks a package: checks its tree, then hands each entry to `visit` in archive order with a
 /// reader of its contents (empty for directories and links). What the visitor leaves unread is
 /// read and counted afterwards, so the limits hold whatever it does.
+///
+/// ```
+/// use std::io::{Cursor, Read, Write};
+/// use lambox_core::zipwalk::{EntryKind, walk_zip};
+///
+/// let mut w = zip::ZipWriter::new(Cursor::new(Vec::new()));
+/// w.start_file("./lib/a.txt", zip::write::SimpleFileOptions::default()).unwrap();
+/// w.write_all(b"x = 1\n").unwrap();
+/// let zip = w.finish().unwrap().into_inner();
+///
+/// let mut seen = Vec::new();
+/// walk_zip(&zip, 1 << 20, |entry, data| {
+///     let mut text = String::new();
+///     data.read_to_string(&mut text)?;
+///     seen.push((entry.path.clone(), text));
+///     Ok(())
+/// })
+/// .unwrap();
+/// assert_eq!(seen, [("lib/a.txt".to_owned(), "x = 1\n".to_owned())]);
+///
+/// // A link out of the package is refused before anything is handed out.
+/// let mut w = zip::ZipWriter::new(Cursor::new(Vec::new()));
+/// w.add_symlink("up", "../..", zip::write::SimpleFileOptions::default()).unwrap();
+/// let zip = w.finish().unwrap().into_inner();
+/// assert!(walk_zip(&zip, 1 << 20, |_, _| Ok(())).is_err());
+/// ```
 pub fn walk_zip(
     bytes: &[u8],
     max_unzipped: u64,

@@ -4,11 +4,13 @@
 //! Start one in-process on a free port with a temporary data directory, point any AWS client
 //! at it, and stop it (with its sandboxes) by dropping the handle:
 //!
-//! ```no_run
-//! # async fn demo() -> Result<(), lambox_server::StartError> {
+//! ```
+//! # #[tokio::main]
+//! # async fn main() -> Result<(), lambox_server::StartError> {
 //! let lambox = lambox_server::Server::builder().spawn().await?;
 //! println!("AWS_ENDPOINT_URL={}", lambox.url());
-//! // … create and invoke functions with boto3, the AWS CLI or aws-sdk-lambda …
+//! // … create and invoke functions with boto3, the AWS CLI or aws-sdk-lambda (see
+//! // examples/embedded.rs) …
 //! lambox.shutdown().await;
 //! # Ok(())
 //! # }

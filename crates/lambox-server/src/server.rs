@@ -23,8 +23,9 @@ use crate::start::{StartError, open_state};
 pub struct Server;
 
 impl Server {
-    /// A builder for a server on `127.0.0.1:0` (a free port) with a temporary data directory and
-    /// the process backend, otherwise configured with lambox's defaults.
+    /// A builder for a server on `127.0.0.1:0` (a free port) with a temporary data directory
+    /// (and, since nothing of it survives the process, `durability = normal`) and the process
+    /// backend, otherwise configured with lambox's defaults.
     pub fn builder() -> ServerBuilder {
         ServerBuilder::default()
     }
@@ -110,6 +111,9 @@ impl ServerBuilder {
         }
         let dir = tempfile::Builder::new().prefix("lambox-").tempdir()?;
         config.data_dir = dir.path().to_owned();
+        // Nothing of a temporary directory outlives the process: commits need not wait for the
+        // disk to survive a power loss.
+        config.durability = crate::config::DurabilityMode::Normal;
         Ok(Some(dir))
     }
 

@@ -6,6 +6,7 @@ use lambox_core::arn::LATEST;
 use lambox_core::function::FunctionConfig;
 use sqlx::{Connection, Sqlite, SqliteConnection, Transaction};
 
+use crate::config_record;
 use crate::error::touched;
 use crate::invocations::FUNCTION_ID;
 use crate::records::{
@@ -39,8 +40,7 @@ struct VersionRow {
 
 impl VersionRow {
     fn into_record(self) -> Result<VersionRecord, StoreError> {
-        let config: FunctionConfig = serde_json::from_str(&self.config)
-            .map_err(|e| StoreError::Corrupt(format!("config of {}: {e}", self.name)))?;
+        let config = config_record::decode(&self.config, &self.name)?;
         Ok(VersionRecord {
             version: version_name(self.seq),
             function_name: self.name,
@@ -73,7 +73,7 @@ pub(crate) fn version_seq(version: &str) -> Option<i64> {
 }
 
 fn config_json(config: &FunctionConfig) -> String {
-    serde_json::to_string(config).expect("config serializes")
+    config_record::encode(config)
 }
 
 /// The changes an update makes to `$LATEST`, decided from its current state.
@@ -434,6 +434,20 @@ impl Store {
             .fetch_one(&mut *self.read().await)
             .await?;
         Ok(u64::try_from(n).unwrap_or(0))
+    }
+
+    /// Every (account, region) that holds a function, in order: where to start when inspecting
+    /// or exporting a data directory.
+    pub async fn scopes(&self) -> Result<Vec<Scope>, StoreError> {
+        let rows: Vec<(String, String)> = sqlx::query_as(
+            "SELECT DISTINCT account, region FROM functions ORDER BY account, region",
+        )
+        .fetch_all(&mut *self.read().await)
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(account, region)| Scope { account, region })
+            .collect())
     }
 
     /// What an account uses in a region.

@@ -6,6 +6,7 @@
 //! writer, as SQLite wants it); reads use a few read-only
 //! connections that WAL lets run beside the writer.
 
+mod config_record;
 mod error;
 mod functions;
 mod invocations;
@@ -21,6 +22,7 @@ use sqlx::ConnectOptions;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqliteSynchronous};
 use tokio::sync::{Mutex, MutexGuard};
 
+pub use config_record::CONFIG_FORMAT;
 pub use error::StoreError;
 pub use functions::{LatestUpdate, UpdateOutcome};
 pub use invocations::{AsyncEvent, DestinationRecord, EventInvokeConfig, InvocationLog};
@@ -43,6 +45,20 @@ pub enum Durability {
 pub const DATABASE_FILE: &str = "lambox.db";
 
 /// A handle on lambox's database; cheap to clone.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), lambox_store::StoreError> {
+/// use lambox_store::{Durability, Scope, Store};
+///
+/// let dir = tempfile::tempdir().unwrap();
+/// let store = Store::open(dir.path(), Durability::Full).await?;
+/// let scope = Scope { account: "111111111111".into(), region: "us-east-1".into() };
+/// let (functions, _next) = store.list_versions(&scope, None, 50, false).await?;
+/// assert!(functions.is_empty());
+/// # Ok(())
+/// # }
+/// ```
 ///
 /// Connections are held directly rather than through `sqlx::Pool`: acquiring from the pool cost
 /// about 100 µs per query here (measured by an earlier probe), five times the query.

@@ -4,6 +4,7 @@
 mod against;
 mod control_plane;
 mod docker;
+mod embed;
 mod floor;
 mod harness;
 mod http;
@@ -18,8 +19,9 @@ pub fn run(args: &[&str]) -> anyhow::Result<()> {
         ["control-plane", rest @ ..] => control_plane::run(rest),
         ["invoke", rest @ ..] => invoke::run(rest),
         ["docker", rest @ ..] => docker::run(rest),
+        ["embed", rest @ ..] => embed::run_suite(rest),
         _ => bail!(
-            "usage: cargo xtask bench control-plane|invoke|docker [--runs N] [--against GIT-REV]"
+            "usage: cargo xtask bench control-plane|invoke|docker|embed [--runs N] [--against GIT-REV]"
         ),
     }
 }
