@@ -96,8 +96,9 @@ fn run_examples() -> anyhow::Result<()> {
         copy.join("lambox.db"),
     )?;
     let copy = copy.display().to_string();
-    let examples: [(&str, &str, &[&str]); 5] = [
+    let examples: [(&str, &str, &[&str]); 6] = [
         ("lambox-core", "custom_backend", &[]),
+        ("lambox-backend-process", "run_sandbox", &[]),
         ("lambox-store", "inspect_data_dir", &[&copy]),
         ("lambox-store", "write_latency", &["50"]),
         ("lambox-server", "embedded", &[]),

@@ -96,6 +96,7 @@ impl std::fmt::Debug for Sandbox {
 
 /// Why a backend operation failed.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum BackendError {
     /// The sandbox could not be started.
     #[error("cannot start the sandbox: {0}")]

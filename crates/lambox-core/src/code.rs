@@ -50,6 +50,7 @@ pub fn sha256(bytes: &[u8]) -> [u8; 32] {
 
 /// Why a zip was refused; each maps to AWS's wording through [`From`].
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum ZipRejection {
     /// Larger than the zipped limit.
     #[error("Zipped size must be smaller than {0} bytes")]

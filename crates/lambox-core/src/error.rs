@@ -6,6 +6,10 @@
 use crate::validate::ValidationErrors;
 
 /// An error that a Lambda API operation answers with.
+///
+/// Deliberately not `#[non_exhaustive]`, unlike lambox's other error enums: the HTTP edge maps
+/// every variant to its AWS shape, and a new variant must fail to compile there rather than fall
+/// into a catch-all.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum LambdaError {
     /// Framework-level constraint failures (`ValidationException`, 400).

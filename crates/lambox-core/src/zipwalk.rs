@@ -67,6 +67,7 @@ pub struct WalkSummary {
 
 /// Why a walk stopped: the package is refused, or the visitor failed.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum WalkError {
     /// The package breaks a rule.
     #[error(transparent)]

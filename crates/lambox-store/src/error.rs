@@ -2,6 +2,7 @@
 
 /// What a store operation can fail with.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum StoreError {
     /// A function of that name already exists in the scope.
     #[error("function already exists")]
