@@ -153,13 +153,20 @@ impl Agent {
     /// Writes the log stream to `sink` (the agent's standard output) until the sink breaks.
     pub async fn write_log<W: tokio::io::AsyncWrite + Unpin>(&self, sink: W) {
         let shared = self.output.clone();
+        let broken = self.output.clone();
         let ready = self.output().ready();
-        crate::output::write_out(sink, ready, self.drained.clone(), move || {
-            shared
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .take_pending()
-        })
+        crate::output::write_out(
+            sink,
+            ready,
+            self.drained.clone(),
+            move || {
+                shared
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .take_pending()
+            },
+            move || broken.lock().unwrap_or_else(|p| p.into_inner()).discard(),
+        )
         .await;
     }
 

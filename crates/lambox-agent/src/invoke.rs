@@ -151,25 +151,28 @@ pub async fn invoke(agent: &Arc<Agent>, headers: &HeaderMap, body: Bytes) -> Res
     )
 }
 
-/// The agent's answer: the function's result or error JSON, marked as AWS marks a function
-/// error, with the log tail when asked and the time the runtime client held the event.
-/// The proof of an answer to `request_id`, when the agent has a secret.
-fn proof(agent: &Agent, request_id: &str) -> Option<String> {
-    let secret = agent.settings.secret.as_deref()?;
-    Some(protocol::agent_proof(secret, request_id))
+/// Who proves an answer: the agent's secret and the request id, when the agent has a secret.
+fn proof(agent: &Agent, request_id: &str) -> Option<(String, String)> {
+    let secret = agent.settings.secret.clone()?;
+    Some((secret, request_id.to_owned()))
 }
 
+/// The agent's answer: the function's result or error JSON, marked as AWS marks a function
+/// error, proved under the secret, with the log tail when asked and the time the runtime client
+/// held the event.
 fn answer(
-    proof: Option<String>,
+    proof: Option<(String, String)>,
     failed: bool,
     body: Bytes,
     tail: Option<Vec<u8>>,
     runtime_time: Option<Duration>,
 ) -> Response<Full<Bytes>> {
+    let proved = proof
+        .map(|(secret, request_id)| protocol::answer_proof(&secret, &request_id, failed, &body));
     let mut response = Response::new(Full::new(body));
     let h = response.headers_mut();
     h.insert("content-type", HeaderValue::from_static("application/json"));
-    if let Some(p) = proof.and_then(|p| HeaderValue::from_str(&p).ok()) {
+    if let Some(p) = proved.and_then(|p| HeaderValue::from_str(&p).ok()) {
         h.insert(protocol::AGENT_PROOF, p);
     }
     if failed {

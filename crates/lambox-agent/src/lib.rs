@@ -272,16 +272,6 @@ async fn push(agent: Arc<Agent>, req: Request<Incoming>) -> Response<Full<Bytes>
     if req.method() != Method::POST || req.uri().path() != protocol::INVOKE_PATH {
         return refused(StatusCode::NOT_FOUND, b"{\"errorMessage\":\"not found\"}");
     }
-    if let Some(secret) = &agent.settings.secret {
-        let given = req
-            .headers()
-            .get(protocol::AGENT_SECRET)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or_default();
-        if !lambox_core::crypto::constant_time_eq(given, secret) {
-            return refused(StatusCode::FORBIDDEN, b"{\"errorMessage\":\"forbidden\"}");
-        }
-    }
     let (parts, body) = req.into_parts();
     // lambox sends at most the 6 MB payload limit; anything larger is not from lambox.
     let body = match http_body_util::Limited::new(body, MAX_PUSH_BYTES)
@@ -296,6 +286,24 @@ async fn push(agent: Arc<Agent>, req: Request<Incoming>) -> Response<Full<Bytes>
             );
         }
     };
+    if let Some(secret) = &agent.settings.secret {
+        let header = |name: &str| {
+            parts
+                .headers
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or_default()
+        };
+        let expected = protocol::push_auth(
+            secret,
+            header(protocol::REQUEST_ID),
+            header(protocol::DEADLINE_MS),
+            &body,
+        );
+        if !lambox_core::crypto::constant_time_eq(header(protocol::PUSH_AUTH), &expected) {
+            return refused(StatusCode::FORBIDDEN, b"{\"errorMessage\":\"forbidden\"}");
+        }
+    }
     invoke::invoke(&agent, &parts.headers, body).await
 }
 
@@ -306,6 +314,8 @@ where
 {
     loop {
         let Ok((stream, _)) = listener.accept().await else {
+            // Out of file descriptors, say: wait a little instead of spinning.
+            tokio::time::sleep(Duration::from_millis(50)).await;
             continue;
         };
         let _ = stream.set_nodelay(true);

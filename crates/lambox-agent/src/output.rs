@@ -27,6 +27,8 @@ pub struct Output {
     capture: Option<Vec<u8>>,
     /// Wakes the writer.
     ready: Arc<Notify>,
+    /// The standard output broke: what would be written is dropped (the tail is still kept).
+    discarding: bool,
 }
 
 impl Default for Output {
@@ -43,6 +45,7 @@ impl Output {
             at_line_start: true,
             capture: None,
             ready: Arc::new(Notify::new()),
+            discarding: false,
         }
     }
 
@@ -83,7 +86,13 @@ impl Output {
 
     /// Whether the runtime's output has to wait for the writer.
     pub fn is_full(&self) -> bool {
-        self.pending.len() >= MAX_PENDING_BYTES
+        !self.discarding && self.pending.len() >= MAX_PENDING_BYTES
+    }
+
+    /// The log's destination broke: from now on output is dropped rather than waited for.
+    pub fn discard(&mut self) {
+        self.discarding = true;
+        self.pending = Vec::new();
     }
 
     /// Takes what waits to be written.
@@ -97,8 +106,10 @@ impl Output {
     }
 
     fn write(&mut self, bytes: &[u8]) {
-        self.pending.extend_from_slice(bytes);
-        self.ready.notify_one();
+        if !self.discarding {
+            self.pending.extend_from_slice(bytes);
+            self.ready.notify_one();
+        }
         if let Some(c) = &mut self.capture {
             c.extend_from_slice(bytes);
             if c.len() > 2 * TAIL_BYTES {
@@ -108,13 +119,16 @@ impl Output {
     }
 }
 
-/// Writes what `output` buffers to `sink` until the sink breaks; `drained` is notified after
-/// every write. `take` takes the pending bytes out under the caller's lock.
+/// Writes what `output` buffers to `sink` until the sink breaks, then calls `broken` (which
+/// should switch the buffer to [`Output::discard`], so that nothing waits for a writer that is
+/// gone); `drained` is notified after every write. `take` takes the pending bytes out under the
+/// caller's lock.
 pub async fn write_out<W: tokio::io::AsyncWrite + Unpin>(
     mut sink: W,
     ready: Arc<Notify>,
     drained: Arc<Notify>,
     mut take: impl FnMut() -> Vec<u8>,
+    broken: impl FnOnce(),
 ) {
     loop {
         let chunk = take();
@@ -124,6 +138,7 @@ pub async fn write_out<W: tokio::io::AsyncWrite + Unpin>(
         }
         // A broken log pipe must not stop invocations: the log is lost, the answers are not.
         if sink.write_all(&chunk).await.is_err() || sink.flush().await.is_err() {
+            broken();
             drained.notify_waiters();
             return;
         }
@@ -172,7 +187,7 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn the_writer_writes_in_order_and_stops_on_a_broken_sink() {
+    async fn the_writer_writes_in_order_and_a_broken_sink_stops_nothing() {
         let shared = Arc::new(std::sync::Mutex::new(Output::new()));
         let ready = shared.lock().unwrap().ready();
         let drained = Arc::new(Notify::new());
@@ -181,7 +196,11 @@ mod tests {
             let shared = shared.clone();
             move || shared.lock().unwrap().take_pending()
         };
-        let writer = tokio::spawn(write_out(client, ready, drained, take));
+        let on_broken = {
+            let shared = shared.clone();
+            move || shared.lock().unwrap().discard()
+        };
+        let writer = tokio::spawn(write_out(client, ready, drained, take, on_broken));
         shared.lock().unwrap().line("one");
         shared.lock().unwrap().runtime_bytes(b"two\n");
         let mut got = vec![0u8; 8];
@@ -192,5 +211,10 @@ mod tests {
         drop(server);
         shared.lock().unwrap().line("lost");
         writer.await.unwrap();
+        // Nothing waits for the broken writer: the buffer takes any amount, keeping none.
+        let mut out = shared.lock().unwrap();
+        out.runtime_bytes(&vec![b'x'; 2 * MAX_PENDING_BYTES]);
+        assert!(!out.is_full());
+        assert!(out.take_pending().is_empty());
     }
 }

@@ -96,13 +96,18 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let (endpoint, secret) = (sandbox.endpoint.clone(), sandbox.secret.clone());
     let answer = tokio::task::spawn_blocking(move || -> std::io::Result<String> {
         let body = br#"{"hello": "sandbox"}"#;
+        let deadline = lambox_core::time::now_millis() + 10_000;
+        // The secret itself never travels: the push carries an HMAC under it.
+        let auth = protocol::push_auth(&secret, "req-1", &deadline.to_string(), body);
         let mut s = std::net::TcpStream::connect(&endpoint)?;
         write!(
             s,
-            "POST {} HTTP/1.1\r\nHost: agent\r\n{}: {secret}\r\n{}: req-1\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+            "POST {} HTTP/1.1\r\nHost: agent\r\n{}: {auth}\r\n{}: req-1\r\n{}: {deadline}\r\n\
+             Content-Length: {}\r\nConnection: close\r\n\r\n",
             protocol::INVOKE_PATH,
-            protocol::AGENT_SECRET,
+            protocol::PUSH_AUTH,
             protocol::REQUEST_ID,
+            protocol::DEADLINE_MS,
             body.len()
         )?;
         s.write_all(body)?;

@@ -31,18 +31,39 @@ pub fn extract_zip(zip: &[u8], dest: &Path) -> io::Result<()> {
         dest.file_name().and_then(|n| n.to_str()).unwrap_or("code"),
         std::process::id()
     ));
-    let _ = fs::remove_dir_all(&staging);
+    remove_tree(&staging);
     fs::create_dir_all(&staging)?;
-    unpack(zip, &staging)?;
+    if let Err(e) = unpack(zip, &staging).and_then(|()| set_dir_modes(&staging, 0o555)) {
+        remove_tree(&staging);
+        return Err(e);
+    }
     match fs::rename(&staging, dest) {
         Ok(()) => Ok(()),
         // Someone else finished first: theirs is identical (same digest).
         Err(_) if dest.is_dir() => {
-            let _ = fs::remove_dir_all(&staging);
+            remove_tree(&staging);
             Ok(())
         }
         Err(e) => Err(e),
     }
+}
+
+/// Sets the mode of `dir` and of every directory below it (links are not followed).
+fn set_dir_modes(dir: &Path, mode: u32) -> io::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    for entry in fs::read_dir(dir)? {
+        let entry = entry?;
+        if entry.file_type()?.is_dir() {
+            set_dir_modes(&entry.path(), mode)?;
+        }
+    }
+    fs::set_permissions(dir, fs::Permissions::from_mode(mode))
+}
+
+/// Removes an unpacked tree, read-only directories included.
+pub fn remove_tree(dir: &Path) {
+    let _ = set_dir_modes(dir, 0o755);
+    let _ = fs::remove_dir_all(dir);
 }
 
 fn unpack(zip: &[u8], root: &Path) -> io::Result<()> {
@@ -70,8 +91,11 @@ fn unpack(zip: &[u8], root: &Path) -> io::Result<()> {
                     .custom_flags(rustix::fs::OFlags::NOFOLLOW.bits() as i32)
                     .open(&target)?;
                 io::copy(data, &mut file)?;
-                // Lambda runs code as a user that can read everything; keep the execute bits.
-                fs::set_permissions(&target, fs::Permissions::from_mode(entry.mode | 0o444))
+                // Lambda's /var/task is read-only and readable by all; keep the execute bits.
+                fs::set_permissions(
+                    &target,
+                    fs::Permissions::from_mode((entry.mode | 0o444) & !0o222),
+                )
             }
         }
     })?;
@@ -105,11 +129,35 @@ mod tests {
             .permissions()
             .mode();
         assert_eq!(mode & 0o111, 0o111);
+        assert_eq!(mode & 0o222, 0, "code is read-only, as /var/task is");
+        let lib = fs::metadata(dest.join("lib")).unwrap().permissions().mode();
+        assert_eq!(lib & 0o777, 0o555);
         assert_eq!(
             fs::read_to_string(dest.join("lib/a.py")).unwrap(),
             "x = 1\n"
         );
         // Extracting again over a finished copy is fine.
         extract_zip(&zip, &dest).unwrap();
+        remove_tree(&dest);
+        assert!(!dest.exists());
+    }
+
+    #[test]
+    fn refuses_a_package_that_writes_through_a_link() {
+        let mut w = ::zip::ZipWriter::new(io::Cursor::new(Vec::new()));
+        let opts = ::zip::write::SimpleFileOptions::default();
+        w.add_symlink("p/q/L1", "..", opts).unwrap();
+        w.add_symlink("p/q/L1/L2", "../../../../outside", opts)
+            .unwrap();
+        w.start_file("p/q/L1/L2/pwned.txt", opts).unwrap();
+        w.write_all(b"owned").unwrap();
+        let zip = w.finish().unwrap().into_inner();
+        let dir = tempfile::tempdir().unwrap();
+        assert!(extract_zip(&zip, &dir.path().join("code")).is_err());
+        assert!(!dir.path().join("outside").exists());
+        assert!(
+            !dir.path().join("code").exists(),
+            "nothing half-extracted stays"
+        );
     }
 }

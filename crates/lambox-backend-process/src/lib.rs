@@ -127,9 +127,7 @@ impl ProcessBackend {
         })
         .await;
         if let Ok(trash) = moved {
-            tokio::task::spawn_blocking(move || {
-                let _ = std::fs::remove_dir_all(trash);
-            });
+            tokio::task::spawn_blocking(move || extract::remove_tree(&trash));
         }
     }
 
@@ -182,16 +180,21 @@ impl ProcessBackend {
             return Ok(dest);
         }
         let lock = self.extracting.lock_of(&code.sha256_hex);
-        let _this_digest = lock.lock().await;
-        if !tokio::fs::metadata(&dest).await.is_ok_and(|m| m.is_dir()) {
-            let zip = code.zip().await?;
-            let target = dest.clone();
-            tokio::task::spawn_blocking(move || extract::extract_zip(&zip, &target))
-                .await
-                .map_err(|e| BackendError::Launch(e.to_string()))??;
+        let unpacked = async {
+            let _this_digest = lock.lock().await;
+            if !tokio::fs::metadata(&dest).await.is_ok_and(|m| m.is_dir()) {
+                let zip = code.zip().await?;
+                let target = dest.clone();
+                tokio::task::spawn_blocking(move || extract::extract_zip(&zip, &target))
+                    .await
+                    .map_err(|e| BackendError::Launch(e.to_string()))??;
+            }
+            Ok::<_, BackendError>(())
         }
-        drop(_this_digest);
+        .await;
+        // Whether or not it worked, this digest's lock entry goes when nobody waits for it.
         self.extracting.release(&code.sha256_hex, lock);
+        unpacked?;
         Ok(dest)
     }
 

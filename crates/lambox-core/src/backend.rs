@@ -57,9 +57,9 @@ pub struct SandboxSpec {
     /// How lambox is reached from the host (`http://127.0.0.1:4566`); a backend whose
     /// sandboxes live elsewhere rewrites the host.
     pub lambox_url: String,
-    /// The secret the sandbox's agent requires on every push (see
-    /// [`crate::protocol::AGENT_SECRET`]); the backend hands it to the agent where nothing else
-    /// in the sandbox can read it.
+    /// The secret pushes to the sandbox's agent are authenticated with, and its answers proved
+    /// with (see [`crate::protocol::PUSH_AUTH`]); the backend hands it to the agent (and to
+    /// nothing else it starts).
     pub secret: String,
 }
 
@@ -76,9 +76,13 @@ pub struct Sandbox {
 
 impl std::fmt::Debug for SandboxSpec {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Not the revision's environment (it may hold the function's secrets), nor the
+        // sandbox's secret.
         f.debug_struct("SandboxSpec")
             .field("sandbox_id", &self.sandbox_id)
-            .field("revision", &self.revision)
+            .field("function", &self.revision.function_arn())
+            .field("version", &self.revision.version)
+            .field("deploy_id", &self.revision.deploy_id)
             .field("code", &self.code)
             .field("lambox_url", &self.lambox_url)
             .finish_non_exhaustive()

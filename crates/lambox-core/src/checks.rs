@@ -58,6 +58,14 @@ pub const RESERVED_ENVIRONMENT_KEYS: [&str; 18] = [
     "LAMBDA_TASK_ROOT",
 ];
 
+/// Variables lambox sets in sandboxes for its own agent; a function may not set them, as it may
+/// not set Lambda's own (refused with the same message).
+pub const LAMBOX_ENVIRONMENT_KEYS: [&str; 3] = [
+    crate::protocol::AGENT_SECRET_ENV,
+    crate::protocol::FALLBACK_BOOTSTRAP_ENV,
+    crate::protocol::SANDBOX_ID_ENV,
+];
+
 fn enum_violation(errors: &mut ValidationErrors, field: &str, value: &str, allowed: &[&str]) {
     if !allowed.contains(&value) {
         errors.violation(
@@ -289,7 +297,9 @@ pub fn check_settings_rules(
         let reserved: Vec<&str> = vars
             .iter()
             .map(|(k, _)| k)
-            .filter(|k| RESERVED_ENVIRONMENT_KEYS.contains(k))
+            .filter(|k| {
+                RESERVED_ENVIRONMENT_KEYS.contains(k) || LAMBOX_ENVIRONMENT_KEYS.contains(k)
+            })
             .collect();
         if !reserved.is_empty() {
             return Err(LambdaError::InvalidParameterValue(format!(
@@ -442,6 +452,15 @@ mod tests {
         assert!(matches!(
             check_settings_rules(&reserved, "us-east-1", &limits),
             Err(LambdaError::InvalidParameterValue(m)) if m.ends_with("Reserved keys used in this request: AWS_REGION")
+        ));
+        // lambox's own: a function that set them could turn off its agent's push check.
+        let lambox_own = FunctionSettings {
+            environment: env(&[("LAMBOX_AGENT_SECRET", "")]),
+            ..Default::default()
+        };
+        assert!(matches!(
+            check_settings_rules(&lambox_own, "us-east-1", &limits),
+            Err(LambdaError::InvalidParameterValue(m)) if m.ends_with("request: LAMBOX_AGENT_SECRET")
         ));
         assert_eq!(
             constraint_errors(&FunctionSettings {

@@ -23,12 +23,13 @@ pub const TRACE_ID: &str = "lambox-trace-id";
 /// Request: `Tail` asks for the last 4 KB of the invocation's log in [`LOG_TAIL`].
 pub const LOG_TYPE: &str = "lambox-log-type";
 
-/// Request: the per-sandbox secret; an agent started with one refuses pushes without it.
-pub const AGENT_SECRET: &str = "lambox-agent-secret";
+/// Request: [`push_auth`] of the push under the sandbox's secret; an agent started with a secret
+/// refuses pushes without it. The secret itself never travels.
+pub const PUSH_AUTH: &str = "lambox-push-auth";
 
-/// Response: proof that the answer comes from the agent that holds the sandbox's secret:
-/// [`agent_proof`] of the request id. lambox ignores an answer without it (whatever else may
-/// answer at a dead sandbox's address).
+/// Response: [`answer_proof`] of the answer under the sandbox's secret: lambox takes no answer
+/// without it (whatever else may answer at a dead sandbox's address), and none whose body or
+/// error flag differ from what the agent proved.
 pub const AGENT_PROOF: &str = "lambox-agent-proof";
 
 /// Response: `Unhandled` when the function failed (AWS's header, passed through unchanged).
@@ -81,13 +82,37 @@ pub fn error_body(error_type: &str, message: &str) -> Vec<u8> {
         .expect("error body serializes")
 }
 
-/// What an agent holding `secret` answers invocation `request_id` with in [`AGENT_PROOF`]: the
-/// hex HMAC-SHA256 of the request id under the secret.
-pub fn agent_proof(secret: &str, request_id: &str) -> String {
-    crate::code::lower_hex(&crate::crypto::hmac_sha256(
-        secret.as_bytes(),
-        request_id.as_bytes(),
-    ))
+fn keyed(secret: &str, parts: &[&[u8]]) -> String {
+    let mut message = Vec::new();
+    for p in parts {
+        // Length-prefixed, so that no two different inputs sign the same text.
+        message.extend_from_slice(&(p.len() as u64).to_be_bytes());
+        message.extend_from_slice(p);
+    }
+    crate::code::lower_hex(&crate::crypto::hmac_sha256(secret.as_bytes(), &message))
+}
+
+/// What lambox sends in [`PUSH_AUTH`]: the hex HMAC-SHA256, under the sandbox's secret, of the
+/// request id, the deadline header and the payload's SHA-256.
+pub fn push_auth(secret: &str, request_id: &str, deadline_ms: &str, payload: &[u8]) -> String {
+    let digest = crate::code::sha256(payload);
+    keyed(
+        secret,
+        &[
+            b"push",
+            request_id.as_bytes(),
+            deadline_ms.as_bytes(),
+            &digest,
+        ],
+    )
+}
+
+/// What an agent answers with in [`AGENT_PROOF`]: the hex HMAC-SHA256, under the sandbox's
+/// secret, of the request id, whether the function failed and the answer's SHA-256.
+pub fn answer_proof(secret: &str, request_id: &str, function_error: bool, body: &[u8]) -> String {
+    let digest = crate::code::sha256(body);
+    let failed: &[u8] = if function_error { b"1" } else { b"0" };
+    keyed(secret, &[b"answer", request_id.as_bytes(), failed, &digest])
 }
 
 /// Largest response a function may return, bytes (AWS's limit).
@@ -96,6 +121,24 @@ pub const MAX_RESPONSE_BYTES: usize = 6_291_556;
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn authenticators_bind_everything_they_cover() {
+        let base = push_auth("s", "r", "1000", b"{}");
+        assert_eq!(base.len(), 64);
+        assert_ne!(base, push_auth("t", "r", "1000", b"{}"));
+        assert_ne!(base, push_auth("s", "q", "1000", b"{}"));
+        assert_ne!(base, push_auth("s", "r", "1001", b"{}"));
+        assert_ne!(base, push_auth("s", "r", "1000", b"{ }"));
+        let answer = answer_proof("s", "r", false, b"1");
+        assert_ne!(answer, answer_proof("s", "r", true, b"1"));
+        assert_ne!(answer, answer_proof("s", "r", false, b"2"));
+        assert_ne!(
+            answer,
+            push_auth("s", "r", "0", b"1"),
+            "a push is never an answer"
+        );
+    }
 
     #[test]
     fn ready_line_round_trips() {

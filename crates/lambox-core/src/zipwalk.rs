@@ -91,7 +91,7 @@ fn corrupt(e: impl std::fmt::Display) -> ZipRejection {
 }
 
 /// Normalises an entry name: `None` when it escapes the root (absolute, a `..` above the root, a
-/// Windows `..\` or drive prefix). A name that normalises to nothing yields an empty string.
+/// Windows `..\`). A name that normalises to nothing yields an empty string.
 pub fn normalize_entry_path(name: &str) -> Option<String> {
     if name.starts_with('/') || name.contains('\0') {
         return None;

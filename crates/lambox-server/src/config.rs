@@ -55,14 +55,17 @@ pub struct Config {
 #[serde(default, deny_unknown_fields)]
 pub struct HttpConfig {
     /// Seconds lambox waits for a client's request headers, or for the next part of its body,
-    /// before it gives up on the request (408).
+    /// before it gives up on the request (408); a whole body may take ten times this.
     pub read_timeout_seconds: u64,
+    /// Most connections open at once; further clients wait to be accepted.
+    pub max_connections: usize,
 }
 
 impl Default for HttpConfig {
     fn default() -> Self {
         Self {
             read_timeout_seconds: 30,
+            max_connections: 4096,
         }
     }
 }
@@ -259,7 +262,7 @@ impl Default for AuthConfig {
 }
 
 /// One access key.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Credential {
     /// The access key id.
@@ -269,6 +272,17 @@ pub struct Credential {
     /// The account it acts for; derived from the key when absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub account: Option<String>,
+}
+
+impl std::fmt::Debug for Credential {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The secret never reaches a log.
+        f.debug_struct("Credential")
+            .field("access_key_id", &self.access_key_id)
+            .field("secret_access_key", &"*****")
+            .field("account", &self.account)
+            .finish()
+    }
 }
 
 impl Default for Config {
@@ -387,6 +401,20 @@ impl Config {
 #[allow(clippy::result_large_err)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn secrets_never_reach_debug_output() {
+        let mut c = Config::default();
+        c.auth.credentials.push(Credential {
+            access_key_id: "AKIDX".into(),
+            secret_access_key: "hunter2-secret".into(),
+            account: None,
+        });
+        let shown = format!("{c:?}");
+        assert!(shown.contains("AKIDX") && !shown.contains("hunter2"));
+        let auth = crate::auth::Authenticator::new("000000000000", "us-east-1", &c.auth);
+        assert!(!format!("{auth:?}").contains("hunter2"));
+    }
 
     #[test]
     fn layers_apply_in_order() {

@@ -1,6 +1,7 @@
 //! The HTTP front door: accepting connections on lambox's port and serving the application on
-//! each, with a deadline for a client's request headers (a connection that never finishes them
-//! is closed) and graceful shutdown (requests in flight finish, idle connections close).
+//! each, with a bound on open connections, a deadline for a client's request headers (a
+//! connection that never finishes them is closed) and graceful shutdown (requests in flight
+//! finish, idle connections close).
 
 use std::time::Duration;
 
@@ -11,15 +12,22 @@ use hyper_util::service::TowerToHyperService;
 use tokio::net::TcpListener;
 
 /// Serves `app` on `listener` until `shutdown` resolves, then waits for the requests in flight.
+/// At most `max_connections` are open at once; the next waits to be accepted.
 pub async fn serve(
     listener: TcpListener,
     app: Router,
     header_timeout: Duration,
+    max_connections: usize,
     shutdown: impl Future<Output = ()> + Send,
 ) {
     let graceful = GracefulShutdown::new();
+    let open = std::sync::Arc::new(tokio::sync::Semaphore::new(max_connections.max(1)));
     tokio::pin!(shutdown);
     loop {
+        let slot = tokio::select! {
+            slot = open.clone().acquire_owned() => slot.expect("never closed"),
+            () = &mut shutdown => break,
+        };
         let accepted = tokio::select! {
             accepted = listener.accept() => accepted,
             () = &mut shutdown => break,
@@ -44,6 +52,7 @@ pub async fn serve(
         let connection = graceful.watch(connection);
         tokio::spawn(async move {
             let _ = connection.await;
+            drop(slot);
         });
     }
     drop(listener);

@@ -88,9 +88,14 @@ impl ServerBuilder {
         self
     }
 
-    /// Changes anything else of the configuration.
+    /// Changes anything else of the configuration (a `data_dir` set here is kept, as with
+    /// [`ServerBuilder::data_dir`]).
     pub fn configure(mut self, change: impl FnOnce(&mut Config)) -> Self {
+        let before = self.config.data_dir.clone();
         change(&mut self.config);
+        if self.config.data_dir != before {
+            self.temporary_data_dir = false;
+        }
         self
     }
 
@@ -150,6 +155,8 @@ impl ServerBuilder {
         let (stop, stopped) = oneshot::channel::<()>();
         let serving = state.clone();
         let task = tokio::spawn(async move {
+            // The temporary data directory goes last, after everything in it has stopped.
+            let _temp = temp;
             let header_timeout =
                 Duration::from_secs(serving.config.http.read_timeout_seconds.max(1));
             let shutdown = async {
@@ -159,6 +166,7 @@ impl ServerBuilder {
                 listener,
                 crate::app(serving.clone()),
                 header_timeout,
+                serving.config.http.max_connections,
                 shutdown,
             )
             .await;
@@ -170,7 +178,6 @@ impl ServerBuilder {
             state,
             stop: Some(stop),
             task: Some(task),
-            _temp: temp,
         })
     }
 }
@@ -184,8 +191,9 @@ async fn stop_state(state: &Arc<AppState>) {
     tracing::info!("lambox stopped");
 }
 
-/// A running embedded lambox. Dropping it stops the server and its sandboxes (without waiting);
-/// [`ServerHandle::shutdown`] stops them and waits.
+/// A running embedded lambox. Dropping it stops the server and its sandboxes (without waiting;
+/// a temporary data directory is removed once they have stopped); [`ServerHandle::shutdown`]
+/// stops them and waits.
 #[derive(Debug)]
 pub struct ServerHandle {
     addr: SocketAddr,
@@ -193,7 +201,6 @@ pub struct ServerHandle {
     state: Arc<AppState>,
     stop: Option<oneshot::Sender<()>>,
     task: Option<JoinHandle<()>>,
-    _temp: Option<TempDir>,
 }
 
 /// The application of a lambox that serves no socket; see [`ServerBuilder::build`]. Dropping it

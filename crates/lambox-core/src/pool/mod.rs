@@ -64,6 +64,9 @@ pub enum PoolError {
     /// The global cap is reached and no idle sandbox can make room.
     #[error("the sandbox capacity of this lambox is exhausted")]
     CapacityExhausted,
+    /// The pool was shut down: it starts and lends no more sandboxes.
+    #[error("the pool is shut down")]
+    ShutDown,
     /// Starting a sandbox failed.
     #[error(transparent)]
     Launch(#[from] BackendError),
@@ -90,9 +93,18 @@ struct Inner {
 
 impl Inner {
     fn terminate_later(self: &Arc<Self>, sandboxes: Vec<Sandbox>) {
+        // A lease may be dropped where no runtime runs (after it has shut down): its sandbox is
+        // then left to the backend (whose sandboxes stop when it is dropped, or on the next
+        // start's reaping).
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            if !sandboxes.is_empty() {
+                tracing::warn!(count = sandboxes.len(), "no runtime to stop sandboxes on");
+            }
+            return;
+        };
         for sandbox in sandboxes {
             let backend = self.backend.clone();
-            tokio::spawn(async move {
+            runtime.spawn(async move {
                 if let Err(e) = backend.terminate(&sandbox.id).await {
                     tracing::warn!(sandbox = %sandbox.id, error = %e, "could not stop a sandbox");
                 }
@@ -218,6 +230,9 @@ impl WarmPool {
         let settings = &self.inner.settings;
         let mut state = self.inner.lock();
         let state = &mut *state;
+        if state.closed {
+            return Err(PoolError::ShutDown);
+        }
         // Look up before inserting: the key is cloned only for a function's first lease.
         if !state.functions.contains_key(key) {
             state.functions.insert(key.clone(), Slots::default());
@@ -366,10 +381,12 @@ impl WarmPool {
         n
     }
 
-    /// Stops every idle sandbox and waits for the backend; busy ones stop when released.
+    /// Stops every idle sandbox and waits for the backend; busy ones stop when released. No
+    /// sandbox is started or lent afterwards.
     pub async fn shutdown(&self) {
         let idle: Vec<Sandbox> = {
             let mut state = self.inner.lock();
+            state.closed = true;
             let r = state.next_seq();
             let mut all = Vec::new();
             let mut freed = Vec::new();

@@ -77,6 +77,8 @@ pub(super) struct State {
     pub(super) totals: PoolTotals,
     /// Orders births and retirements.
     pub(super) seq: u64,
+    /// Shut down: nothing more is started or lent.
+    pub(super) closed: bool,
 }
 
 impl State {

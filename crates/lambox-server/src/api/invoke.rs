@@ -108,14 +108,13 @@ pub(super) async fn invoke(ctx: &Ctx<'_>, label: &str) -> Result<Response, ApiEr
                 tail,
                 invoked_arn: ctx.arn(&f.name, qualifier),
             };
-            // Runs to its end even if the caller goes away, so that the sandbox is returned to
-            // the pool in a known state.
-            let state = ctx.state.clone();
-            let outcome =
-                tokio::spawn(async move { state.invoker.invoke(&resolved, &request).await })
-                    .await
-                    .map_err(|e| ApiError::from(LambdaError::Service(e.to_string())))?;
-            let result = outcome.map_err(invoke_error)?;
+            // (The dispatcher runs this to its end even if the caller goes away.)
+            let result = ctx
+                .state
+                .invoker
+                .invoke(&resolved, &request)
+                .await
+                .map_err(invoke_error)?;
             let mut r = Response::new(Body::from(result.body));
             let h = r.headers_mut();
             h.insert("content-type", HeaderValue::from_static("application/json"));
@@ -174,6 +173,7 @@ pub(super) fn invoke_error(e: InvokeError) -> ApiError {
         }
         .into(),
         InvokeError::Unsupported(m) => LambdaError::Service(m).into(),
+        InvokeError::ShuttingDown => LambdaError::Service("lambox is stopping".into()).into(),
         InvokeError::Store(e) => e.into(),
         InvokeError::Sandbox(m) => {
             LambdaError::Service(format!("lambox could not run the function: {m}")).into()

@@ -201,7 +201,22 @@ pub async fn dispatch(State(state): State<Arc<AppState>>, request: Request) -> R
     let started = std::time::Instant::now();
     let request_id = uuid::Uuid::new_v4().to_string();
     let (parts, body) = request.into_parts();
-    let mut response = match handle(&state, &parts, body, &request_id).await {
+    // Each request runs to its end in a task of its own, even if the client goes away: a write
+    // that committed must still invalidate what it changed, and an invocation must still give
+    // its sandbox back in a known state.
+    let handled = tokio::spawn(async move {
+        let result = handle(&state, &parts, body, &request_id).await;
+        (result, parts, request_id)
+    })
+    .await;
+    let (result, parts, request_id) = match handled {
+        Ok(done) => done,
+        Err(e) => {
+            return ApiError::from(LambdaError::Service(format!("the request failed: {e}")))
+                .into_response();
+        }
+    };
+    let mut response = match result {
         Ok(r) => r,
         Err(e) => e.into_response(),
     };
@@ -257,12 +272,16 @@ async fn read_body(
         return Err(too_large());
     }
     let mut body = body;
+    // Each part within `idle`, the whole within ten times that: a client dripping a byte just
+    // in time does not hold a connection for hours.
+    let whole = tokio::time::Instant::now() + idle * 10;
     let mut over = declared.is_some_and(|n| n > limit);
     // Grown as the body arrives: a client's Content-Length is not memory to set aside.
     let mut buf = Vec::new();
     let mut seen: u64 = 0;
     loop {
-        let frame = match tokio::time::timeout(idle, body.frame()).await {
+        let wait = idle.min(whole.saturating_duration_since(tokio::time::Instant::now()));
+        let frame = match tokio::time::timeout(wait, body.frame()).await {
             Err(_) => return Err(ApiError::RequestTimeout),
             Ok(None) => break,
             Ok(Some(frame)) => frame.map_err(|e| {

@@ -22,20 +22,31 @@ pub struct Caller {
     pub region: String,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 struct Secret {
     secret_access_key: String,
     account: Option<String>,
 }
 
 /// Derives callers from requests, verifying signatures in strict mode.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Authenticator {
     default_account: String,
     default_region: String,
     strict: bool,
     max_skew_seconds: i64,
     credentials: HashMap<String, Secret>,
+}
+
+impl std::fmt::Debug for Authenticator {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Access key ids only: secrets never reach a log.
+        f.debug_struct("Authenticator")
+            .field("default_account", &self.default_account)
+            .field("strict", &self.strict)
+            .field("access_keys", &self.credentials.keys().collect::<Vec<_>>())
+            .finish_non_exhaustive()
+    }
 }
 
 impl Authenticator {

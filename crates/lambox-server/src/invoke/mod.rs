@@ -67,6 +67,9 @@ pub enum InvokeError {
     /// lambox's global sandbox capacity is in use.
     #[error("the sandbox capacity is exhausted")]
     CapacityExhausted,
+    /// lambox is stopping.
+    #[error("lambox is stopping")]
+    ShuttingDown,
     /// The backend cannot run this function.
     #[error("{0}")]
     Unsupported(String),
@@ -291,6 +294,7 @@ impl From<PoolError> for InvokeError {
             PoolError::ReservedConcurrencyExceeded => Self::ReservedConcurrency,
             PoolError::Saturated => Self::Saturated,
             PoolError::CapacityExhausted => Self::CapacityExhausted,
+            PoolError::ShutDown => Self::ShuttingDown,
             PoolError::Launch(BackendError::Unsupported(m) | BackendError::Image(m)) => {
                 Self::Unsupported(m)
             }

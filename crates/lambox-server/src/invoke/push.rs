@@ -53,9 +53,13 @@ pub(super) async fn push(
             h.insert(name, v);
         }
     };
-    set(protocol::AGENT_SECRET, &sandbox.secret);
+    let deadline = deadline.to_string();
+    set(
+        protocol::PUSH_AUTH,
+        &protocol::push_auth(&sandbox.secret, &req.request_id, &deadline, &req.payload),
+    );
     set(protocol::REQUEST_ID, &req.request_id);
-    set(protocol::DEADLINE_MS, &deadline.to_string());
+    set(protocol::DEADLINE_MS, &deadline);
     set(protocol::INVOKED_ARN, &req.invoked_arn);
     if let Some(c) = &req.client_context {
         set(protocol::CLIENT_CONTEXT, c);
@@ -72,27 +76,11 @@ pub(super) async fn push(
             Ok(r) => r,
         };
         let (parts, body) = response.into_parts();
-        // Whatever else may answer at a dead sandbox's address (a recycled address, a proxy),
-        // only the agent holding the secret can prove the answer is its own; an answer without
-        // the proof means the event never reached the agent.
-        let proven = parts
-            .headers
-            .get(protocol::AGENT_PROOF)
-            .and_then(|v| v.to_str().ok())
-            .is_some_and(|p| {
-                lambox_core::crypto::constant_time_eq(
-                    p,
-                    &protocol::agent_proof(&sandbox.secret, &req.request_id),
-                )
-            });
-        if !proven {
-            return Err(Push::NeverArrived(format!(
-                "{endpoint} answered {} without the agent's proof",
+        if parts.status != hyper::StatusCode::OK {
+            return Err(Push::Broken(format!(
+                "{endpoint} answered {}",
                 parts.status
             )));
-        }
-        if parts.status != hyper::StatusCode::OK {
-            return Err(Push::Broken(format!("the agent answered {}", parts.status)));
         }
         // The agent holds runtimes to the response limit; a larger answer is refused the
         // same way rather than read without bound.
@@ -102,6 +90,24 @@ pub(super) async fn push(
             Err(e) if e.is::<LengthLimitError>() => return Err(Push::TooLarge),
             Err(e) => return Err(Push::Broken(e.to_string())),
         };
+        // Whatever else may answer at a dead sandbox's address (a recycled address, a proxy),
+        // only the agent holding the secret can prove this answer is its own; an answer without
+        // the proof never came from the agent, so the event never reached it.
+        let function_error = parts.headers.contains_key(protocol::FUNCTION_ERROR);
+        let proven = parts
+            .headers
+            .get(protocol::AGENT_PROOF)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|p| {
+                let expected =
+                    protocol::answer_proof(&sandbox.secret, &req.request_id, function_error, &body);
+                lambox_core::crypto::constant_time_eq(p, &expected)
+            });
+        if !proven {
+            return Err(Push::NeverArrived(format!(
+                "{endpoint} answered without the agent's proof"
+            )));
+        }
         Ok((parts, body))
     })
     .await;

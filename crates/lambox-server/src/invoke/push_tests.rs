@@ -26,10 +26,9 @@ async fn fake_agent(declared_len: usize, body_len: usize, stall: bool, impostor:
         let proof = if impostor {
             String::new()
         } else {
-            format!(
-                "lambox-agent-proof: {}\r\n",
-                protocol::agent_proof("secret", "r")
-            )
+            let body = vec![b'x'; body_len];
+            let proof = protocol::answer_proof("secret", "r", false, &body);
+            format!("lambox-agent-proof: {proof}\r\n")
         };
         let head = format!("HTTP/1.1 200 OK\r\n{proof}Content-Length: {declared_len}\r\n\r\n");
         stream.write_all(head.as_bytes()).await.unwrap();

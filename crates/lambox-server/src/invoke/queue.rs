@@ -206,7 +206,8 @@ impl EventQueue {
             Err(
                 InvokeError::ReservedConcurrency
                 | InvokeError::Saturated
-                | InvokeError::CapacityExhausted,
+                | InvokeError::CapacityExhausted
+                | InvokeError::ShuttingDown,
             ) => {
                 // Throttles do not count as attempts; they are retried until the event is too old.
                 let _ = store

@@ -1,6 +1,10 @@
 //! Accounts never see each other's functions, whatever name or ARN they use.
 
-use crate::support::TestApp;
+use std::time::Duration;
+
+use lambox_store::{EventInvokeConfig, Scope};
+
+use crate::support::{TestApp, as_account, as_account_in};
 
 #[tokio::test]
 async fn accounts_and_regions_are_isolated() {
@@ -33,6 +37,74 @@ async fn accounts_and_regions_are_isolated() {
     assert_eq!(invoke.status, 403);
     // The same name in another account is another function.
     assert_eq!(t.create("222222222222", "mine").await.status, 201);
+    // And the same account in another region sees nothing of us-east-1.
+    let elsewhere = t
+        .send(
+            as_account_in("111111111111", "eu-west-1")
+                .uri("/2015-03-31/functions")
+                .body(axum::body::Body::empty())
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(elsewhere.json()["Functions"], serde_json::json!([]));
+}
+
+/// Whatever a config holds (written before the check existed, or by hand), delivery checks the
+/// destination's account again and never runs another account's function.
+#[tokio::test]
+async fn delivery_refuses_a_stored_destination_in_another_account() {
+    let t = TestApp::new().await;
+    t.create("111111111111", "a-target").await;
+    t.create("222222222222", "b-source").await;
+    let b = Scope {
+        account: "222222222222".into(),
+        region: "us-east-1".into(),
+    };
+    let target = "arn:aws:lambda:us-east-1:111111111111:function:a-target";
+    t.app
+        .state()
+        .store
+        .put_event_invoke_config(
+            &b,
+            "b-source",
+            &EventInvokeConfig {
+                qualifier: "$LATEST".into(),
+                max_retry_attempts: Some(0),
+                max_event_age_seconds: None,
+                on_success: Some(target.into()),
+                on_failure: Some(target.into()),
+                last_modified_ms: 0,
+            },
+        )
+        .await
+        .unwrap();
+    let event = as_account("222222222222")
+        .method("POST")
+        .uri("/2015-03-31/functions/b-source/invocations")
+        .header("x-amz-invocation-type", "Event")
+        .body(axum::body::Body::from("{}"))
+        .unwrap();
+    assert_eq!(t.send(event).await.status, 202);
+    let source = "arn:aws:lambda:us-east-1:222222222222:function:b-source";
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while !t
+        .backend
+        .launched_for
+        .lock()
+        .unwrap()
+        .iter()
+        .any(|f| f == source)
+    {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the event never ran"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    // Time for a destination record to be queued and delivered, were it allowed.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let launched = t.backend.launched_for.lock().unwrap().clone();
+    assert!(!launched.iter().any(|f| f == target), "{launched:?}");
 }
 
 #[tokio::test]

@@ -88,17 +88,29 @@ async fn a_valid_signature_acts_for_the_configured_account() {
         ))
         .await;
     assert_eq!(a.status, 200, "{:?}", a.json());
+    let zip = crate::support::zip_of(&[("h.py", b"")]);
+    let body = serde_json::json!({
+        "FunctionName": "signed", "Runtime": "python3.12", "Handler": "h.h",
+        "Role": "arn:aws:iam::333333333333:role/r",
+        "Code": {"ZipFile": crate::support::base64(&zip)},
+    })
+    .to_string();
     let created = t
         .send(signed(
-            "GET",
-            "/2016-08-19/account-settings",
+            "POST",
+            "/2015-03-31/functions",
             "right",
             "lambda",
-            b"",
-            b"",
+            body.as_bytes(),
+            body.as_bytes(),
         ))
         .await;
-    assert_eq!(created.status, 200);
+    assert_eq!(created.status, 201, "{:?}", created.json());
+    assert_eq!(
+        created.json()["FunctionArn"],
+        "arn:aws:lambda:us-east-1:333333333333:function:signed",
+        "AKIDTEST acts for the account it is configured with"
+    );
 }
 
 #[tokio::test]

@@ -28,6 +28,8 @@ pub struct EchoBackend {
     pub launched: AtomicUsize,
     /// Invocations answered so far.
     pub invoked: Arc<AtomicUsize>,
+    /// The functions sandboxes were started for, in order.
+    pub launched_for: Mutex<Vec<String>>,
     running: Mutex<HashMap<String, AbortHandle>>,
 }
 
@@ -36,18 +38,18 @@ async fn answer(
     invoked: Arc<AtomicUsize>,
     req: Request<Incoming>,
 ) -> Result<Response<Full<Bytes>>, Infallible> {
-    let given = req
-        .headers()
-        .get(protocol::AGENT_SECRET)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default()
-        .to_owned();
-    let request_id = req
-        .headers()
-        .get(protocol::REQUEST_ID)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default()
-        .to_owned();
+    let header = |name: &str| {
+        req.headers()
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_owned()
+    };
+    let (auth, request_id, deadline) = (
+        header(protocol::PUSH_AUTH),
+        header(protocol::REQUEST_ID),
+        header(protocol::DEADLINE_MS),
+    );
     let body = req
         .into_body()
         .collect()
@@ -55,17 +57,20 @@ async fn answer(
         .map(|b| b.to_bytes())
         .unwrap_or_default();
     let mut r = Response::new(Full::new(body.clone()));
-    if given != secret {
+    if auth != protocol::push_auth(&secret, &request_id, &deadline, &body) {
         *r.status_mut() = StatusCode::FORBIDDEN;
         return Ok(r);
     }
     invoked.fetch_add(1, Ordering::SeqCst);
+    let failed = body.starts_with(b"{\"fail\"");
     let h = r.headers_mut();
     h.insert(
         protocol::AGENT_PROOF,
-        protocol::agent_proof(&secret, &request_id).parse().unwrap(),
+        protocol::answer_proof(&secret, &request_id, failed, &body)
+            .parse()
+            .unwrap(),
     );
-    if body.starts_with(b"{\"fail\"") {
+    if failed {
         h.insert(protocol::FUNCTION_ERROR, "Unhandled".parse().unwrap());
     }
     Ok(r)
@@ -100,6 +105,10 @@ impl Backend for EchoBackend {
                 }
             });
             self.launched.fetch_add(1, Ordering::SeqCst);
+            self.launched_for
+                .lock()
+                .unwrap()
+                .push(spec.revision.function_arn());
             self.running
                 .lock()
                 .unwrap()
@@ -200,10 +209,15 @@ impl TestApp {
 
 /// A request that acts for `account` (by its access key) in us-east-1, unsigned.
 pub fn as_account(account: &str) -> axum::http::request::Builder {
+    as_account_in(account, "us-east-1")
+}
+
+/// A request that acts for `account` in `region`, unsigned.
+pub fn as_account_in(account: &str, region: &str) -> axum::http::request::Builder {
     Request::builder().header(
         "authorization",
         format!(
-            "AWS4-HMAC-SHA256 Credential={account}/20260101/us-east-1/lambda/aws4_request, \
+            "AWS4-HMAC-SHA256 Credential={account}/20260101/{region}/lambda/aws4_request, \
              SignedHeaders=host, Signature=0"
         ),
     )
