@@ -153,8 +153,12 @@ fn main() -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Serve(args) => {
-            let config = Config::load(cli.config.as_deref(), &args.overrides())?;
+            let mut config = Config::load(cli.config.as_deref(), &args.overrides())?;
             init_logging(&config);
+            // This program is the agent (`lambox agent`), whatever its file is called.
+            if config.process.agent.is_empty() {
+                config.process.agent = std::env::current_exe()?.display().to_string();
+            }
             tokio::runtime::Builder::new_multi_thread()
                 .enable_all()
                 .build()?

@@ -151,9 +151,10 @@ pub async fn open_state(
     }))
 }
 
-/// The command that starts an agent: `process.agent` when set, else this program when it is
-/// `lambox`, else a `lambox` or `lambox-agent` next to it (an embedding test binary lives in
-/// `target/debug/deps`, an example in `target/debug/examples`), else `lambox` on `PATH`.
+/// The command that starts an agent: `process.agent` when set (the `lambox` binary sets itself),
+/// else this program when it is `lambox`, else a `lambox` or `lambox-agent` next to it (an
+/// embedding test binary lives in `target/debug/deps`, an example in `target/debug/examples`),
+/// else `lambox` on `PATH`.
 fn agent_command(config: &Config) -> Vec<String> {
     let chosen: PathBuf = if config.process.agent.is_empty() {
         let exe = std::env::current_exe().unwrap_or_default();
@@ -175,6 +176,8 @@ fn agent_command(config: &Config) -> Vec<String> {
     } else {
         PathBuf::from(&config.process.agent)
     };
+    // `lambox-agent` (the static agent) takes the agent's arguments directly; `lambox`, whatever
+    // its file is called, takes them after `agent`.
     let standalone = chosen
         .file_name()
         .is_some_and(|n| n.to_string_lossy().starts_with("lambox-agent"));

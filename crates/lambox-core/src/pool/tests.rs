@@ -324,3 +324,76 @@ async fn retirements_are_forgotten_once_nothing_born_before_them_is_out() {
     held.release();
     assert_eq!(retired(&pool), 0);
 }
+
+/// At the function's cap, an idle sandbox of another of its deploy-ids makes room.
+#[tokio::test]
+async fn at_the_function_cap_an_idle_sandbox_of_another_deploy_id_makes_room() {
+    let (pool, backend) = pool(1);
+    lease(&pool, &deploy("a"), "a1").await.release();
+    let b = lease(&pool, &deploy("b"), "b1").await;
+    assert!(b.is_cold());
+    assert_eq!(stopped(&backend).await, ["a1"]);
+    assert_eq!(pool.stats(&key()), (1, 1));
+}
+
+/// Whatever happens in whatever order — acquire, launch, release, discard, drop a permit,
+/// retire, retire everything, reap — the counts agree with what exists, and once everything
+/// is given back and reaped, nothing is left.
+#[tokio::test]
+async fn counts_stay_true_under_any_sequence_of_operations() {
+    let (pool, _) = pool_with(3, 5, 1 << 20);
+    let deploys: Vec<_> = ["a", "b", "c"].iter().map(|c| deploy(c)).collect();
+    let mut leases: Vec<Lease> = Vec::new();
+    // A small deterministic generator: the sequence is the same on every run.
+    let mut x: u64 = 0x2545_f491_4f6c_dd1d;
+    let mut next = |n: u64| {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        x % n
+    };
+    for step in 0..2000 {
+        let d = &deploys[next(3) as usize];
+        match next(7) {
+            0..=2 => match pool.acquire(&key(), d, None, Duration::ZERO).await {
+                Ok(Slot::Warm(l)) => leases.push(l),
+                Ok(Slot::Cold(p)) if next(4) == 0 => drop(p),
+                Ok(Slot::Cold(p)) => {
+                    leases.push(p.launch(&spec(d, &format!("s{step}"))).await.unwrap())
+                }
+                Err(PoolError::Saturated | PoolError::CapacityExhausted) => {}
+                Err(e) => panic!("{e}"),
+            },
+            3 if !leases.is_empty() => {
+                let i = next(leases.len() as u64) as usize;
+                leases.swap_remove(i).release();
+            }
+            4 if !leases.is_empty() => {
+                let i = next(leases.len() as u64) as usize;
+                leases.swap_remove(i).discard();
+            }
+            5 => pool.retire(&key(), &d.deploy_id),
+            _ => {
+                if next(10) == 0 {
+                    pool.retire_function(&key());
+                }
+            }
+        }
+        let (live, in_flight) = pool.stats(&key());
+        assert_eq!(in_flight as usize, leases.len(), "step {step}");
+        assert!(live >= in_flight && live <= 3, "step {step}: {live} live");
+        assert_eq!(pool.totals().sandboxes, live, "step {step}");
+        assert_eq!(
+            pool.totals().memory_mb,
+            u64::from(live) * 128,
+            "step {step}"
+        );
+    }
+    for l in leases.drain(..) {
+        l.release();
+    }
+    tokio::time::sleep(Duration::from_millis(60)).await;
+    pool.reap_idle();
+    assert_eq!(pool.totals(), PoolTotals::default());
+    assert!(pool.inner.lock().functions.is_empty());
+}
