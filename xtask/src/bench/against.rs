@@ -35,6 +35,8 @@ pub fn binaries<'a>(args: &[&'a str]) -> anyhow::Result<(Binaries, Vec<&'a str>)
     let current = build_lambox(true)?;
     let aside = target_dir().join("bench").join("lambox-current");
     std::fs::create_dir_all(target_dir().join("bench"))?;
+    // Unlinked first: a copy still running (a run that was killed) keeps its own file.
+    let _ = std::fs::remove_file(&aside);
     std::fs::copy(&current, &aside)?;
     bins.push(("current".to_owned(), aside));
     bins.extend(baseline);
@@ -74,6 +76,7 @@ fn build_revision(rev: &str) -> anyhow::Result<PathBuf> {
         .arg(target_dir()))?;
     let built = target_dir().join("release").join("lambox");
     let aside = bench.join(format!("lambox-{rev}"));
+    let _ = std::fs::remove_file(&aside);
     std::fs::copy(&built, &aside)?;
     std::fs::remove_dir_all(&src)?;
     Ok(aside)
