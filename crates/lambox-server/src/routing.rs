@@ -94,6 +94,25 @@ impl Operation {
         }
     }
 
+    /// Whether the operation only reads (and may stop with its client).
+    pub fn is_read_only(&self) -> bool {
+        matches!(
+            self,
+            Self::ListFunctions
+                | Self::GetFunction(_)
+                | Self::GetFunctionConfiguration(_)
+                | Self::ListTags(_)
+                | Self::GetAccountSettings
+                | Self::GetFunctionConcurrency(_)
+                | Self::GetFunctionEventInvokeConfig(_)
+                | Self::ListFunctionEventInvokeConfigs(_)
+                | Self::AdminLogs
+                | Self::AdminDestinationRecords
+                | Self::DownloadCode(_)
+                | Self::Health
+        )
+    }
+
     /// Whether the operation is one of lambox's own, outside the AWS API (no SigV4).
     pub fn is_internal(&self) -> bool {
         matches!(self, Self::DownloadCode(_) | Self::Health)

@@ -201,19 +201,30 @@ pub async fn dispatch(State(state): State<Arc<AppState>>, request: Request) -> R
     let started = std::time::Instant::now();
     let request_id = uuid::Uuid::new_v4().to_string();
     let (parts, body) = request.into_parts();
-    // Each request runs to its end in a task of its own, even if the client goes away: a write
-    // that committed must still invalidate what it changed, and an invocation must still give
-    // its sandbox back in a known state.
-    let handled = tokio::spawn(async move {
-        let result = handle(&state, &parts, body, &request_id).await;
-        (result, parts, request_id)
-    })
-    .await;
-    let (result, parts, request_id) = match handled {
-        Ok(done) => done,
-        Err(e) => {
-            return ApiError::from(LambdaError::Service(format!("the request failed: {e}")))
-                .into_response();
+    let result = match read_request(&state, &parts, body).await {
+        Err(e) => Err(e),
+        Ok(Read::Answered(r)) => Ok(r),
+        // A read may stop with its client.
+        Ok(Read::Operation(op, query, bytes)) if op.is_read_only() => {
+            run(&state, &parts, op, query, bytes, &request_id).await
+        }
+        Ok(Read::Operation(op, query, bytes)) => {
+            // A change runs to its end in a task of its own, even if the client goes away: a
+            // write that committed must still invalidate what it changed, and an invocation
+            // must still give its sandbox back in a known state. (The body was read above, in
+            // the connection's task: reading it from another task would cost a wake-up per part.)
+            let (task_state, task_parts, task_id) =
+                (state.clone(), parts.clone(), request_id.clone());
+            match tokio::spawn(async move {
+                run(&task_state, &task_parts, op, query, bytes, &task_id).await
+            })
+            .await
+            {
+                Ok(result) => result,
+                Err(e) => Err(ApiError::from(LambdaError::Service(format!(
+                    "the request failed: {e}"
+                )))),
+            }
         }
     };
     let mut response = match result {
@@ -310,18 +321,23 @@ async fn read_body(
     Ok(Bytes::from(buf))
 }
 
-async fn handle(
-    state: &Arc<AppState>,
-    parts: &Parts,
-    body: Body,
-    request_id: &str,
-) -> Result<Response, ApiError> {
+/// What reading a request gave: an answer already (lambox's own endpoints), or an operation
+/// with its query and body.
+enum Read {
+    Answered(Response),
+    Operation(Operation, Query, Bytes),
+}
+
+/// Routes a request and reads its body within the operation's limit.
+async fn read_request(state: &Arc<AppState>, parts: &Parts, body: Body) -> Result<Read, ApiError> {
     let path = parts.uri.path();
     let op = route(parts.method.as_str(), path)
         .ok_or_else(|| ApiError::UnknownOperation(format!("{} {path}", parts.method)))?;
     let query = Query::parse(parts.uri.query());
     if op.is_internal() {
-        return internal::handle(state, &op, &query).await;
+        return internal::handle(state, &op, &query)
+            .await
+            .map(Read::Answered);
     }
     let declared = parts
         .headers
@@ -337,6 +353,18 @@ async fn handle(
         idle,
     )
     .await?;
+    Ok(Read::Operation(op, query, body))
+}
+
+/// Authenticates and runs an operation.
+async fn run(
+    state: &Arc<AppState>,
+    parts: &Parts,
+    op: Operation,
+    query: Query,
+    body: Bytes,
+    request_id: &str,
+) -> Result<Response, ApiError> {
     let Caller { account, region } = state.auth.caller(parts, &query, &body, "lambda")?;
     let ctx = Ctx {
         state,
