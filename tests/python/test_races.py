@@ -30,7 +30,7 @@ def test_no_invoke_after_an_update_runs_the_old_code(server):
             except Exception as e:  # noqa: BLE001 - reported below, not lost in the thread
                 failures.append(repr(e))
                 continue
-            answered.append(ran)
+            answered.append(floor)
             if not isinstance(ran, int) or ran < floor:
                 stale.append((ran, floor))
 
@@ -47,7 +47,8 @@ def test_no_invoke_after_an_update_runs_the_old_code(server):
         for t in threads:
             t.join()
     assert failures == [], failures[:3]
-    assert len(answered) >= 20, "the invokers must have raced the updates"
+    # Answers to invokes that started in many different windows between updates: they raced.
+    assert len(set(answered)) >= 5, f"the invokers must have raced the updates: {sorted(set(answered))}"
     assert stale == [], f"stale answers (ran, acknowledged): {stale[:5]}"
     assert json.loads(lam.invoke(FunctionName="racer")["Payload"].read()) == 24
 
