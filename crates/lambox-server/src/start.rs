@@ -88,13 +88,8 @@ pub async fn open_state(
     let installation_id = store
         .installation_id(&uuid::Uuid::new_v4().simple().to_string())
         .await?;
-    let random_key = format!(
-        "{}{}",
-        uuid::Uuid::new_v4().simple(),
-        uuid::Uuid::new_v4().simple()
-    );
     let url_key = store
-        .installation_fact("url_signing_key", &random_key)
+        .installation_fact("url_signing_key", &crate::invoke::random_secret())
         .await?;
     let signer = UrlSigner::new(url_key.as_bytes());
     let background = Background::default();

@@ -217,11 +217,7 @@ impl Invoker {
                 source: self.code.clone(),
             }),
             lambox_url: self.lambox_url.clone(),
-            secret: format!(
-                "{}{}",
-                uuid::Uuid::new_v4().simple(),
-                uuid::Uuid::new_v4().simple()
-            ),
+            secret: random_secret(),
         }
     }
 
@@ -330,6 +326,15 @@ fn response_too_large(rev: &FunctionRevision) -> InvokeResult {
         log_tail: None,
         runtime_us: None,
     }
+}
+
+/// 64 hex digits from the operating system's random source (two v4 UUIDs: 244 random bits).
+pub(crate) fn random_secret() -> String {
+    format!(
+        "{}{}",
+        uuid::Uuid::new_v4().simple(),
+        uuid::Uuid::new_v4().simple()
+    )
 }
 
 /// The ARN a caller invoked: qualified when it gave a qualifier.
