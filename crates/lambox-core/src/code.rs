@@ -40,7 +40,14 @@ pub fn code_sha256(digest: &[u8; 32]) -> String {
 
 /// Lowercase hex of `bytes` (a SHA-256 digest in it is the key code blobs are stored under).
 pub fn lower_hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    // One allocation, no formatting machinery: this runs several times per invocation.
+    let mut out = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        out.push(char::from(DIGITS[usize::from(b >> 4)]));
+        out.push(char::from(DIGITS[usize::from(b & 0xf)]));
+    }
+    out
 }
 
 /// SHA-256 of `bytes`.
