@@ -215,13 +215,13 @@ def test_dry_run_oversized_and_non_json_payloads(lam):
     with pytest.raises(ClientError) as e:
         lam.invoke(FunctionName="py-payload", Payload=b'"' + b"x" * 6_291_456 + b'"')
     assert error_of(e) == (
-        "RequestTooLargeException",
+        "RequestEntityTooLargeException",
         413,
         "Request must be smaller than 6291456 bytes for the InvokeFunction operation",
     )
     with pytest.raises(ClientError) as e:
         lam.invoke(FunctionName="py-payload", InvocationType="Event", Payload=b'"' + b"x" * 1_048_576 + b'"')
-    assert error_of(e)[0:2] == ("RequestTooLargeException", 413)
+    assert error_of(e)[0:2] == ("RequestEntityTooLargeException", 413)
     with pytest.raises(ClientError) as e:
         lam.invoke(FunctionName="py-payload", Payload=b"{not json")
     code, status, message = error_of(e)

@@ -8,6 +8,7 @@
 //! through a `Backend`.
 
 pub mod account;
+pub mod alias;
 pub mod arn;
 pub mod backend;
 pub mod checks;

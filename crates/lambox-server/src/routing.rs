@@ -51,6 +51,34 @@ pub enum Operation {
     DeleteFunctionEventInvokeConfig(String),
     /// `GET /2019-09-25/functions/{FunctionName}/event-invoke-config/list`
     ListFunctionEventInvokeConfigs(String),
+    /// `POST /2015-03-31/functions/{FunctionName}/versions`
+    PublishVersion(String),
+    /// `GET /2015-03-31/functions/{FunctionName}/versions`
+    ListVersionsByFunction(String),
+    /// `POST /2015-03-31/functions/{FunctionName}/aliases`
+    CreateAlias(String),
+    /// `GET /2015-03-31/functions/{FunctionName}/aliases`
+    ListAliases(String),
+    /// `GET /2015-03-31/functions/{FunctionName}/aliases/{Name}`
+    GetAlias(String, String),
+    /// `PUT /2015-03-31/functions/{FunctionName}/aliases/{Name}`
+    UpdateAlias(String, String),
+    /// `DELETE /2015-03-31/functions/{FunctionName}/aliases/{Name}`
+    DeleteAlias(String, String),
+    /// `GET /2020-06-30/functions/{FunctionName}/code-signing-config`
+    GetFunctionCodeSigningConfig(String),
+    /// `PUT /2020-06-30/functions/{FunctionName}/code-signing-config`
+    PutFunctionCodeSigningConfig(String),
+    /// `DELETE /2020-06-30/functions/{FunctionName}/code-signing-config`
+    DeleteFunctionCodeSigningConfig(String),
+    /// `GET /2021-07-20/functions/{FunctionName}/runtime-management-config`
+    GetRuntimeManagementConfig(String),
+    /// `PUT /2021-07-20/functions/{FunctionName}/runtime-management-config`
+    PutRuntimeManagementConfig(String),
+    /// `GET /2024-08-31/functions/{FunctionName}/recursion-config`
+    GetFunctionRecursionConfig(String),
+    /// `PUT /2024-08-31/functions/{FunctionName}/recursion-config`
+    PutFunctionRecursionConfig(String),
     /// `GET /_lambox/admin/logs`: invocation logs of a function.
     AdminLogs,
     /// `GET /_lambox/admin/destination-records`: records for destinations lambox does not host.
@@ -87,6 +115,20 @@ impl Operation {
             Self::GetFunctionEventInvokeConfig(_) => "GetFunctionEventInvokeConfig",
             Self::DeleteFunctionEventInvokeConfig(_) => "DeleteFunctionEventInvokeConfig",
             Self::ListFunctionEventInvokeConfigs(_) => "ListFunctionEventInvokeConfigs",
+            Self::PublishVersion(_) => "PublishVersion",
+            Self::ListVersionsByFunction(_) => "ListVersionsByFunction",
+            Self::CreateAlias(_) => "CreateAlias",
+            Self::ListAliases(_) => "ListAliases",
+            Self::GetAlias(..) => "GetAlias",
+            Self::UpdateAlias(..) => "UpdateAlias",
+            Self::DeleteAlias(..) => "DeleteAlias",
+            Self::GetFunctionCodeSigningConfig(_) => "GetFunctionCodeSigningConfig",
+            Self::PutFunctionCodeSigningConfig(_) => "PutFunctionCodeSigningConfig",
+            Self::DeleteFunctionCodeSigningConfig(_) => "DeleteFunctionCodeSigningConfig",
+            Self::GetRuntimeManagementConfig(_) => "GetRuntimeManagementConfig",
+            Self::PutRuntimeManagementConfig(_) => "PutRuntimeManagementConfig",
+            Self::GetFunctionRecursionConfig(_) => "GetFunctionRecursionConfig",
+            Self::PutFunctionRecursionConfig(_) => "PutFunctionRecursionConfig",
             Self::AdminLogs => "AdminLogs",
             Self::AdminDestinationRecords => "AdminDestinationRecords",
             Self::DownloadCode(_) => "DownloadCode",
@@ -106,6 +148,12 @@ impl Operation {
                 | Self::GetFunctionConcurrency(_)
                 | Self::GetFunctionEventInvokeConfig(_)
                 | Self::ListFunctionEventInvokeConfigs(_)
+                | Self::ListVersionsByFunction(_)
+                | Self::ListAliases(_)
+                | Self::GetAlias(..)
+                | Self::GetFunctionCodeSigningConfig(_)
+                | Self::GetRuntimeManagementConfig(_)
+                | Self::GetFunctionRecursionConfig(_)
                 | Self::AdminLogs
                 | Self::AdminDestinationRecords
                 | Self::DownloadCode(_)
@@ -174,6 +222,40 @@ pub fn route(method: &str, raw_path: &str) -> Option<Operation> {
         }
         ("GET", ["2019-09-25", "functions", f, "event-invoke-config", "list"]) => {
             Op::ListFunctionEventInvokeConfigs(label(f)?)
+        }
+        ("POST", ["2015-03-31", "functions", f, "versions"]) => Op::PublishVersion(label(f)?),
+        ("GET", ["2015-03-31", "functions", f, "versions"]) => {
+            Op::ListVersionsByFunction(label(f)?)
+        }
+        ("POST", ["2015-03-31", "functions", f, "aliases"]) => Op::CreateAlias(label(f)?),
+        ("GET", ["2015-03-31", "functions", f, "aliases"]) => Op::ListAliases(label(f)?),
+        ("GET", ["2015-03-31", "functions", f, "aliases", a]) => Op::GetAlias(label(f)?, label(a)?),
+        ("PUT", ["2015-03-31", "functions", f, "aliases", a]) => {
+            Op::UpdateAlias(label(f)?, label(a)?)
+        }
+        ("DELETE", ["2015-03-31", "functions", f, "aliases", a]) => {
+            Op::DeleteAlias(label(f)?, label(a)?)
+        }
+        ("GET", ["2020-06-30", "functions", f, "code-signing-config"]) => {
+            Op::GetFunctionCodeSigningConfig(label(f)?)
+        }
+        ("PUT", ["2020-06-30", "functions", f, "code-signing-config"]) => {
+            Op::PutFunctionCodeSigningConfig(label(f)?)
+        }
+        ("DELETE", ["2020-06-30", "functions", f, "code-signing-config"]) => {
+            Op::DeleteFunctionCodeSigningConfig(label(f)?)
+        }
+        ("GET", ["2021-07-20", "functions", f, "runtime-management-config"]) => {
+            Op::GetRuntimeManagementConfig(label(f)?)
+        }
+        ("PUT", ["2021-07-20", "functions", f, "runtime-management-config"]) => {
+            Op::PutRuntimeManagementConfig(label(f)?)
+        }
+        ("GET", ["2024-08-31", "functions", f, "recursion-config"]) => {
+            Op::GetFunctionRecursionConfig(label(f)?)
+        }
+        ("PUT", ["2024-08-31", "functions", f, "recursion-config"]) => {
+            Op::PutFunctionRecursionConfig(label(f)?)
         }
         ("GET", ["_lambox", "admin", "logs"]) => Op::AdminLogs,
         ("GET", ["_lambox", "admin", "destination-records"]) => Op::AdminDestinationRecords,
@@ -278,6 +360,35 @@ mod tests {
         );
         // Concurrency is read under one date and written under another, as AWS routes it.
         assert_eq!(route("GET", "/2017-10-31/functions/f/concurrency"), None);
+    }
+
+    #[test]
+    fn routes_version_and_alias_operations() {
+        assert_eq!(
+            route("POST", "/2015-03-31/functions/f/versions"),
+            Some(Operation::PublishVersion("f".into()))
+        );
+        assert_eq!(
+            route("GET", "/2015-03-31/functions/f/aliases/live"),
+            Some(Operation::GetAlias("f".into(), "live".into()))
+        );
+        assert_eq!(
+            route("DELETE", "/2015-03-31/functions/f/aliases/live"),
+            Some(Operation::DeleteAlias("f".into(), "live".into()))
+        );
+        assert_eq!(route("POST", "/2015-03-31/functions/f/aliases/live"), None);
+        assert_eq!(
+            route("GET", "/2020-06-30/functions/f/code-signing-config"),
+            Some(Operation::GetFunctionCodeSigningConfig("f".into()))
+        );
+        assert_eq!(
+            route("PUT", "/2024-08-31/functions/f/recursion-config"),
+            Some(Operation::PutFunctionRecursionConfig("f".into()))
+        );
+        assert_eq!(
+            route("GET", "/2015-03-31/functions/f/recursion-config"),
+            None
+        );
     }
 
     #[test]

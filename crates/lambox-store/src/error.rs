@@ -10,6 +10,21 @@ pub enum StoreError {
     /// No function (or version) of that name exists in the scope.
     #[error("function not found")]
     NotFound,
+    /// An alias of that name already exists for the function.
+    #[error("alias already exists")]
+    AliasExists,
+    /// No alias of that name exists for the function.
+    #[error("alias not found")]
+    AliasNotFound,
+    /// A version an alias was to point at does not exist.
+    #[error("version {0} not found")]
+    VersionNotFound(String),
+    /// A version cannot be deleted while these aliases point at it.
+    #[error("version is referenced by aliases {0:?}")]
+    VersionInUse(Vec<String>),
+    /// PublishVersion's expected `CodeSha256` is not that of `$LATEST` (given, current; base64).
+    #[error("code sha256 {0} differs from $LATEST's {1}")]
+    CodeShaMismatch(String, String),
     /// The caller's expected `RevisionId` is not the current one.
     #[error("revision id does not match")]
     RevisionMismatch,

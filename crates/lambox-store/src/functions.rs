@@ -8,26 +8,25 @@ use sqlx::{Connection, Sqlite, SqliteConnection, Transaction};
 
 use crate::config_record;
 use crate::error::touched;
-use crate::invocations::FUNCTION_ID;
 use crate::records::{
     AccountUsage, CodeUpload, FunctionRecord, ListCursor, NewFunction, Scope, VersionRecord,
 };
 use crate::{Store, StoreError};
 
 /// `$LATEST` as a version row.
-const LATEST_SELECT: &str = "SELECT name, 0 AS seq, revision_id, code_sha256, code_size, \
+pub(crate) const LATEST_SELECT: &str = "SELECT name, 0 AS seq, revision_id, code_sha256, code_size, \
      blob_sha256, config, last_modified_ms FROM functions";
 /// A function with `$LATEST`, by (account, region, name).
 const FUNCTION_SELECT: &str = "SELECT id, name, 0 AS seq, revision_id, code_sha256, code_size, \
      blob_sha256, config, last_modified_ms, tags, reserved_concurrency FROM functions \
      WHERE account = ? AND region = ? AND name = ?";
 /// Published versions as version rows.
-const VERSIONS_SELECT: &str = "SELECT f.name, v.version AS seq, v.revision_id, v.code_sha256, \
+pub(crate) const VERSIONS_SELECT: &str = "SELECT f.name, v.version AS seq, v.revision_id, v.code_sha256, \
      v.code_size, v.blob_sha256, v.config, v.last_modified_ms \
      FROM function_versions v JOIN functions f ON f.id = v.function_id";
 
 #[derive(sqlx::FromRow)]
-struct VersionRow {
+pub(crate) struct VersionRow {
     name: String,
     seq: i64,
     revision_id: String,
@@ -39,7 +38,7 @@ struct VersionRow {
 }
 
 impl VersionRow {
-    fn into_record(self) -> Result<VersionRecord, StoreError> {
+    pub(crate) fn into_record(self) -> Result<VersionRecord, StoreError> {
         let config = config_record::decode(&self.config, &self.name)?;
         Ok(VersionRecord {
             version: version_name(self.seq),
@@ -55,7 +54,7 @@ impl VersionRow {
 }
 
 /// `$LATEST` for sequence 0, the number otherwise.
-fn version_name(seq: i64) -> String {
+pub(crate) fn version_name(seq: i64) -> String {
     if seq == 0 {
         LATEST.to_owned()
     } else {
@@ -72,7 +71,7 @@ pub(crate) fn version_seq(version: &str) -> Option<i64> {
     }
 }
 
-fn config_json(config: &FunctionConfig) -> String {
+pub(crate) fn config_json(config: &FunctionConfig) -> String {
     config_record::encode(config)
 }
 
@@ -330,7 +329,9 @@ impl Store {
             last_modified_ms: update.now_ms,
         };
         let published = match &update.publish_revision_id {
-            Some(rev) => Some(publish(&mut tx, function_id, &latest, &config, rev).await?),
+            Some(rev) => {
+                Some(crate::versions::publish(&mut tx, function_id, &latest, rev, None).await?)
+            }
             None => None,
         };
         tx.commit().await.map_err(StoreError::from)?;
@@ -386,28 +387,6 @@ impl Store {
                 .execute(&mut *self.write().await)
                 .await?;
         touched(&deleted)
-    }
-
-    /// Deletes one published version and returns it; its code goes when nothing else uses it.
-    pub async fn delete_version(
-        &self,
-        scope: &Scope,
-        name: &str,
-        version: i64,
-    ) -> Result<VersionRecord, StoreError> {
-        let deleted: Option<VersionRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-            "DELETE FROM function_versions WHERE version = ? AND function_id = {FUNCTION_ID} \
-             RETURNING ? AS name, version AS seq, revision_id, code_sha256, code_size, \
-             blob_sha256, config, last_modified_ms"
-        )))
-        .bind(version)
-        .bind(&scope.account)
-        .bind(&scope.region)
-        .bind(name)
-        .bind(name)
-        .fetch_optional(&mut *self.write().await)
-        .await?;
-        deleted.ok_or(StoreError::NotFound)?.into_record()
     }
 
     /// The stored zip with this lowercase hex SHA-256.
@@ -494,61 +473,6 @@ impl FunctionRow {
             },
         ))
     }
-}
-
-/// Copies `$LATEST` of `function_id` into published version `version`.
-async fn insert_version(
-    tx: &mut Transaction<'_, Sqlite>,
-    function_id: i64,
-    version: i64,
-    revision_id: &str,
-) -> Result<(), StoreError> {
-    sqlx::query(
-        "INSERT INTO function_versions (function_id, version, revision_id, code_sha256, code_size, \
-         blob_sha256, config, last_modified_ms) \
-         SELECT id, ?, ?, code_sha256, code_size, blob_sha256, config, last_modified_ms \
-         FROM functions WHERE id = ?",
-    )
-    .bind(version)
-    .bind(revision_id)
-    .bind(function_id)
-    .execute(&mut **tx)
-    .await?;
-    Ok(())
-}
-
-async fn publish(
-    tx: &mut Transaction<'_, Sqlite>,
-    function_id: i64,
-    latest: &VersionRecord,
-    config: &str,
-    revision_id: &str,
-) -> Result<VersionRecord, StoreError> {
-    let newest: Option<VersionRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "{VERSIONS_SELECT} WHERE f.id = ? ORDER BY v.version DESC LIMIT 1"
-    )))
-    .bind(function_id)
-    .fetch_optional(&mut **tx)
-    .await?;
-    if let Some(newest) = newest
-        && newest.code_sha256 == latest.code_sha256_hex
-        && newest.config == config
-    {
-        return newest.into_record();
-    }
-    let version: i64 = sqlx::query_scalar(
-        "UPDATE functions SET next_version = next_version + 1 WHERE id = ? \
-         RETURNING next_version - 1",
-    )
-    .bind(function_id)
-    .fetch_one(&mut **tx)
-    .await?;
-    insert_version(tx, function_id, version, revision_id).await?;
-    Ok(VersionRecord {
-        version: version_name(version),
-        revision_id: revision_id.to_owned(),
-        ..latest.clone()
-    })
 }
 
 /// Packages larger than this are looked up before they are stored: inserting one that is

@@ -6,11 +6,14 @@
 //! writer, as SQLite wants it); reads use a few read-only
 //! connections that WAL lets run beside the writer.
 
+mod aliases;
 mod config_record;
 mod error;
 mod functions;
 mod invocations;
 mod records;
+mod settings;
+mod versions;
 
 use std::path::Path;
 use std::str::FromStr;
@@ -22,6 +25,7 @@ use sqlx::ConnectOptions;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqliteSynchronous};
 use tokio::sync::{Mutex, MutexGuard};
 
+pub use aliases::{AliasRecord, AliasState};
 pub use config_record::CONFIG_FORMAT;
 pub use error::StoreError;
 pub use functions::{LatestUpdate, UpdateOutcome};
@@ -29,6 +33,7 @@ pub use invocations::{AsyncEvent, DestinationRecord, EventInvokeConfig, Invocati
 pub use records::{
     AccountUsage, CodeUpload, FunctionRecord, ListCursor, NewFunction, Scope, VersionRecord,
 };
+pub use settings::SettingKind;
 
 /// How hard a commit waits for the disk.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]

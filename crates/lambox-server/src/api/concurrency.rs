@@ -25,7 +25,7 @@ struct Output {
     reserved_concurrent_executions: Option<u32>,
 }
 
-fn unqualified(ctx: &Ctx<'_>, label: &str) -> Result<String, ApiError> {
+pub(super) fn unqualified(ctx: &Ctx<'_>, label: &str) -> Result<String, ApiError> {
     let f = ctx.function(label, NameShape::Plain, false)?;
     if f.qualifier.is_some() {
         return Err(LambdaError::InvalidParameterValue(
@@ -79,7 +79,13 @@ pub(super) async fn put(ctx: &Ctx<'_>, label: &str) -> Result<Response, ApiError
             Ok(Some(n))
         })
         .await
-        .map_err(ctx.refusal_error(&name))?;
+        .map_err(|r| match r {
+            // AWS names the version in this one message.
+            Refusal::Store(StoreError::NotFound) => {
+                ctx.not_found(&name, Some(lambox_core::arn::LATEST))
+            }
+            r => ctx.refusal_error(&name)(r),
+        })?;
     ctx.state.invoker.reserved_changed(&ctx.scope, &name);
     Ok(json_response(
         StatusCode::OK,

@@ -68,16 +68,8 @@ fn output(ctx: &Ctx<'_>, name: &str, c: &EventInvokeConfig) -> Output {
 /// The function and qualifier an event-invoke-config request names, after checking both exist.
 async fn target(ctx: &Ctx<'_>, label: &str) -> Result<(String, String), ApiError> {
     let f = ctx.function(label, NameShape::Namespaced, true)?;
-    let qualifier = f.qualifier.clone().unwrap_or_else(|| LATEST.to_owned());
-    let exists = ctx
-        .state
-        .store
-        .get_version(&ctx.scope, &f.name, &qualifier)
-        .await?
-        .is_some();
-    if !exists {
-        return Err(ctx.not_found(&f.name, f.qualifier.as_deref()));
-    }
+    super::versions::check_qualified(ctx, &f.name, f.qualifier.as_deref()).await?;
+    let qualifier = f.qualifier.unwrap_or_else(|| LATEST.to_owned());
     Ok((f.name, qualifier))
 }
 

@@ -15,6 +15,7 @@ use lambox_core::validate::ValidationErrors;
 use lambox_store::{CodeUpload, ListCursor, NewFunction, StoreError};
 use serde::{Deserialize, Serialize};
 
+use super::versions::load_qualified;
 use super::wire::{self, View};
 use super::{Ctx, json_response, no_content};
 use crate::error::ApiError;
@@ -261,20 +262,6 @@ pub(super) async fn create(ctx: &Ctx<'_>) -> Result<Response, ApiError> {
     ))
 }
 
-/// The version a get or invoke names: `$LATEST` by default, a number, or (not yet) an alias.
-async fn load_version(
-    ctx: &Ctx<'_>,
-    name: &str,
-    qualifier: Option<&str>,
-) -> Result<lambox_store::VersionRecord, ApiError> {
-    let version = qualifier.unwrap_or(LATEST);
-    ctx.state
-        .store
-        .get_version(&ctx.scope, name, version)
-        .await?
-        .ok_or_else(|| ctx.not_found(name, qualifier))
-}
-
 pub(super) async fn get(ctx: &Ctx<'_>, label: &str) -> Result<Response, ApiError> {
     let f = ctx.function(label, NameShape::Namespaced, true)?;
     let function = ctx
@@ -285,14 +272,14 @@ pub(super) async fn get(ctx: &Ctx<'_>, label: &str) -> Result<Response, ApiError
         .ok_or_else(|| ctx.not_found(&f.name, f.qualifier.as_deref()))?;
     let version = match f.qualifier.as_deref() {
         None | Some(LATEST) => function.latest.clone(),
-        Some(q) => load_version(ctx, &f.name, Some(q)).await?,
+        Some(q) => load_qualified(ctx, &f.name, Some(q)).await?,
     };
     let body = wire::GetFunctionResponse {
-        configuration: wire::function_configuration(
+        configuration: wire::function_configuration_at(
             &ctx.scope,
             &version,
             View::Current,
-            f.qualifier.is_some(),
+            f.qualifier.as_deref(),
         ),
         code: wire::code_location(
             &version,
@@ -317,10 +304,15 @@ pub(super) async fn get(ctx: &Ctx<'_>, label: &str) -> Result<Response, ApiError
 
 pub(super) async fn get_configuration(ctx: &Ctx<'_>, label: &str) -> Result<Response, ApiError> {
     let f = ctx.function(label, NameShape::Namespaced, true)?;
-    let version = load_version(ctx, &f.name, f.qualifier.as_deref()).await?;
+    let version = load_qualified(ctx, &f.name, f.qualifier.as_deref()).await?;
     Ok(json_response(
         StatusCode::OK,
-        &wire::function_configuration(&ctx.scope, &version, View::Current, f.qualifier.is_some()),
+        &wire::function_configuration_at(
+            &ctx.scope,
+            &version,
+            View::Current,
+            f.qualifier.as_deref(),
+        ),
     ))
 }
 
@@ -433,8 +425,20 @@ pub(super) async fn delete(ctx: &Ctx<'_>, label: &str) -> Result<Response, ApiEr
             let deleted = store
                 .delete_version(&ctx.scope, &f.name, seq)
                 .await
-                .map_err(ctx.store_error(&f.name))?;
-            ctx.state.invoker.version_deleted(&ctx.scope, &deleted);
+                .map_err(|e| match e {
+                    StoreError::VersionInUse(aliases) => {
+                        ApiError::from(LambdaError::ResourceConflict(format!(
+                            "Unable to delete version because the following aliases reference \
+                             it: [{}]",
+                            aliases.join(", ")
+                        )))
+                    }
+                    e => ctx.store_error(&f.name)(e),
+                })?;
+            // A version that is not there is not an error, as on AWS.
+            if let Some(deleted) = deleted {
+                ctx.state.invoker.version_deleted(&ctx.scope, &deleted);
+            }
         }
     }
     tracing::info!(function = %f.name, account = %ctx.scope.account, region = %ctx.scope.region, qualifier = ?f.qualifier, "function deleted");

@@ -67,7 +67,7 @@ pub(super) async fn invoke(ctx: &Ctx<'_>, label: &str) -> Result<Response, ApiEr
         MAX_SYNC_PAYLOAD
     };
     if payload.len() > limit {
-        return Err(LambdaError::RequestTooLarge(format!(
+        return Err(LambdaError::RequestEntityTooLarge(format!(
             "Request must be smaller than {limit} bytes for the InvokeFunction operation"
         ))
         .into());
@@ -185,7 +185,7 @@ pub(super) fn invoke_error(e: InvokeError) -> ApiError {
 pub(super) async fn invoke_async(ctx: &Ctx<'_>, label: &str) -> Result<Response, ApiError> {
     let f = ctx.function(label, NameShape::Namespaced, false)?;
     if ctx.body.len() > MAX_ASYNC_PAYLOAD {
-        return Err(LambdaError::RequestTooLarge(format!(
+        return Err(LambdaError::RequestEntityTooLarge(format!(
             "Request must be smaller than {MAX_ASYNC_PAYLOAD} bytes for the InvokeAsync operation"
         ))
         .into());

@@ -3,13 +3,16 @@
 
 mod account;
 mod admin;
+mod aliases;
 mod concurrency;
 mod event_invoke;
+mod function_settings;
 mod functions;
 mod internal;
 mod invoke;
 mod tags;
 mod update;
+mod versions;
 pub mod wire;
 
 use std::sync::Arc;
@@ -397,6 +400,26 @@ async fn run(
         Op::GetFunctionEventInvokeConfig(f) => event_invoke::get(&ctx, &f).await,
         Op::DeleteFunctionEventInvokeConfig(f) => event_invoke::delete(&ctx, &f).await,
         Op::ListFunctionEventInvokeConfigs(f) => event_invoke::list(&ctx, &f).await,
+        Op::PublishVersion(f) => versions::publish(&ctx, &f).await,
+        Op::ListVersionsByFunction(f) => versions::list(&ctx, &f).await,
+        Op::CreateAlias(f) => aliases::create(&ctx, &f).await,
+        Op::ListAliases(f) => aliases::list(&ctx, &f).await,
+        Op::GetAlias(f, a) => aliases::get(&ctx, &f, &a).await,
+        Op::UpdateAlias(f, a) => aliases::update(&ctx, &f, &a).await,
+        Op::DeleteAlias(f, a) => aliases::delete(&ctx, &f, &a).await,
+        Op::GetFunctionCodeSigningConfig(f) => function_settings::get_code_signing(&ctx, &f).await,
+        Op::PutFunctionCodeSigningConfig(f) => function_settings::put_code_signing(&ctx, &f).await,
+        Op::DeleteFunctionCodeSigningConfig(f) => {
+            function_settings::delete_code_signing(&ctx, &f).await
+        }
+        Op::GetRuntimeManagementConfig(f) => {
+            function_settings::get_runtime_management(&ctx, &f).await
+        }
+        Op::PutRuntimeManagementConfig(f) => {
+            function_settings::put_runtime_management(&ctx, &f).await
+        }
+        Op::GetFunctionRecursionConfig(f) => function_settings::get_recursion(&ctx, &f).await,
+        Op::PutFunctionRecursionConfig(f) => function_settings::put_recursion(&ctx, &f).await,
         Op::AdminLogs => admin::logs(&ctx).await,
         Op::AdminDestinationRecords => admin::destination_records(&ctx).await,
         Op::DownloadCode(_) | Op::Health => unreachable!("internal operations return above"),

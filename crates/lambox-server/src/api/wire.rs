@@ -7,7 +7,7 @@ use lambox_core::code::{code_sha256, lower_hex, sha256};
 use lambox_core::env_vars::EnvVars;
 use lambox_core::function::{FileSystemConfig, ImageConfig, LoggingConfig, PackageType, VpcConfig};
 use lambox_core::time::format_timestamp;
-use lambox_store::{Scope, VersionRecord};
+use lambox_store::{AliasRecord, Scope, VersionRecord};
 use serde::Serialize;
 
 /// Which moment of a function's life a configuration is shown at; AWS shows the state fields
@@ -144,6 +144,17 @@ pub fn function_configuration<'a>(
     view: View,
     qualified_arn: bool,
 ) -> FunctionConfiguration<'a> {
+    function_configuration_at(scope, v, view, qualified_arn.then_some(v.version.as_str()))
+}
+
+/// Renders one version's configuration with `arn_qualifier` (a version or an alias the
+/// caller named) appended to its ARN.
+pub fn function_configuration_at<'a>(
+    scope: &Scope,
+    v: &'a VersionRecord,
+    view: View,
+    arn_qualifier: Option<&str>,
+) -> FunctionConfiguration<'a> {
     let c = &v.config;
     let creating = "The function is being created.";
     let (state, state_reason, state_reason_code) = match view {
@@ -168,7 +179,7 @@ pub fn function_configuration<'a>(
             &scope.region,
             &scope.account,
             &v.function_name,
-            qualified_arn.then_some(v.version.as_str()),
+            arn_qualifier,
         ),
         runtime: c.runtime.as_deref(),
         role: &c.role,
@@ -307,4 +318,42 @@ pub struct GetFunctionResponse<'a> {
     /// Reserved concurrency, when set.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub concurrency: Option<Concurrency>,
+}
+
+/// `AliasConfiguration`.
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct AliasConfiguration<'a> {
+    alias_arn: String,
+    description: &'a str,
+    function_version: &'a str,
+    name: &'a str,
+    revision_id: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    routing_config: Option<RoutingConfigOut<'a>>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct RoutingConfigOut<'a> {
+    additional_version_weights: BTreeMap<&'a str, f64>,
+}
+
+/// Renders an alias.
+pub fn alias_configuration<'a>(scope: &Scope, a: &'a AliasRecord) -> AliasConfiguration<'a> {
+    AliasConfiguration {
+        alias_arn: function_arn(
+            &scope.region,
+            &scope.account,
+            &a.function_name,
+            Some(&a.name),
+        ),
+        description: &a.description,
+        function_version: &a.function_version,
+        name: &a.name,
+        revision_id: &a.revision_id,
+        routing_config: a.additional.as_ref().map(|(v, w)| RoutingConfigOut {
+            additional_version_weights: BTreeMap::from([(v.as_str(), *w)]),
+        }),
+    }
 }

@@ -15,6 +15,7 @@ use http_body_util::Full;
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
+use lambox_core::alias::is_version;
 use lambox_core::arn::{LATEST, function_arn};
 use lambox_core::backend::{BackendError, BoxFuture, CodePackage, CodeSource, SandboxSpec};
 use lambox_core::pool::{PoolError, Slot, WarmPool};
@@ -130,37 +131,63 @@ impl Invoker {
         &self.pool
     }
 
-    /// What `name:qualifier` runs. `None` when the function or version does not exist.
+    /// What `name:qualifier` runs (a version, or an alias with its routing). `None` when the
+    /// function, version or alias does not exist.
     pub async fn resolve(
         &self,
         scope: &Scope,
         name: &str,
         qualifier: Option<&str>,
     ) -> Result<Option<Arc<Resolved>>, StoreError> {
-        let version = qualifier.unwrap_or(LATEST);
+        let qualifier = qualifier.unwrap_or(LATEST);
         let key = function_key(scope, name);
-        if let Some(r) = self.revisions.get(&key, version) {
+        if let Some(r) = self.revisions.get(&key, qualifier) {
             return Ok(Some(r));
         }
         let ticket = self.revisions.begin_read(&key);
         let Some(function) = self.store.get_function(scope, name).await? else {
             return Ok(None);
         };
-        let record = if version == LATEST {
-            function.latest
+        let (version, additional) = if is_version(qualifier) {
+            (qualifier.to_owned(), None)
         } else {
-            match self.store.get_version(scope, name, version).await? {
-                Some(v) => v,
-                None => return Ok(None),
+            match self.store.get_alias(scope, name, qualifier).await {
+                Ok(Some(alias)) => (alias.function_version, alias.additional),
+                Ok(None) | Err(StoreError::NotFound) => return Ok(None),
+                Err(e) => return Err(e),
             }
         };
+        let load = async |version: &str| -> Result<Option<Arc<FunctionRevision>>, StoreError> {
+            let record = if version == LATEST {
+                Some(function.latest.clone())
+            } else {
+                self.store.get_version(scope, name, version).await?
+            };
+            Ok(record.map(|r| Arc::new(revision(scope, r))))
+        };
+        let Some(primary) = load(&version).await? else {
+            return Ok(None);
+        };
+        let additional = match additional {
+            Some((v, weight)) => match load(&v).await? {
+                Some(rev) => Some((rev, weight)),
+                None => return Ok(None),
+            },
+            None => None,
+        };
         let resolved = Arc::new(Resolved {
-            revision: Arc::new(revision(scope, record)),
+            revision: primary,
+            additional,
             reserved: function.reserved_concurrency,
             key,
         });
-        self.revisions.insert(ticket, version, resolved.clone());
+        self.revisions.insert(ticket, qualifier, resolved.clone());
         Ok(Some(resolved))
+    }
+
+    /// An alias of a function was created, updated or deleted (and committed).
+    pub fn aliases_changed(&self, scope: &Scope, name: &str) {
+        self.revisions.invalidate(&function_key(scope, name));
     }
 
     /// A function was created: let the backend get ready for it (pull its image) in the
@@ -227,7 +254,7 @@ impl Invoker {
         resolved: &Resolved,
         req: &InvokeRequest,
     ) -> Result<InvokeResult, InvokeError> {
-        let rev = &resolved.revision;
+        let rev = resolved.pick(random_draw());
         let key = &resolved.key;
         let timeout = Duration::from_secs(u64::from(rev.config.timeout));
         // A sandbox whose agent cannot be reached never saw the event: try another.
@@ -328,6 +355,14 @@ fn response_too_large(rev: &FunctionRevision) -> InvokeResult {
     }
 }
 
+/// A uniform random number in `[0, 1)` from the operating system's random source (53 of a v4
+/// UUID's random bits: one draw per invocation of an alias needs no faster generator).
+pub(crate) fn random_draw() -> f64 {
+    // The low 64 bits start with the two variant bits (always `10`): keep the 62 below them.
+    let random62 = (uuid::Uuid::new_v4().as_u128() as u64) & ((1 << 62) - 1);
+    (random62 >> 9) as f64 / (1u64 << 53) as f64
+}
+
 /// 64 hex digits from the operating system's random source (two v4 UUIDs: 244 random bits).
 pub(crate) fn random_secret() -> String {
     format!(
@@ -340,4 +375,22 @@ pub(crate) fn random_secret() -> String {
 /// The ARN a caller invoked: qualified when it gave a qualifier.
 pub fn invoked_arn(scope: &Scope, name: &str, qualifier: Option<&str>) -> String {
     function_arn(&scope.region, &scope.account, name, qualifier)
+}
+
+#[cfg(test)]
+mod draw_tests {
+    #[test]
+    fn draws_are_uniform_in_the_unit_interval() {
+        let draws: Vec<f64> = (0..20_000).map(|_| super::random_draw()).collect();
+        assert!(draws.iter().all(|d| (0.0..1.0).contains(d)));
+        // Each quarter of the interval gets about 5,000 of them (sd ~61).
+        for q in 0..4 {
+            let lo = f64::from(q) / 4.0;
+            let n = draws
+                .iter()
+                .filter(|d| (lo..lo + 0.25).contains(*d))
+                .count();
+            assert!((4_400..5_600).contains(&n), "quarter {q}: {n}");
+        }
+    }
 }

@@ -14,15 +14,29 @@ use lambox_core::pool::FunctionKey;
 use lambox_core::revision::FunctionRevision;
 use lambox_store::Scope;
 
-/// A revision ready to run, with the function-level settings an invocation needs.
+/// A revision ready to run, with the function-level settings an invocation needs; for an alias
+/// with a routing configuration, the two revisions it shares invocations between.
 #[derive(Debug)]
 pub struct Resolved {
-    /// What runs.
+    /// What runs: the version asked for, or the alias's primary version.
     pub revision: Arc<FunctionRevision>,
+    /// An alias's additional version and its share of invocations.
+    pub additional: Option<(Arc<FunctionRevision>, f64)>,
     /// Reserved concurrency of the function.
     pub reserved: Option<u32>,
     /// The function's key in the warm pool.
     pub key: FunctionKey,
+}
+
+impl Resolved {
+    /// The revision one invocation runs, given `draw`, uniform in `[0, 1)`: the additional
+    /// version for a `weight` share of draws, else the primary one.
+    pub fn pick(&self, draw: f64) -> &Arc<FunctionRevision> {
+        match &self.additional {
+            Some((rev, weight)) if draw < *weight => rev,
+            _ => &self.revision,
+        }
+    }
 }
 
 type Versions = HashMap<String, Arc<Resolved>>;
@@ -180,6 +194,7 @@ mod tests {
                 code.into(),
                 config,
             )),
+            additional: None,
             reserved: None,
             key: key("f"),
         })

@@ -104,7 +104,7 @@ async fn dry_run_and_payload_limits() {
         .await;
     assert_eq!(
         (a.status, a.error_type()),
-        (413, "RequestTooLargeException")
+        (413, "RequestEntityTooLargeException")
     );
     assert_eq!(t.backend.launched.load(Ordering::SeqCst), 0);
 }

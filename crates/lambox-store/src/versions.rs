@@ -1,0 +1,166 @@
+//! Published versions: publishing `$LATEST`, listing a function's versions, deleting one.
+
+use lambox_core::function::FunctionConfig;
+use sqlx::{Connection, Sqlite, Transaction};
+
+use crate::aliases::{aliases_of_version, function_id};
+use crate::config_record;
+use crate::functions::{LATEST_SELECT, VERSIONS_SELECT, VersionRow, version_name};
+use crate::records::{Scope, VersionRecord};
+use crate::{Store, StoreError};
+
+/// Whether two configurations are the same but for their descriptions (a version's description
+/// is its own: PublishVersion's `Description`, not `$LATEST`'s).
+fn same_but_description(a: &FunctionConfig, b: &FunctionConfig) -> bool {
+    let mut a = a.clone();
+    a.description.clone_from(&b.description);
+    &a == b
+}
+
+/// Publishes `latest` (the `$LATEST` of `function_id`, as it is in this transaction) as a new
+/// version with `revision_id`, unless the newest version already has the same code and
+/// configuration: AWS then returns that version.
+pub(crate) async fn publish(
+    tx: &mut Transaction<'_, Sqlite>,
+    function_id: i64,
+    latest: &VersionRecord,
+    revision_id: &str,
+    description: Option<&str>,
+) -> Result<VersionRecord, StoreError> {
+    let newest: Option<VersionRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "{VERSIONS_SELECT} WHERE f.id = ? ORDER BY v.version DESC LIMIT 1"
+    )))
+    .bind(function_id)
+    .fetch_optional(&mut **tx)
+    .await?;
+    if let Some(newest) = newest {
+        let newest = newest.into_record()?;
+        if newest.code_sha256_hex == latest.code_sha256_hex
+            && same_but_description(&latest.config, &newest.config)
+        {
+            return Ok(newest);
+        }
+    }
+    let version: i64 = sqlx::query_scalar(
+        "UPDATE functions SET next_version = next_version + 1 WHERE id = ? \
+         RETURNING next_version - 1",
+    )
+    .bind(function_id)
+    .fetch_one(&mut **tx)
+    .await?;
+    let mut config = latest.config.clone();
+    if let Some(d) = description {
+        d.clone_into(&mut config.description);
+    }
+    sqlx::query(
+        "INSERT INTO function_versions (function_id, version, revision_id, code_sha256, code_size, \
+         blob_sha256, config, last_modified_ms) \
+         SELECT id, ?, ?, code_sha256, code_size, blob_sha256, ?, last_modified_ms \
+         FROM functions WHERE id = ?",
+    )
+    .bind(version)
+    .bind(revision_id)
+    .bind(config_record::encode(&config))
+    .bind(function_id)
+    .execute(&mut **tx)
+    .await?;
+    Ok(VersionRecord {
+        version: version_name(version),
+        revision_id: revision_id.to_owned(),
+        config,
+        ..latest.clone()
+    })
+}
+
+impl Store {
+    /// Publishes `$LATEST` of function `name` as a new version (or returns the newest version
+    /// when nothing changed since), after `check` accepted `$LATEST` as it is in the
+    /// transaction (RevisionId and CodeSha256 preconditions).
+    pub async fn publish_version<E>(
+        &self,
+        scope: &Scope,
+        name: &str,
+        revision_id: &str,
+        description: Option<&str>,
+        check: impl FnOnce(&VersionRecord) -> Result<(), E>,
+    ) -> Result<VersionRecord, E>
+    where
+        E: From<StoreError>,
+    {
+        let mut writer = self.write().await;
+        let mut tx = writer.begin().await.map_err(StoreError::from)?;
+        let id = function_id(&mut tx, scope, name).await?;
+        let row: VersionRow =
+            sqlx::query_as(sqlx::AssertSqlSafe(format!("{LATEST_SELECT} WHERE id = ?")))
+                .bind(id)
+                .fetch_one(&mut *tx)
+                .await
+                .map_err(StoreError::from)?;
+        let latest = row.into_record()?;
+        check(&latest)?;
+        let published = publish(&mut tx, id, &latest, revision_id, description).await?;
+        tx.commit().await.map_err(StoreError::from)?;
+        Ok(published)
+    }
+
+    /// A page of one function's versions, `$LATEST` first and then by number, after version
+    /// number `after` (0 for `$LATEST`), with whether more follow. `NotFound` when the function
+    /// does not exist.
+    pub async fn list_function_versions(
+        &self,
+        scope: &Scope,
+        name: &str,
+        after: Option<i64>,
+        limit: u32,
+    ) -> Result<(Vec<VersionRecord>, bool), StoreError> {
+        let mut reader = self.read().await;
+        let mut tx = reader.begin().await?;
+        let id = function_id(&mut tx, scope, name).await?;
+        let rows: Vec<VersionRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "SELECT * FROM ({LATEST_SELECT} WHERE id = ?1 UNION ALL \
+             {VERSIONS_SELECT} WHERE f.id = ?1) WHERE seq > ?2 ORDER BY seq LIMIT ?3"
+        )))
+        .bind(id)
+        .bind(after.unwrap_or(-1))
+        .bind(i64::from(limit) + 1)
+        .fetch_all(&mut *tx)
+        .await?;
+        let more = rows.len() > limit as usize;
+        let records = rows
+            .into_iter()
+            .take(limit as usize)
+            .map(VersionRow::into_record)
+            .collect::<Result<_, _>>()?;
+        Ok((records, more))
+    }
+
+    /// Deletes one published version and returns it (`None` when there is no such version);
+    /// its code goes when nothing else uses it, and what was configured for it goes with it.
+    /// `NotFound` when the function does not exist; `VersionInUse` while aliases point at it.
+    pub async fn delete_version(
+        &self,
+        scope: &Scope,
+        name: &str,
+        version: i64,
+    ) -> Result<Option<VersionRecord>, StoreError> {
+        let mut writer = self.write().await;
+        let mut tx = writer.begin().await?;
+        let id = function_id(&mut tx, scope, name).await?;
+        let aliases = aliases_of_version(&mut tx, id, &version.to_string()).await?;
+        if !aliases.is_empty() {
+            return Err(StoreError::VersionInUse(aliases));
+        }
+        let deleted: Option<VersionRow> = sqlx::query_as(
+            "DELETE FROM function_versions WHERE function_id = ? AND version = ? \
+             RETURNING ? AS name, version AS seq, revision_id, code_sha256, code_size, \
+             blob_sha256, config, last_modified_ms",
+        )
+        .bind(id)
+        .bind(version)
+        .bind(name)
+        .fetch_optional(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        deleted.map(VersionRow::into_record).transpose()
+    }
+}
