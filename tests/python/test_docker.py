@@ -34,8 +34,15 @@ from test_invoke import (  # noqa: F401 - collected here again, against the Dock
     test_timeout_kills_and_the_next_invoke_starts_fresh,
     test_twenty_parallel_invokes_never_share_a_sandbox,
 )
+from test_provisioned import (  # noqa: F401
+    test_provisioned_sandboxes_come_back_after_a_restart,
+)
 from test_runtime_clients import (  # noqa: F401
     test_lambda_runtime_crate_runs_a_provided_al2023_function,
+)
+from test_versions import (  # noqa: F401
+    test_versions_keep_their_code_configuration_and_sandboxes,
+    test_weighted_routing_and_shifting_traffic,
 )
 
 pytestmark = requires_docker

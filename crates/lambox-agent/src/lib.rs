@@ -229,6 +229,15 @@ async fn serve(args: AgentArgs) -> anyhow::Result<()> {
         async move { push(agent, req).await }
     }));
 
+    // A sandbox started ahead for provisioned concurrency runs its runtime's init now, as
+    // Lambda's do, so that its first invocation is warm.
+    if std::env::var("AWS_LAMBDA_INITIALIZATION_TYPE").as_deref() == Ok("provisioned-concurrency")
+        && let Err(e) = agent.ensure_runtime()
+    {
+        agent
+            .output()
+            .line(&format!("lambox-agent: cannot start the runtime: {e}"));
+    }
     let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
     let lambox_gone = async {
         match control_closed {

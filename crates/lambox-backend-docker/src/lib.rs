@@ -222,11 +222,13 @@ impl DockerBackend {
             &rev.version,
             &spec.sandbox_id,
         );
-        let mut env: Vec<String> =
-            sandbox_environment(rev, &spec.sandbox_id, &paths, &lambox_url, &stream)
-                .into_iter()
-                .map(|(k, v)| format!("{k}={v}"))
-                .collect();
+        let mut environment =
+            sandbox_environment(rev, &spec.sandbox_id, &paths, &lambox_url, &stream);
+        spec.initialization.apply(&mut environment);
+        let mut env: Vec<String> = environment
+            .into_iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect();
         if let Some(handler) = image_handler {
             env.push(format!("_HANDLER={handler}"));
         }

@@ -87,6 +87,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         }),
         lambox_url: "http://127.0.0.1:4566".into(),
         secret: "a secret only the caller knows".into(),
+        initialization: Default::default(),
     };
     let sandbox = backend
         .launch(&spec, Arc::new(|line: &str| println!("log: {line}")))

@@ -261,6 +261,9 @@ impl ProcessBackend {
             &rev.version,
             &spec.sandbox_id,
         );
+        let mut environment =
+            sandbox_environment(rev, &spec.sandbox_id, &paths, &spec.lambox_url, &stream);
+        spec.initialization.apply(&mut environment);
         let (agent, agent_args) = self
             .config
             .agent_command
@@ -283,13 +286,7 @@ impl ProcessBackend {
             .arg("--")
             .args(&bootstrap)
             .env_clear()
-            .envs(sandbox_environment(
-                rev,
-                &spec.sandbox_id,
-                &paths,
-                &spec.lambox_url,
-                &stream,
-            ))
+            .envs(environment)
             .env(
                 "PATH",
                 std::env::var("PATH").unwrap_or_else(|_| "/usr/local/bin:/usr/bin:/bin".into()),

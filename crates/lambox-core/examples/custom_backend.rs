@@ -99,6 +99,7 @@ async fn sandbox_for(
                 code: None,
                 lambox_url: "http://127.0.0.1:4566".into(),
                 secret: "only-lambox-knows".into(),
+                initialization: Default::default(),
             };
             permit.launch(&spec).await.unwrap()
         }

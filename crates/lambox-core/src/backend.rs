@@ -61,6 +61,38 @@ pub struct SandboxSpec {
     /// with (see [`crate::protocol::PUSH_AUTH`]); the backend hands it to the agent (and to
     /// nothing else it starts).
     pub secret: String,
+    /// Whether it is started ahead for provisioned concurrency or for an invocation.
+    pub initialization: Initialization,
+}
+
+/// How a sandbox comes to be, as Lambda tells the code in it (`AWS_LAMBDA_INITIALIZATION_TYPE`).
+/// Not part of the deploy-id: a provisioned sandbox serves the same invocations as any other.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Initialization {
+    /// Started for an invocation that found no idle sandbox.
+    #[default]
+    OnDemand,
+    /// Started ahead, initialized before its first invocation.
+    ProvisionedConcurrency,
+}
+
+impl Initialization {
+    /// The value of `AWS_LAMBDA_INITIALIZATION_TYPE`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::OnDemand => "on-demand",
+            Self::ProvisionedConcurrency => "provisioned-concurrency",
+        }
+    }
+
+    /// Sets `AWS_LAMBDA_INITIALIZATION_TYPE` in a sandbox environment to this.
+    pub fn apply(self, env: &mut [(String, String)]) {
+        for (k, v) in env.iter_mut() {
+            if k == "AWS_LAMBDA_INITIALIZATION_TYPE" {
+                self.as_str().clone_into(v);
+            }
+        }
+    }
 }
 
 /// A started sandbox.

@@ -44,6 +44,9 @@ pub enum LambdaError {
         /// AWS's machine-readable reason, e.g. `ReservedFunctionConcurrentInvocationLimitExceeded`.
         reason: String,
     },
+    /// `ProvisionedConcurrencyConfigNotFoundException` (404).
+    #[error("{0}")]
+    ProvisionedConcurrencyConfigNotFound(String),
     /// `AccessDeniedException` (403).
     #[error("{0}")]
     AccessDenied(String),

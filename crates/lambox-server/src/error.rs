@@ -69,6 +69,12 @@ impl ApiError {
                     shape(400, "InvalidParameterValueException", "message", true)
                 }
                 L::ResourceNotFound(_) => shape(404, "ResourceNotFoundException", "Message", true),
+                L::ProvisionedConcurrencyConfigNotFound(_) => shape(
+                    404,
+                    "ProvisionedConcurrencyConfigNotFoundException",
+                    "message",
+                    true,
+                ),
                 L::ResourceConflict(_) => shape(409, "ResourceConflictException", "message", true),
                 L::PreconditionFailed(_) => {
                     shape(412, "PreconditionFailedException", "message", true)

@@ -79,6 +79,13 @@ pub enum Operation {
     GetFunctionRecursionConfig(String),
     /// `PUT /2024-08-31/functions/{FunctionName}/recursion-config`
     PutFunctionRecursionConfig(String),
+    /// `PUT /2019-09-30/functions/{FunctionName}/provisioned-concurrency`
+    PutProvisionedConcurrencyConfig(String),
+    /// `GET /2019-09-30/functions/{FunctionName}/provisioned-concurrency`: Get, or List with
+    /// `?List=ALL` (the operation depends on the query).
+    GetProvisionedConcurrencyConfig(String),
+    /// `DELETE /2019-09-30/functions/{FunctionName}/provisioned-concurrency`
+    DeleteProvisionedConcurrencyConfig(String),
     /// `GET /_lambox/admin/logs`: invocation logs of a function.
     AdminLogs,
     /// `GET /_lambox/admin/destination-records`: records for destinations lambox does not host.
@@ -129,6 +136,9 @@ impl Operation {
             Self::PutRuntimeManagementConfig(_) => "PutRuntimeManagementConfig",
             Self::GetFunctionRecursionConfig(_) => "GetFunctionRecursionConfig",
             Self::PutFunctionRecursionConfig(_) => "PutFunctionRecursionConfig",
+            Self::PutProvisionedConcurrencyConfig(_) => "PutProvisionedConcurrencyConfig",
+            Self::GetProvisionedConcurrencyConfig(_) => "GetProvisionedConcurrencyConfig",
+            Self::DeleteProvisionedConcurrencyConfig(_) => "DeleteProvisionedConcurrencyConfig",
             Self::AdminLogs => "AdminLogs",
             Self::AdminDestinationRecords => "AdminDestinationRecords",
             Self::DownloadCode(_) => "DownloadCode",
@@ -154,6 +164,7 @@ impl Operation {
                 | Self::GetFunctionCodeSigningConfig(_)
                 | Self::GetRuntimeManagementConfig(_)
                 | Self::GetFunctionRecursionConfig(_)
+                | Self::GetProvisionedConcurrencyConfig(_)
                 | Self::AdminLogs
                 | Self::AdminDestinationRecords
                 | Self::DownloadCode(_)
@@ -256,6 +267,15 @@ pub fn route(method: &str, raw_path: &str) -> Option<Operation> {
         }
         ("PUT", ["2024-08-31", "functions", f, "recursion-config"]) => {
             Op::PutFunctionRecursionConfig(label(f)?)
+        }
+        ("PUT", ["2019-09-30", "functions", f, "provisioned-concurrency"]) => {
+            Op::PutProvisionedConcurrencyConfig(label(f)?)
+        }
+        ("GET", ["2019-09-30", "functions", f, "provisioned-concurrency"]) => {
+            Op::GetProvisionedConcurrencyConfig(label(f)?)
+        }
+        ("DELETE", ["2019-09-30", "functions", f, "provisioned-concurrency"]) => {
+            Op::DeleteProvisionedConcurrencyConfig(label(f)?)
         }
         ("GET", ["_lambox", "admin", "logs"]) => Op::AdminLogs,
         ("GET", ["_lambox", "admin", "destination-records"]) => Op::AdminDestinationRecords,

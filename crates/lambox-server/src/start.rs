@@ -18,6 +18,7 @@ use crate::auth::Authenticator;
 use crate::config::{BackendKind, Config, DurabilityMode};
 use crate::invoke::Invoker;
 use crate::invoke::logs::LogCollector;
+use crate::invoke::provisioned::ProvisionedConcurrency;
 use crate::invoke::queue::EventQueue;
 
 /// Why a lambox could not start.
@@ -130,6 +131,8 @@ pub async fn open_state(
         Duration::from_secs_f64(config.async_events.retry_base_seconds.max(0.0)),
     );
     background.keep(queue.dispatcher());
+    let provisioned = ProvisionedConcurrency::load(invoker.clone(), &store).await?;
+    background.keep(tokio::spawn(provisioned.clone().run()).abort_handle());
     let auth = Authenticator::new(
         &config.default_account,
         &config.default_region,
@@ -142,6 +145,7 @@ pub async fn open_state(
         signer,
         invoker,
         queue,
+        provisioned,
         background,
     }))
 }

@@ -15,15 +15,16 @@
 //!
 //! The pool's state sits behind one `std::sync::Mutex` that is never held across an `.await`.
 
+mod lease;
 mod state;
 
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use tokio::sync::Notify;
 
 use self::state::{Idle, Slots, State};
-use crate::backend::{Backend, BackendError, LogSink, Sandbox, SandboxSpec};
+use crate::backend::{Backend, BackendError, LogSink, Sandbox};
 use crate::revision::{DeployId, FunctionRevision};
 
 /// Which function a sandbox belongs to.
@@ -227,7 +228,6 @@ impl WarmPool {
         memory_mb: u64,
         reserved: Option<u32>,
     ) -> Result<(Decision, Vec<Sandbox>), PoolError> {
-        let settings = &self.inner.settings;
         let mut state = self.inner.lock();
         let state = &mut *state;
         if state.closed {
@@ -257,10 +257,33 @@ impl WarmPool {
             };
             return Ok((Decision::Slot(Slot::Warm(lease)), Vec::new()));
         }
+        self.cold_slot(state, key, deploy, memory_mb)
+    }
+
+    /// Permission to start a sandbox of `deploy` (or a wait for room at the function's cap),
+    /// evicting idle sandboxes the caps need gone; under the lock.
+    fn cold_slot(
+        &self,
+        state: &mut State,
+        key: &FunctionKey,
+        deploy: &DeployId,
+        memory_mb: u64,
+    ) -> Result<(Decision, Vec<Sandbox>), PoolError> {
+        let settings = &self.inner.settings;
+        let slots = state
+            .functions
+            .get_mut(key)
+            .expect("the caller inserted it");
         let mut evicted = Vec::new();
         if slots.live >= settings.max_instances_per_function {
-            // At the function's cap: an idle sandbox of another of its deploy-ids makes room.
-            let Some(d) = slots.idle.keys().next().cloned() else {
+            // At the function's cap: an idle sandbox of another of its deploy-ids (one without
+            // provisioned concurrency) makes room.
+            let Some(d) = slots
+                .idle
+                .keys()
+                .find(|d| !slots.floors.contains_key(*d))
+                .cloned()
+            else {
                 return Ok((Decision::Wait(slots.released.clone()), evicted));
             };
             let list = slots.idle.get_mut(&d).expect("present");
@@ -268,7 +291,7 @@ impl WarmPool {
             if list.is_empty() {
                 slots.idle.remove(&d);
             }
-            state.forget(key, stale.memory_mb);
+            state.forget(key, &d, stale.memory_mb);
             evicted.push(stale.sandbox);
         }
         // The global cap: the least recently used idle sandboxes make room, or nothing does.
@@ -295,7 +318,7 @@ impl WarmPool {
         state.totals.sandboxes += 1;
         state.totals.memory_mb += memory_mb;
         let slots = state.functions.get_mut(key).expect("inserted above");
-        slots.live += 1;
+        slots.born(deploy);
         slots.lend(born);
         let permit = LaunchPermit {
             inner: self.inner.clone(),
@@ -306,6 +329,61 @@ impl WarmPool {
             used: false,
         };
         Ok((Decision::Slot(Slot::Cold(permit)), evicted))
+    }
+
+    /// Provisioned concurrency: keeps `floor` sandboxes of `deploy` alive (0 removes the floor;
+    /// its idle sandboxes then age out like any other). [`WarmPool::provision`] starts them.
+    pub fn set_floor(&self, key: &FunctionKey, deploy: &DeployId, floor: u32) {
+        let mut state = self.inner.lock();
+        let slots = state.functions.entry(key.clone()).or_default();
+        if floor == 0 {
+            slots.floors.remove(deploy);
+        } else {
+            slots.floors.insert(deploy.clone(), floor);
+        }
+    }
+
+    /// (sandboxes of `deploy` alive or starting, its floor).
+    pub fn provisioned(&self, key: &FunctionKey, deploy: &DeployId) -> (u32, u32) {
+        let state = self.inner.lock();
+        state.functions.get(key).map_or((0, 0), |s| {
+            (s.alive(deploy), s.floors.get(deploy).copied().unwrap_or(0))
+        })
+    }
+
+    /// Permission to start one more sandbox of `revision` when its deploy-id is below its
+    /// floor; `None` when it is not. The global cap applies as to any launch.
+    pub fn provision(
+        &self,
+        key: &FunctionKey,
+        revision: &FunctionRevision,
+    ) -> Result<Option<LaunchPermit>, PoolError> {
+        let deploy = &revision.deploy_id;
+        let (decision, evicted) = {
+            let mut state = self.inner.lock();
+            let state = &mut *state;
+            if state.closed {
+                return Err(PoolError::ShutDown);
+            }
+            let Some(slots) = state.functions.get(key) else {
+                return Ok(None);
+            };
+            let floor = slots.floors.get(deploy).copied().unwrap_or(0);
+            if slots.alive(deploy) >= floor {
+                return Ok(None);
+            }
+            let memory_mb = u64::from(revision.config.memory_size);
+            self.cold_slot(state, key, deploy, memory_mb)?
+        };
+        self.inner.terminate_later(evicted);
+        match decision {
+            Decision::Slot(Slot::Cold(permit)) => Ok(Some(permit)),
+            Decision::Slot(Slot::Warm(lease)) => {
+                lease.release();
+                Ok(None)
+            }
+            Decision::Wait(_) => Err(PoolError::Saturated),
+        }
     }
 
     /// Stops the idle sandboxes of `deploy` and keeps its busy ones from returning to the pool.
@@ -319,9 +397,10 @@ impl WarmPool {
             slots.retired.insert(deploy.clone(), r);
             slots.forget_old_retirements();
             let stale = slots.idle.remove(deploy).unwrap_or_default();
+            slots.floors.remove(deploy);
             slots.released.notify_waiters();
             for s in &stale {
-                state.forget(key, s.memory_mb);
+                state.forget(key, deploy, s.memory_mb);
             }
             stale
         };
@@ -338,15 +417,20 @@ impl WarmPool {
                 return;
             };
             slots.retired_all = r;
-            let stale: Vec<Idle> = slots.idle.drain().flat_map(|(_, v)| v).collect();
+            slots.floors.clear();
+            let stale: Vec<(DeployId, Idle)> = slots
+                .idle
+                .drain()
+                .flat_map(|(d, v)| v.into_iter().map(move |i| (d.clone(), i)))
+                .collect();
             slots.released.notify_waiters();
-            for s in &stale {
-                state.forget(key, s.memory_mb);
+            for (d, s) in &stale {
+                state.forget(key, d, s.memory_mb);
             }
             stale
         };
         self.inner
-            .terminate_later(stale.into_iter().map(|i| i.sandbox).collect());
+            .terminate_later(stale.into_iter().map(|(_, i)| i.sandbox).collect());
     }
 
     /// Stops sandboxes idle for longer than the TTL; returns how many.
@@ -356,14 +440,25 @@ impl WarmPool {
             let mut state = self.inner.lock();
             let mut stale = Vec::new();
             for (key, slots) in &mut state.functions {
-                for idle in slots.idle.values_mut() {
-                    let (old, fresh): (Vec<Idle>, Vec<Idle>) =
-                        idle.drain(..).partition(|i| i.since.elapsed() >= ttl);
-                    *idle = fresh;
+                let deploys: Vec<DeployId> = slots.idle.keys().cloned().collect();
+                for deploy in deploys {
+                    // The newest idle sandboxes a floor protects stay; the oldest go first.
+                    let keep = slots.protected_idle(&deploy);
+                    let idle = slots.idle.get_mut(&deploy).expect("listed above");
+                    let candidates = idle.len() - keep;
+                    let expired = idle[..candidates]
+                        .iter()
+                        .take_while(|i| i.since.elapsed() >= ttl)
+                        .count();
+                    let old: Vec<Idle> = idle.drain(..expired).collect();
                     slots.live -= old.len() as u32;
+                    if let Some(n) = slots.alive.get_mut(&deploy) {
+                        *n = n.saturating_sub(old.len() as u32);
+                    }
                     stale.extend(old.into_iter().map(|i| (key.clone(), i)));
                 }
                 slots.idle.retain(|_, v| !v.is_empty());
+                slots.alive.retain(|_, n| *n > 0);
             }
             for (key, idle) in &stale {
                 if let Some(slots) = state.functions.get(key) {
@@ -372,7 +467,9 @@ impl WarmPool {
                 state.totals.sandboxes = state.totals.sandboxes.saturating_sub(1);
                 state.totals.memory_mb = state.totals.memory_mb.saturating_sub(idle.memory_mb);
             }
-            state.functions.retain(|_, s| s.live > 0 || s.in_flight > 0);
+            state
+                .functions
+                .retain(|_, s| s.live > 0 || s.in_flight > 0 || !s.floors.is_empty());
             stale
         };
         let n = stale.len();
@@ -392,13 +489,16 @@ impl WarmPool {
             let mut freed = Vec::new();
             for (key, slots) in &mut state.functions {
                 slots.retired_all = r;
-                for idle in slots.idle.drain().flat_map(|(_, v)| v) {
-                    freed.push((key.clone(), idle.memory_mb));
-                    all.push(idle.sandbox);
+                slots.floors.clear();
+                for (deploy, list) in slots.idle.drain() {
+                    for idle in list {
+                        freed.push((key.clone(), deploy.clone(), idle.memory_mb));
+                        all.push(idle.sandbox);
+                    }
                 }
             }
-            for (key, memory_mb) in freed {
-                state.forget(&key, memory_mb);
+            for (key, deploy, memory_mb) in freed {
+                state.forget(&key, &deploy, memory_mb);
             }
             all
         };
@@ -419,110 +519,6 @@ impl WarmPool {
     /// The sandboxes of every function, and their memory.
     pub fn totals(&self) -> PoolTotals {
         self.inner.lock().totals
-    }
-}
-
-impl LaunchPermit {
-    /// Starts the sandbox and lends it out.
-    pub async fn launch(mut self, spec: &SandboxSpec) -> Result<Lease, PoolError> {
-        let sink = (self.inner.sinks)(&self.key, &spec.sandbox_id);
-        let sandbox = self.inner.backend.launch(spec, sink).await?;
-        self.used = true;
-        Ok(Lease {
-            inner: self.inner.clone(),
-            key: self.key.clone(),
-            deploy: self.deploy.clone(),
-            born: self.born,
-            memory_mb: self.memory_mb,
-            sandbox: Some(sandbox),
-            cold: true,
-        })
-    }
-}
-
-impl Drop for LaunchPermit {
-    fn drop(&mut self) {
-        if self.used {
-            return;
-        }
-        let mut state = self.inner.lock();
-        if let Some(slots) = state.functions.get_mut(&self.key) {
-            slots.give_back(self.born);
-            slots.released.notify_one();
-        }
-        state.forget(&self.key, self.memory_mb);
-    }
-}
-
-impl Lease {
-    /// `host:port` of the sandbox's agent.
-    pub fn endpoint(&self) -> &str {
-        &self.sandbox().endpoint
-    }
-
-    /// The sandbox's id.
-    pub fn sandbox_id(&self) -> &str {
-        &self.sandbox().id
-    }
-
-    /// The sandbox lent.
-    pub fn sandbox(&self) -> &Sandbox {
-        self.sandbox
-            .as_ref()
-            .expect("a lease holds its sandbox until it is given back")
-    }
-
-    /// Whether the sandbox was started for this lease.
-    pub fn is_cold(&self) -> bool {
-        self.cold
-    }
-
-    /// Gives the sandbox back for the next invocation.
-    pub fn release(mut self) {
-        self.give_back(true);
-    }
-
-    /// Stops the sandbox: it failed in a way that makes it unusable.
-    pub fn discard(mut self) {
-        self.give_back(false);
-    }
-
-    fn give_back(&mut self, healthy: bool) {
-        let Some(sandbox) = self.sandbox.take() else {
-            return;
-        };
-        let stop = {
-            let mut state = self.inner.lock();
-            let slots = state.functions.entry(self.key.clone()).or_default();
-            let keep = healthy && slots.is_current(&self.deploy, self.born);
-            slots.give_back(self.born);
-            slots.released.notify_one();
-            if keep {
-                slots
-                    .idle
-                    .entry(self.deploy.clone())
-                    .or_default()
-                    .push(Idle {
-                        sandbox,
-                        since: Instant::now(),
-                        born: self.born,
-                        memory_mb: self.memory_mb,
-                    });
-                None
-            } else {
-                state.forget(&self.key, self.memory_mb);
-                Some(sandbox)
-            }
-        };
-        if let Some(sandbox) = stop {
-            self.inner.terminate_later(vec![sandbox]);
-        }
-    }
-}
-
-impl Drop for Lease {
-    fn drop(&mut self) {
-        self.give_back(false);
     }
 }
 

@@ -36,6 +36,11 @@ pub(super) struct Slots {
     /// Births of the sandboxes out now (as leases or permits), with their counts.
     pub(super) out: BTreeMap<u64, u32>,
     pub(super) released: Arc<Notify>,
+    /// Sandboxes alive or being started, by deploy-id.
+    pub(super) alive: HashMap<DeployId, u32>,
+    /// Provisioned concurrency: how many sandboxes of a deploy-id are kept alive (idle ones
+    /// among them are neither reaped nor evicted).
+    pub(super) floors: HashMap<DeployId, u32>,
 }
 
 impl Slots {
@@ -59,6 +64,26 @@ impl Slots {
     /// Whether a sandbox born at `born` of `deploy` may serve again.
     pub(super) fn is_current(&self, deploy: &DeployId, born: u64) -> bool {
         born > self.retired_all && self.retired.get(deploy).is_none_or(|r| born > *r)
+    }
+
+    /// Sandboxes of `deploy` alive or being started.
+    pub(super) fn alive(&self, deploy: &DeployId) -> u32 {
+        self.alive.get(deploy).copied().unwrap_or(0)
+    }
+
+    /// How many idle sandboxes of `deploy` its floor protects: as many as the floor asks for
+    /// beyond the busy ones.
+    pub(super) fn protected_idle(&self, deploy: &DeployId) -> usize {
+        let floor = self.floors.get(deploy).copied().unwrap_or(0);
+        let idle = self.idle.get(deploy).map_or(0, Vec::len);
+        let busy = (self.alive(deploy) as usize).saturating_sub(idle);
+        (floor as usize).saturating_sub(busy).min(idle)
+    }
+
+    /// Counts a new sandbox of `deploy`.
+    pub(super) fn born(&mut self, deploy: &DeployId) {
+        self.live += 1;
+        *self.alive.entry(deploy.clone()).or_default() += 1;
     }
 
     /// A retirement only matters while a sandbox born before it is out; it bounds the map.
@@ -87,24 +112,31 @@ impl State {
         self.seq
     }
 
-    /// Takes one sandbox out of the counts (it stops or never started).
-    pub(super) fn forget(&mut self, key: &FunctionKey, memory_mb: u64) {
+    /// Takes one sandbox of `deploy` out of the counts (it stops or never started).
+    pub(super) fn forget(&mut self, key: &FunctionKey, deploy: &DeployId, memory_mb: u64) {
         debug_assert!(self.totals.sandboxes > 0, "a sandbox forgotten twice");
         if let Some(slots) = self.functions.get_mut(key) {
             slots.live = slots.live.saturating_sub(1);
+            if let Some(n) = slots.alive.get_mut(deploy) {
+                *n = n.saturating_sub(1);
+                if *n == 0 {
+                    slots.alive.remove(deploy);
+                }
+            }
         }
         self.totals.sandboxes = self.totals.sandboxes.saturating_sub(1);
         self.totals.memory_mb = self.totals.memory_mb.saturating_sub(memory_mb);
     }
 
-    /// The idle sandboxes of every function, and their memory.
+    /// The idle sandboxes of every function that may be evicted (those of deploy-ids without
+    /// provisioned concurrency), and their memory.
     pub(super) fn idle_totals(&self) -> PoolTotals {
         let mut t = PoolTotals::default();
         for idle in self
             .functions
             .values()
-            .flat_map(|s| s.idle.values())
-            .flatten()
+            .flat_map(|s| s.idle.iter().filter(|(d, _)| !s.floors.contains_key(*d)))
+            .flat_map(|(_, v)| v)
         {
             t.sandboxes += 1;
             t.memory_mb += idle.memory_mb;
@@ -112,7 +144,7 @@ impl State {
         t
     }
 
-    /// Removes the least recently used idle sandbox of any function, to make room.
+    /// Removes the least recently used evictable idle sandbox of any function, to make room.
     pub(super) fn evict_lru(&mut self) -> Option<Sandbox> {
         let (key, deploy) = self
             .functions
@@ -120,6 +152,7 @@ impl State {
             .flat_map(|(k, s)| {
                 s.idle
                     .iter()
+                    .filter(|(d, _)| !s.floors.contains_key(*d))
                     .filter_map(move |(d, v)| v.first().map(|i| (i.since, k, d)))
             })
             .min_by_key(|(since, _, _)| *since)
@@ -131,7 +164,7 @@ impl State {
             slots.idle.remove(&deploy);
         }
         slots.released.notify_one();
-        self.forget(&key, oldest.memory_mb);
+        self.forget(&key, &deploy, oldest.memory_mb);
         Some(oldest.sandbox)
     }
 }

@@ -3,7 +3,7 @@
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use super::*;
-use crate::backend::BoxFuture;
+use crate::backend::{BoxFuture, SandboxSpec};
 use crate::revision::FunctionRevision;
 
 #[derive(Default)]
@@ -108,6 +108,7 @@ fn spec(rev: &Arc<FunctionRevision>, id: &str) -> SandboxSpec {
         code: None,
         lambox_url: String::new(),
         secret: "s".into(),
+        initialization: Default::default(),
     }
 }
 
@@ -396,4 +397,82 @@ async fn counts_stay_true_under_any_sequence_of_operations() {
     pool.reap_idle();
     assert_eq!(pool.totals(), PoolTotals::default());
     assert!(pool.inner.lock().functions.is_empty());
+}
+
+/// Starts what `provision` allows, as the provisioned-concurrency manager does.
+async fn fill_floor(pool: &WarmPool, rev: &Arc<FunctionRevision>) -> usize {
+    let mut started = 0;
+    while let Some(permit) = pool.provision(&key(), rev).unwrap() {
+        started += 1;
+        let lease = permit
+            .launch(&spec(rev, &format!("pc{started}")))
+            .await
+            .unwrap();
+        lease.release();
+    }
+    started
+}
+
+#[tokio::test]
+async fn a_floor_is_filled_kept_from_reaping_and_eviction_and_refilled() {
+    let (pool, backend) = pool_with(10, 3, 1 << 20);
+    let rev = deploy("v1");
+    assert!(
+        pool.provision(&key(), &rev).unwrap().is_none(),
+        "no floor, nothing to start"
+    );
+    pool.set_floor(&key(), &rev.deploy_id, 2);
+    assert_eq!(fill_floor(&pool, &rev).await, 2);
+    assert_eq!(pool.provisioned(&key(), &rev.deploy_id), (2, 2));
+    // Invocations find the provisioned sandboxes warm.
+    let l = lease(&pool, &rev, "x").await;
+    assert!(!l.is_cold());
+    l.release();
+    // Idle past the TTL, they are not reaped.
+    tokio::time::sleep(Duration::from_millis(80)).await;
+    assert_eq!(pool.reap_idle(), 0);
+    assert_eq!(pool.provisioned(&key(), &rev.deploy_id), (2, 2));
+    // The global cap (3) does not evict them: with one more sandbox of another function busy,
+    // a fourth is throttled rather than taking a provisioned one.
+    let other = revision_of("g", "c");
+    let busy = lease_of(&pool, &key_of("g"), &other, "g1").await;
+    let third = revision_of("h", "c");
+    assert!(matches!(
+        pool.acquire(&key_of("h"), &third, None, Duration::from_millis(10))
+            .await,
+        Err(PoolError::CapacityExhausted)
+    ));
+    drop(busy);
+    // One dies: the floor is short by one until it is refilled.
+    let l = lease(&pool, &rev, "x").await;
+    l.discard();
+    assert_eq!(pool.provisioned(&key(), &rev.deploy_id), (1, 2));
+    assert_eq!(fill_floor(&pool, &rev).await, 1);
+    assert_eq!(backend.launched.load(Ordering::SeqCst), 4);
+    // Removing the floor lets them age out.
+    pool.set_floor(&key(), &rev.deploy_id, 0);
+    tokio::time::sleep(Duration::from_millis(80)).await;
+    assert_eq!(pool.reap_idle(), 2);
+    assert_eq!(pool.provisioned(&key(), &rev.deploy_id), (0, 0));
+}
+
+#[tokio::test]
+async fn sandboxes_beyond_the_floor_are_reaped_as_usual() {
+    let (pool, _backend) = pool(10);
+    let rev = deploy("v1");
+    pool.set_floor(&key(), &rev.deploy_id, 1);
+    assert_eq!(fill_floor(&pool, &rev).await, 1);
+    // A burst of three: two more on demand.
+    let a = lease(&pool, &rev, "a").await;
+    let b = lease(&pool, &rev, "b").await;
+    let c = lease(&pool, &rev, "c").await;
+    for l in [a, b, c] {
+        l.release();
+    }
+    tokio::time::sleep(Duration::from_millis(80)).await;
+    assert_eq!(pool.reap_idle(), 2);
+    assert_eq!(pool.provisioned(&key(), &rev.deploy_id), (1, 1));
+    // Retiring the deploy-id (its version was deleted) drops the floor with its sandboxes.
+    pool.retire(&key(), &rev.deploy_id);
+    assert_eq!(pool.provisioned(&key(), &rev.deploy_id), (0, 0));
 }

@@ -10,6 +10,7 @@ mod function_settings;
 mod functions;
 mod internal;
 mod invoke;
+mod provisioned;
 mod tags;
 mod update;
 mod versions;
@@ -52,6 +53,8 @@ pub struct AppState {
     pub invoker: Arc<Invoker>,
     /// The asynchronous event queue.
     pub queue: EventQueue,
+    /// The provisioned-concurrency configs kept started.
+    pub provisioned: crate::invoke::provisioned::ProvisionedConcurrency,
     /// Tasks that end when lambox stops.
     pub background: crate::start::Background,
 }
@@ -420,6 +423,12 @@ async fn run(
         }
         Op::GetFunctionRecursionConfig(f) => function_settings::get_recursion(&ctx, &f).await,
         Op::PutFunctionRecursionConfig(f) => function_settings::put_recursion(&ctx, &f).await,
+        Op::PutProvisionedConcurrencyConfig(f) => provisioned::put(&ctx, &f).await,
+        Op::GetProvisionedConcurrencyConfig(f) if ctx.query.get("List") == Some("ALL") => {
+            provisioned::list(&ctx, &f).await
+        }
+        Op::GetProvisionedConcurrencyConfig(f) => provisioned::get(&ctx, &f).await,
+        Op::DeleteProvisionedConcurrencyConfig(f) => provisioned::delete(&ctx, &f).await,
         Op::AdminLogs => admin::logs(&ctx).await,
         Op::AdminDestinationRecords => admin::destination_records(&ctx).await,
         Op::DownloadCode(_) | Op::Health => unreachable!("internal operations return above"),

@@ -3,6 +3,7 @@
 //! invokes and the asynchronous event queue.
 
 pub mod logs;
+pub mod provisioned;
 mod push;
 pub mod queue;
 pub mod revisions;
@@ -17,7 +18,9 @@ use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
 use lambox_core::alias::is_version;
 use lambox_core::arn::{LATEST, function_arn};
-use lambox_core::backend::{BackendError, BoxFuture, CodePackage, CodeSource, SandboxSpec};
+use lambox_core::backend::{
+    BackendError, BoxFuture, CodePackage, CodeSource, Initialization, SandboxSpec,
+};
 use lambox_core::pool::{PoolError, Slot, WarmPool};
 use lambox_core::protocol;
 use lambox_core::revision::FunctionRevision;
@@ -90,6 +93,9 @@ pub struct Invoker {
     revisions: RevisionCache,
     code: Arc<dyn CodeSource>,
     lambox_url: String,
+    /// Notified after every write that can change what a qualifier resolves to (provisioned
+    /// concurrency follows it).
+    pub(crate) changes: tokio::sync::Notify,
 }
 
 /// The store as the backends' source of deployment packages.
@@ -123,6 +129,7 @@ impl Invoker {
             client,
             revisions: RevisionCache::default(),
             lambox_url,
+            changes: tokio::sync::Notify::new(),
         }
     }
 
@@ -188,6 +195,7 @@ impl Invoker {
     /// An alias of a function was created, updated or deleted (and committed).
     pub fn aliases_changed(&self, scope: &Scope, name: &str) {
         self.revisions.invalidate(&function_key(scope, name));
+        self.changes.notify_one();
     }
 
     /// A function was created: let the backend get ready for it (pull its image) in the
@@ -225,6 +233,7 @@ impl Invoker {
         let key = function_key(scope, name);
         self.revisions.invalidate(&key);
         self.pool.retire_function(&key);
+        self.changes.notify_one();
     }
 
     /// One published version was deleted (and committed): its sandboxes go.
@@ -233,9 +242,14 @@ impl Invoker {
         self.revisions.invalidate(&key);
         self.pool
             .retire(&key, &revision(scope, deleted.clone()).deploy_id);
+        self.changes.notify_one();
     }
 
-    fn sandbox_spec(&self, rev: &Arc<FunctionRevision>) -> SandboxSpec {
+    pub(crate) fn sandbox_spec(
+        &self,
+        rev: &Arc<FunctionRevision>,
+        initialization: Initialization,
+    ) -> SandboxSpec {
         SandboxSpec {
             sandbox_id: uuid::Uuid::new_v4().simple().to_string(),
             revision: rev.clone(),
@@ -245,6 +259,7 @@ impl Invoker {
             }),
             lambox_url: self.lambox_url.clone(),
             secret: random_secret(),
+            initialization,
         }
     }
 
@@ -266,7 +281,7 @@ impl Invoker {
             let lease = match slot {
                 Slot::Warm(lease) => lease,
                 Slot::Cold(permit) => {
-                    let spec = self.sandbox_spec(rev);
+                    let spec = self.sandbox_spec(rev, Initialization::OnDemand);
                     match permit.launch(&spec).await {
                         Ok(lease) => lease,
                         Err(PoolError::Launch(BackendError::Launch(message))) => {
