@@ -14,6 +14,8 @@ import time
 import zipfile
 from urllib.parse import urlparse
 
+from botocore.exceptions import ClientError
+
 from common import ROLE, client
 
 
@@ -25,26 +27,55 @@ def small_zip():
 
 
 def ops(endpoint, n, warmup):
+    """Per iteration: create, get, list, publish a version, create an alias, delete. A lambox
+    that has no versions or aliases (an older baseline) gets no samples for those two."""
     c = client(endpoint)
     z = small_zip()
-    samples = {"CreateFunction": [], "GetFunction": [], "ListFunctions": [], "DeleteFunction": []}
+    samples = {op: [] for op in
+               ("CreateFunction", "GetFunction", "ListFunctions", "PublishVersion", "CreateAlias", "DeleteFunction")}
     prefix = f"bench-{os.getpid()}-{time.monotonic_ns()}"
+    versions = True
     for i in range(warmup + n):
         name = f"{prefix}-{i}"
-        t0 = time.perf_counter()
+        times = {}
+        t = time.perf_counter()
         c.create_function(FunctionName=name, Runtime="python3.12", Role=ROLE, Handler="handler.handler",
                           Code={"ZipFile": z})
-        t1 = time.perf_counter()
+        times["CreateFunction"], t = time.perf_counter() - t, time.perf_counter()
         c.get_function(FunctionName=name)
-        t2 = time.perf_counter()
+        times["GetFunction"], t = time.perf_counter() - t, time.perf_counter()
         c.list_functions()
-        t3 = time.perf_counter()
+        times["ListFunctions"], t = time.perf_counter() - t, time.perf_counter()
+        if versions:
+            try:
+                c.publish_version(FunctionName=name)
+                times["PublishVersion"], t = time.perf_counter() - t, time.perf_counter()
+                c.create_alias(FunctionName=name, Name="live", FunctionVersion="1")
+                times["CreateAlias"], t = time.perf_counter() - t, time.perf_counter()
+            except ClientError as e:
+                if e.response["Error"]["Code"] != "UnknownOperationException":
+                    raise
+                versions = False
+                t = time.perf_counter()
         c.delete_function(FunctionName=name)
-        t4 = time.perf_counter()
+        times["DeleteFunction"] = time.perf_counter() - t
         if i >= warmup:
-            for op, dt in zip(samples, (t1 - t0, t2 - t1, t3 - t2, t4 - t3)):
+            for op, dt in times.items():
                 samples[op].append(dt * 1000.0)
     return samples
+
+
+def alias_setup(endpoint, name):
+    """A function with versions 1 and 2 and alias `live` routing half of its invokes to 2."""
+    c = client(endpoint)
+    c.create_function(FunctionName=name, Runtime="python3.12", Role=ROLE, Handler="handler.handler",
+                      Code={"ZipFile": small_zip()}, Timeout=30)
+    c.publish_version(FunctionName=name)
+    c.update_function_configuration(FunctionName=name, Description="two")
+    c.publish_version(FunctionName=name)
+    c.create_alias(FunctionName=name, Name="live", FunctionVersion="1",
+                   RoutingConfig={"AdditionalVersionWeights": {"2": 0.5}})
+    return {"alias": f"{name}:live"}
 
 
 def big_zip(endpoint, megabytes, runs):
@@ -96,7 +127,8 @@ def populate(endpoint, count, threads):
 
 def main():
     p = argparse.ArgumentParser()
-    p.add_argument("mode", choices=["ops", "bigzip", "populate"])
+    p.add_argument("mode", choices=["ops", "bigzip", "populate", "alias-setup"])
+    p.add_argument("--name", default="bench-alias")
     p.add_argument("--endpoint", required=True)
     p.add_argument("--n", type=int, default=200)
     p.add_argument("--warmup", type=int, default=20)
@@ -106,6 +138,8 @@ def main():
     a = p.parse_args()
     if a.mode == "ops":
         out = ops(a.endpoint, a.n, a.warmup)
+    elif a.mode == "alias-setup":
+        out = alias_setup(a.endpoint, a.name)
     elif a.mode == "bigzip":
         out = big_zip(a.endpoint, a.mb, a.runs)
     else:

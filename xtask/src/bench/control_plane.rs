@@ -1,7 +1,11 @@
 //! `cargo xtask bench control-plane`:
 //!
-//! - boto3 × (CreateFunction, GetFunction, ListFunctions, DeleteFunction) against lambox and, in
-//!   the same run, against the trivial floor endpoint; median per operation and the ratio;
+//! - boto3 × (CreateFunction, GetFunction, ListFunctions, PublishVersion, CreateAlias,
+//!   DeleteFunction) against lambox and, in the same run, against the trivial floor endpoint;
+//!   median per operation and the ratio;
+//! - a warm invoke through an alias that routes half of its invokes to a second version, against
+//!   invoking the version directly, in alternating batches: p50 client latency and lambox's
+//!   own time;
 //! - start-up to the first answered request with an empty store and with 10,000 functions;
 //! - idle RSS;
 //! - CreateFunction with a 45 MB zip.
@@ -13,14 +17,17 @@ use serde_json::{Value, json};
 use super::against;
 use super::floor;
 use super::harness::{Server, f64s, numeric_options, python_json, scratch_dir};
+use super::invoke::sequential;
 use super::stats::median;
 use crate::cmd::target_dir;
 use crate::test::venv_python;
 
-const OPS: [&str; 4] = [
+const OPS: [&str; 6] = [
     "CreateFunction",
     "GetFunction",
     "ListFunctions",
+    "PublishVersion",
+    "CreateAlias",
     "DeleteFunction",
 ];
 
@@ -47,8 +54,80 @@ fn parse(args: &[&str]) -> anyhow::Result<Options> {
     })
 }
 
+/// The median of each operation; NaN for one the server does not have (an older baseline).
 fn op_medians(samples: &Value) -> Vec<f64> {
-    OPS.iter().map(|op| median(&f64s(&samples[op]))).collect()
+    OPS.iter()
+        .map(|op| {
+            let s = f64s(&samples[op]);
+            if s.is_empty() { f64::NAN } else { median(&s) }
+        })
+        .collect()
+}
+
+/// p50s of a warm invoke through a weighted alias and of the version directly.
+#[derive(Default)]
+struct AliasInvoke {
+    /// Per batch, (client µs, lambox µs) through the alias.
+    alias: Vec<(f64, f64)>,
+    /// The same for the version.
+    version: Vec<(f64, f64)>,
+}
+
+/// Alternating batches of invokes of `name:live` (versions 1 and 2 at 0.5) and `name:1`.
+fn alias_invoke(
+    python: &std::path::Path,
+    bin: &std::path::Path,
+    o: &Options,
+) -> anyhow::Result<AliasInvoke> {
+    let dir = scratch_dir("alias-invoke")?;
+    let (server, _) = Server::start(bin, &dir, &[])?;
+    python_json(
+        python,
+        "control_plane.py",
+        &[
+            "alias-setup",
+            "--endpoint",
+            &server.endpoint(),
+            "--name",
+            "ab",
+        ],
+    )?;
+    // Warm both versions' sandboxes.
+    sequential(server.port, "ab:live", 50)?;
+    sequential(server.port, "ab:1", 50)?;
+    let mut out = AliasInvoke::default();
+    let batch = o.ops.max(100);
+    for _ in 0..o.runs.max(3) * 2 {
+        for (target, into) in [("ab:live", &mut out.alias), ("ab:1", &mut out.version)] {
+            let (client, lambox) = sequential(server.port, target, batch)?;
+            into.push((median(&client), median(&lambox)));
+        }
+    }
+    server.stop()?;
+    std::fs::remove_dir_all(&dir)?;
+    Ok(out)
+}
+
+fn print_alias_invoke(a: &AliasInvoke) -> Value {
+    let m =
+        |v: &[(f64, f64)], f: fn(&(f64, f64)) -> f64| median(&v.iter().map(f).collect::<Vec<_>>());
+    let (ac, al) = (m(&a.alias, |x| x.0), m(&a.alias, |x| x.1));
+    let (vc, vl) = (m(&a.version, |x| x.0), m(&a.version, |x| x.1));
+    println!(
+        "
+warm invoke, p50 of {} alternating batches",
+        a.alias.len()
+    );
+    println!("{:<28} {:>10} {:>10}", "", "client µs", "lambox µs");
+    println!("{:<28} {ac:>10.1} {al:>10.1}", "through weighted alias");
+    println!("{:<28} {vc:>10.1} {vl:>10.1}", "version directly");
+    println!(
+        "alias resolution adds {:.1} µs (client) / {:.1} µs (lambox)   target ≤ 20 µs",
+        ac - vc,
+        al - vl
+    );
+    json!({"alias_client_us": ac, "alias_lambox_us": al, "version_client_us": vc,
+           "version_lambox_us": vl, "added_client_us": ac - vc, "added_lambox_us": al - vl})
 }
 
 /// What one binary measured.
@@ -221,7 +300,10 @@ pub fn run(args: &[&str]) -> anyhow::Result<()> {
         eprintln!("run {r} [floor]: {:?} ms", floor_runs[r]);
     }
 
-    // 2. Start-up, memory and the large upload, one binary after the other.
+    // 2. Invoking through a weighted alias, for the current binary (a baseline may have none).
+    let alias = alias_invoke(&python, &bins[0].1, &o)?;
+
+    // 3. Start-up, memory and the large upload, one binary after the other.
     for (i, (label, bin)) in bins.iter().enumerate() {
         measure_stores(&python, &o, bin, label, &mut metrics[i])?;
     }
@@ -231,6 +313,7 @@ pub fn run(args: &[&str]) -> anyhow::Result<()> {
         o.runs, o.ops
     );
     let mut report = json!({"runs": o.runs, "ops_per_run": o.ops});
+    report["alias_invoke"] = print_alias_invoke(&alias);
     for ((label, _), m) in bins.iter().zip(&metrics) {
         print_metrics(label, m, &floor_runs, &o);
         report[label] = summary(m, &floor_runs, &o);

@@ -7,6 +7,8 @@ use std::net::{TcpListener, TcpStream};
 
 const CONFIGURATION: &str = r#"{"FunctionName":"bench","FunctionArn":"arn:aws:lambda:us-east-1:111111111111:function:bench","Runtime":"python3.12","Role":"arn:aws:iam::111111111111:role/r","Handler":"handler.handler","CodeSize":160,"Description":"","Timeout":3,"MemorySize":128,"LastModified":"2026-11-26T00:00:00.000+0000","CodeSha256":"47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=","Version":"$LATEST","TracingConfig":{"Mode":"PassThrough"},"RevisionId":"8f2e7a6c-1d3b-4c5e-9f00-123456789abc","State":"Active","LastUpdateStatus":"Successful","PackageType":"Zip","Architectures":["x86_64"],"EphemeralStorage":{"Size":512},"SnapStart":{"ApplyOn":"None","OptimizationStatus":"Off"},"RuntimeVersionConfig":{"RuntimeVersionArn":"arn:aws:lambda:us-east-1::runtime:0000000000000000000000000000000000000000000000000000000000000000"},"LoggingConfig":{"LogFormat":"Text","LogGroup":"/aws/lambda/bench"}}"#;
 
+const ALIAS: &str = r#"{"AliasArn":"arn:aws:lambda:us-east-1:111111111111:function:bench:live","Description":"","FunctionVersion":"1","Name":"live","RevisionId":"8f2e7a6c-1d3b-4c5e-9f00-123456789abd"}"#;
+
 /// Starts the floor on a free loopback port; it lives as long as the process.
 pub fn start() -> anyhow::Result<u16> {
     let listener = TcpListener::bind("127.0.0.1:0")?;
@@ -54,6 +56,8 @@ fn serve(stream: TcpStream) -> std::io::Result<()> {
         let path = parts.next().unwrap_or_default();
         let (status, body) = match (method, path.split('?').next().unwrap_or_default()) {
             ("POST", "/2015-03-31/functions") => ("201 Created", CONFIGURATION),
+            ("POST", p) if p.ends_with("/versions") => ("201 Created", CONFIGURATION),
+            ("POST", p) if p.ends_with("/aliases") => ("201 Created", ALIAS),
             ("GET", "/2015-03-31/functions") => ("200 OK", list.as_str()),
             ("GET", _) => ("200 OK", get_function.as_str()),
             ("DELETE", _) => ("204 No Content", ""),
