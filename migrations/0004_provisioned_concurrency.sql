@@ -23,3 +23,8 @@ BEGIN
     DELETE FROM provisioned_concurrency
         WHERE function_id = OLD.function_id AND qualifier = OLD.name;
 END;
+
+-- The description `$LATEST` had when a version was published from it (a version's own
+-- description may be PublishVersion's): publishing again is a no-op only when `$LATEST` is
+-- unchanged since, description included. NULL for versions published before this column.
+ALTER TABLE function_versions ADD COLUMN latest_description TEXT;

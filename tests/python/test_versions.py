@@ -85,15 +85,21 @@ def test_publish_list_and_preconditions(lam):
     assert (again["Version"], again["RevisionId"]) == ("1", v1["RevisionId"])
     # $LATEST keeps its own description.
     assert lam.get_function_configuration(FunctionName="pv")["Description"] == "latest text"
+    # A change of $LATEST's description alone is a change: the next publish is a new version.
+    lam.update_function_configuration(FunctionName="pv", Description="changed text")
+    v2 = lam.publish_version(FunctionName="pv")
+    assert (v2["Version"], v2["Description"]) == ("2", "changed text")
+    assert lam.publish_version(FunctionName="pv")["Version"] == "2"
 
     set_stage(lam, "pv", "two")
-    v2 = lam.publish_version(FunctionName="pv")
-    assert v2["Version"] == "2"
-    assert v2["Description"] == "latest text"
+    v3 = lam.publish_version(FunctionName="pv")
+    assert v3["Version"] == "3"
+    assert v3["Description"] == "changed text"
+    lam.delete_function(FunctionName="pv", Qualifier="2")
 
     versions = lam.list_versions_by_function(FunctionName="pv")["Versions"]
-    assert [v["Version"] for v in versions] == ["$LATEST", "1", "2"]
-    assert [v["FunctionArn"] for v in versions] == [f"{ARN}:pv:$LATEST", f"{ARN}:pv:1", f"{ARN}:pv:2"]
+    assert [v["Version"] for v in versions] == ["$LATEST", "1", "3"]
+    assert [v["FunctionArn"] for v in versions] == [f"{ARN}:pv:$LATEST", f"{ARN}:pv:1", f"{ARN}:pv:3"]
     assert all("State" not in v for v in versions)
     assert versions[1]["Environment"]["Variables"]["STAGE"] == "one"
     assert versions[2]["Environment"]["Variables"]["STAGE"] == "two"
@@ -105,16 +111,17 @@ def test_publish_list_and_preconditions(lam):
         marker = page.get("NextMarker")
         if not marker:
             break
-    assert seen == ["$LATEST", "1", "2"]
+    assert seen == ["$LATEST", "1", "3"]
     paginator = lam.get_paginator("list_versions_by_function")
-    assert [v["Version"] for p in paginator.paginate(FunctionName="pv", PaginationConfig={"PageSize": 2}) for v in p["Versions"]] == ["$LATEST", "1", "2"]
+    assert [v["Version"] for p in paginator.paginate(FunctionName="pv", PaginationConfig={"PageSize": 2}) for v in p["Versions"]] == ["$LATEST", "1", "3"]
 
     # Publish on update: a new version with the new code.
     updated = lam.update_function_code(
         FunctionName="pv", ZipFile=make_zip({"main.py": HANDLER + "\n# v3\n"}), Publish=True
     )
-    assert updated["Version"] == "3"
-    assert lam.get_function(FunctionName="pv", Qualifier="3")["Configuration"]["CodeSha256"] != sha
+    # Numbers are never reused: 2 was deleted, 3 is taken.
+    assert updated["Version"] == "4"
+    assert lam.get_function(FunctionName="pv", Qualifier="4")["Configuration"]["CodeSha256"] != sha
     assert lam.get_function(FunctionName="pv", Qualifier="1")["Configuration"]["CodeSha256"] == sha
 
 
@@ -134,6 +141,11 @@ def test_versions_keep_their_code_configuration_and_sandboxes(lam):
     assert (ran, body3["stage"]) == ("$LATEST", "three")
     ran, _ = call(lam, "111111111111:function:iso:1")
     assert ran == "1"
+    # InvokeAsync (deprecated) takes the qualifier in the name.
+    assert lam.invoke_async(FunctionName="iso:2", InvokeArgs=b"{}")["Status"] == 202
+    with pytest.raises(ClientError) as e:
+        lam.invoke_async(FunctionName="iso:9", InvokeArgs=b"{}")
+    assert error_of(e)[0:2] == ("ResourceNotFoundException", 404)
     # Each version runs in sandboxes of its own.
     assert len({body["sandbox"], body2["sandbox"], body3["sandbox"]}) == 3
     # A qualifier in the name and a different Qualifier parameter disagree.

@@ -28,7 +28,7 @@ pub(crate) const VERSIONS_SELECT: &str = "SELECT f.name, v.version AS seq, v.rev
 #[derive(sqlx::FromRow)]
 pub(crate) struct VersionRow {
     name: String,
-    seq: i64,
+    pub(crate) seq: i64,
     revision_id: String,
     code_sha256: String,
     code_size: i64,

@@ -9,12 +9,18 @@ use crate::functions::{LATEST_SELECT, VERSIONS_SELECT, VersionRow, version_name}
 use crate::records::{Scope, VersionRecord};
 use crate::{Store, StoreError};
 
-/// Whether two configurations are the same but for their descriptions (a version's description
-/// is its own: PublishVersion's `Description`, not `$LATEST`'s).
-fn same_but_description(a: &FunctionConfig, b: &FunctionConfig) -> bool {
-    let mut a = a.clone();
-    a.description.clone_from(&b.description);
-    &a == b
+/// Whether `latest` is what `version` was published from: its configuration with the
+/// description `$LATEST` had then (`latest_description`; the version's own when unknown).
+fn published_from(
+    latest: &FunctionConfig,
+    version: &FunctionConfig,
+    latest_description: Option<String>,
+) -> bool {
+    let mut source = version.clone();
+    if let Some(d) = latest_description {
+        source.description = d;
+    }
+    &source == latest
 }
 
 /// Publishes `latest` (the `$LATEST` of `function_id`, as it is in this transaction) as a new
@@ -34,9 +40,17 @@ pub(crate) async fn publish(
     .fetch_optional(&mut **tx)
     .await?;
     if let Some(newest) = newest {
+        let seq = newest.seq;
         let newest = newest.into_record()?;
+        let latest_description: Option<String> = sqlx::query_scalar(
+            "SELECT latest_description FROM function_versions WHERE function_id = ? AND version = ?",
+        )
+        .bind(function_id)
+        .bind(seq)
+        .fetch_one(&mut **tx)
+        .await?;
         if newest.code_sha256_hex == latest.code_sha256_hex
-            && same_but_description(&latest.config, &newest.config)
+            && published_from(&latest.config, &newest.config, latest_description)
         {
             return Ok(newest);
         }
@@ -54,13 +68,14 @@ pub(crate) async fn publish(
     }
     sqlx::query(
         "INSERT INTO function_versions (function_id, version, revision_id, code_sha256, code_size, \
-         blob_sha256, config, last_modified_ms) \
-         SELECT id, ?, ?, code_sha256, code_size, blob_sha256, ?, last_modified_ms \
+         blob_sha256, config, last_modified_ms, latest_description) \
+         SELECT id, ?, ?, code_sha256, code_size, blob_sha256, ?, last_modified_ms, ? \
          FROM functions WHERE id = ?",
     )
     .bind(version)
     .bind(revision_id)
     .bind(config_record::encode(&config))
+    .bind(&latest.config.description)
     .bind(function_id)
     .execute(&mut **tx)
     .await?;

@@ -19,6 +19,7 @@ impl LaunchPermit {
             deploy: self.deploy.clone(),
             born: self.born,
             memory_mb: self.memory_mb,
+            provisioned: self.provisioned,
             sandbox: Some(sandbox),
             cold: true,
         })
@@ -35,7 +36,7 @@ impl Drop for LaunchPermit {
             slots.give_back(self.born);
             slots.released.notify_one();
         }
-        state.forget(&self.key, &self.deploy, self.memory_mb);
+        state.forget(&self.key, &self.deploy, self.memory_mb, self.provisioned);
     }
 }
 
@@ -92,10 +93,11 @@ impl Lease {
                         since: Instant::now(),
                         born: self.born,
                         memory_mb: self.memory_mb,
+                        provisioned: self.provisioned,
                     });
                 None
             } else {
-                state.forget(&self.key, &self.deploy, self.memory_mb);
+                state.forget(&self.key, &self.deploy, self.memory_mb, self.provisioned);
                 Some(sandbox)
             }
         };

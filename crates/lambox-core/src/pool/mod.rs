@@ -139,6 +139,7 @@ pub struct LaunchPermit {
     deploy: DeployId,
     born: u64,
     memory_mb: u64,
+    provisioned: bool,
     used: bool,
 }
 
@@ -151,6 +152,7 @@ pub struct Lease {
     deploy: DeployId,
     born: u64,
     memory_mb: u64,
+    provisioned: bool,
     sandbox: Option<Sandbox>,
     cold: bool,
 }
@@ -241,7 +243,16 @@ impl WarmPool {
         if reserved.is_some_and(|r| slots.in_flight >= r) {
             return Err(PoolError::ReservedConcurrencyExceeded);
         }
-        if let Some(idle) = slots.idle.get_mut(deploy).and_then(Vec::pop) {
+        // The most recently used idle sandbox, a provisioned one first (as Lambda serves from
+        // provisioned concurrency before it spills over to on-demand sandboxes).
+        let warm = slots.idle.get_mut(deploy).and_then(|list| {
+            let at = list
+                .iter()
+                .rposition(|i| i.provisioned)
+                .or_else(|| list.len().checked_sub(1))?;
+            Some(list.remove(at))
+        });
+        if let Some(idle) = warm {
             if slots.idle.get(deploy).is_some_and(Vec::is_empty) {
                 slots.idle.remove(deploy);
             }
@@ -252,12 +263,13 @@ impl WarmPool {
                 deploy: deploy.clone(),
                 born: idle.born,
                 memory_mb: idle.memory_mb,
+                provisioned: idle.provisioned,
                 sandbox: Some(idle.sandbox),
                 cold: false,
             };
             return Ok((Decision::Slot(Slot::Warm(lease)), Vec::new()));
         }
-        self.cold_slot(state, key, deploy, memory_mb)
+        self.cold_slot(state, key, deploy, memory_mb, false)
     }
 
     /// Permission to start a sandbox of `deploy` (or a wait for room at the function's cap),
@@ -268,6 +280,7 @@ impl WarmPool {
         key: &FunctionKey,
         deploy: &DeployId,
         memory_mb: u64,
+        provisioned: bool,
     ) -> Result<(Decision, Vec<Sandbox>), PoolError> {
         let settings = &self.inner.settings;
         let slots = state
@@ -291,7 +304,7 @@ impl WarmPool {
             if list.is_empty() {
                 slots.idle.remove(&d);
             }
-            state.forget(key, &d, stale.memory_mb);
+            state.forget(key, &d, stale.memory_mb, stale.provisioned);
             evicted.push(stale.sandbox);
         }
         // The global cap: the least recently used idle sandboxes make room, or nothing does.
@@ -318,7 +331,7 @@ impl WarmPool {
         state.totals.sandboxes += 1;
         state.totals.memory_mb += memory_mb;
         let slots = state.functions.get_mut(key).expect("inserted above");
-        slots.born(deploy);
+        slots.born(deploy, provisioned);
         slots.lend(born);
         let permit = LaunchPermit {
             inner: self.inner.clone(),
@@ -326,6 +339,7 @@ impl WarmPool {
             deploy: deploy.clone(),
             born,
             memory_mb,
+            provisioned,
             used: false,
         };
         Ok((Decision::Slot(Slot::Cold(permit)), evicted))
@@ -343,11 +357,14 @@ impl WarmPool {
         }
     }
 
-    /// (sandboxes of `deploy` alive or starting, its floor).
+    /// (provisioned sandboxes of `deploy` alive or starting, its floor).
     pub fn provisioned(&self, key: &FunctionKey, deploy: &DeployId) -> (u32, u32) {
         let state = self.inner.lock();
         state.functions.get(key).map_or((0, 0), |s| {
-            (s.alive(deploy), s.floors.get(deploy).copied().unwrap_or(0))
+            (
+                s.provisioned_alive(deploy),
+                s.floors.get(deploy).copied().unwrap_or(0),
+            )
         })
     }
 
@@ -369,11 +386,11 @@ impl WarmPool {
                 return Ok(None);
             };
             let floor = slots.floors.get(deploy).copied().unwrap_or(0);
-            if slots.alive(deploy) >= floor {
+            if slots.provisioned_alive(deploy) >= floor {
                 return Ok(None);
             }
             let memory_mb = u64::from(revision.config.memory_size);
-            self.cold_slot(state, key, deploy, memory_mb)?
+            self.cold_slot(state, key, deploy, memory_mb, true)?
         };
         self.inner.terminate_later(evicted);
         match decision {
@@ -400,7 +417,7 @@ impl WarmPool {
             slots.floors.remove(deploy);
             slots.released.notify_waiters();
             for s in &stale {
-                state.forget(key, deploy, s.memory_mb);
+                state.forget(key, deploy, s.memory_mb, s.provisioned);
             }
             stale
         };
@@ -425,7 +442,7 @@ impl WarmPool {
                 .collect();
             slots.released.notify_waiters();
             for (d, s) in &stale {
-                state.forget(key, d, s.memory_mb);
+                state.forget(key, d, s.memory_mb, s.provisioned);
             }
             stale
         };
@@ -442,23 +459,36 @@ impl WarmPool {
             for (key, slots) in &mut state.functions {
                 let deploys: Vec<DeployId> = slots.idle.keys().cloned().collect();
                 for deploy in deploys {
-                    // The newest idle sandboxes a floor protects stay; the oldest go first.
-                    let keep = slots.protected_idle(&deploy);
+                    // The newest idle provisioned sandboxes a floor protects stay; of the rest,
+                    // those idle past the TTL go.
+                    let mut protect = slots.protected_idle(&deploy);
                     let idle = slots.idle.get_mut(&deploy).expect("listed above");
-                    let candidates = idle.len() - keep;
-                    let expired = idle[..candidates]
-                        .iter()
-                        .take_while(|i| i.since.elapsed() >= ttl)
-                        .count();
-                    let old: Vec<Idle> = idle.drain(..expired).collect();
+                    let mut kept = Vec::with_capacity(idle.len());
+                    let mut old = Vec::new();
+                    for i in idle.drain(..).rev() {
+                        if i.provisioned && protect > 0 {
+                            protect -= 1;
+                            kept.push(i);
+                        } else if i.since.elapsed() >= ttl {
+                            old.push(i);
+                        } else {
+                            kept.push(i);
+                        }
+                    }
+                    kept.reverse();
+                    *idle = kept;
                     slots.live -= old.len() as u32;
-                    if let Some(n) = slots.alive.get_mut(&deploy) {
-                        *n = n.saturating_sub(old.len() as u32);
+                    for i in &old {
+                        if i.provisioned
+                            && let Some(n) = slots.provisioned.get_mut(&deploy)
+                        {
+                            *n = n.saturating_sub(1);
+                        }
                     }
                     stale.extend(old.into_iter().map(|i| (key.clone(), i)));
                 }
                 slots.idle.retain(|_, v| !v.is_empty());
-                slots.alive.retain(|_, n| *n > 0);
+                slots.provisioned.retain(|_, n| *n > 0);
             }
             for (key, idle) in &stale {
                 if let Some(slots) = state.functions.get(key) {
@@ -492,13 +522,18 @@ impl WarmPool {
                 slots.floors.clear();
                 for (deploy, list) in slots.idle.drain() {
                     for idle in list {
-                        freed.push((key.clone(), deploy.clone(), idle.memory_mb));
+                        freed.push((
+                            key.clone(),
+                            deploy.clone(),
+                            idle.memory_mb,
+                            idle.provisioned,
+                        ));
                         all.push(idle.sandbox);
                     }
                 }
             }
-            for (key, deploy, memory_mb) in freed {
-                state.forget(&key, &deploy, memory_mb);
+            for (key, deploy, memory_mb, provisioned) in freed {
+                state.forget(&key, &deploy, memory_mb, provisioned);
             }
             all
         };

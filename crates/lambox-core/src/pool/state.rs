@@ -18,6 +18,8 @@ pub(super) struct Idle {
     pub(super) since: Instant,
     pub(super) born: u64,
     pub(super) memory_mb: u64,
+    /// Started ahead for provisioned concurrency.
+    pub(super) provisioned: bool,
 }
 
 /// One function's sandboxes.
@@ -36,8 +38,8 @@ pub(super) struct Slots {
     /// Births of the sandboxes out now (as leases or permits), with their counts.
     pub(super) out: BTreeMap<u64, u32>,
     pub(super) released: Arc<Notify>,
-    /// Sandboxes alive or being started, by deploy-id.
-    pub(super) alive: HashMap<DeployId, u32>,
+    /// Provisioned sandboxes (started ahead) alive or being started, by deploy-id.
+    pub(super) provisioned: HashMap<DeployId, u32>,
     /// Provisioned concurrency: how many sandboxes of a deploy-id are kept alive (idle ones
     /// among them are neither reaped nor evicted).
     pub(super) floors: HashMap<DeployId, u32>,
@@ -66,24 +68,34 @@ impl Slots {
         born > self.retired_all && self.retired.get(deploy).is_none_or(|r| born > *r)
     }
 
-    /// Sandboxes of `deploy` alive or being started.
-    pub(super) fn alive(&self, deploy: &DeployId) -> u32 {
-        self.alive.get(deploy).copied().unwrap_or(0)
+    /// Provisioned sandboxes of `deploy` alive or being started.
+    pub(super) fn provisioned_alive(&self, deploy: &DeployId) -> u32 {
+        self.provisioned.get(deploy).copied().unwrap_or(0)
     }
 
-    /// How many idle sandboxes of `deploy` its floor protects: as many as the floor asks for
-    /// beyond the busy ones.
+    /// How many idle provisioned sandboxes of `deploy` its floor protects: as many as the floor
+    /// asks for beyond the busy provisioned ones.
     pub(super) fn protected_idle(&self, deploy: &DeployId) -> usize {
-        let floor = self.floors.get(deploy).copied().unwrap_or(0);
-        let idle = self.idle.get(deploy).map_or(0, Vec::len);
-        let busy = (self.alive(deploy) as usize).saturating_sub(idle);
-        (floor as usize).saturating_sub(busy).min(idle)
+        let floor = self.floors.get(deploy).copied().unwrap_or(0) as usize;
+        let idle = self
+            .idle
+            .get(deploy)
+            .map_or(0, |v| v.iter().filter(|i| i.provisioned).count());
+        let busy = (self.provisioned_alive(deploy) as usize).saturating_sub(idle);
+        floor.saturating_sub(busy).min(idle)
+    }
+
+    /// Whether an idle sandbox may be evicted to make room: not while a floor holds it.
+    pub(super) fn evictable(&self, deploy: &DeployId, idle: &Idle) -> bool {
+        !(idle.provisioned && self.floors.contains_key(deploy))
     }
 
     /// Counts a new sandbox of `deploy`.
-    pub(super) fn born(&mut self, deploy: &DeployId) {
+    pub(super) fn born(&mut self, deploy: &DeployId, provisioned: bool) {
         self.live += 1;
-        *self.alive.entry(deploy.clone()).or_default() += 1;
+        if provisioned {
+            *self.provisioned.entry(deploy.clone()).or_default() += 1;
+        }
     }
 
     /// A retirement only matters while a sandbox born before it is out; it bounds the map.
@@ -113,14 +125,20 @@ impl State {
     }
 
     /// Takes one sandbox of `deploy` out of the counts (it stops or never started).
-    pub(super) fn forget(&mut self, key: &FunctionKey, deploy: &DeployId, memory_mb: u64) {
+    pub(super) fn forget(
+        &mut self,
+        key: &FunctionKey,
+        deploy: &DeployId,
+        memory_mb: u64,
+        provisioned: bool,
+    ) {
         debug_assert!(self.totals.sandboxes > 0, "a sandbox forgotten twice");
         if let Some(slots) = self.functions.get_mut(key) {
             slots.live = slots.live.saturating_sub(1);
-            if let Some(n) = slots.alive.get_mut(deploy) {
+            if provisioned && let Some(n) = slots.provisioned.get_mut(deploy) {
                 *n = n.saturating_sub(1);
                 if *n == 0 {
-                    slots.alive.remove(deploy);
+                    slots.provisioned.remove(deploy);
                 }
             }
         }
@@ -132,12 +150,11 @@ impl State {
     /// provisioned concurrency), and their memory.
     pub(super) fn idle_totals(&self) -> PoolTotals {
         let mut t = PoolTotals::default();
-        for idle in self
-            .functions
-            .values()
-            .flat_map(|s| s.idle.iter().filter(|(d, _)| !s.floors.contains_key(*d)))
-            .flat_map(|(_, v)| v)
-        {
+        for idle in self.functions.values().flat_map(|s| {
+            s.idle
+                .iter()
+                .flat_map(move |(d, v)| v.iter().filter(move |i| s.evictable(d, i)))
+        }) {
             t.sandboxes += 1;
             t.memory_mb += idle.memory_mb;
         }
@@ -146,25 +163,25 @@ impl State {
 
     /// Removes the least recently used evictable idle sandbox of any function, to make room.
     pub(super) fn evict_lru(&mut self) -> Option<Sandbox> {
-        let (key, deploy) = self
+        let (key, deploy, at) = self
             .functions
             .iter()
             .flat_map(|(k, s)| {
-                s.idle
-                    .iter()
-                    .filter(|(d, _)| !s.floors.contains_key(*d))
-                    .filter_map(move |(d, v)| v.first().map(|i| (i.since, k, d)))
+                s.idle.iter().filter_map(move |(d, v)| {
+                    let at = v.iter().position(|i| s.evictable(d, i))?;
+                    Some((v[at].since, k, d, at))
+                })
             })
-            .min_by_key(|(since, _, _)| *since)
-            .map(|(_, k, d)| (k.clone(), d.clone()))?;
+            .min_by_key(|(since, ..)| *since)
+            .map(|(_, k, d, at)| (k.clone(), d.clone(), at))?;
         let slots = self.functions.get_mut(&key)?;
         let list = slots.idle.get_mut(&deploy)?;
-        let oldest = list.remove(0);
+        let oldest = list.remove(at);
         if list.is_empty() {
             slots.idle.remove(&deploy);
         }
         slots.released.notify_one();
-        self.forget(&key, &deploy, oldest.memory_mb);
+        self.forget(&key, &deploy, oldest.memory_mb, oldest.provisioned);
         Some(oldest.sandbox)
     }
 }

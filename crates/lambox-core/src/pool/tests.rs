@@ -476,3 +476,20 @@ async fn sandboxes_beyond_the_floor_are_reaped_as_usual() {
     pool.retire(&key(), &rev.deploy_id);
     assert_eq!(pool.provisioned(&key(), &rev.deploy_id), (0, 0));
 }
+
+#[tokio::test]
+async fn invocations_are_served_by_provisioned_sandboxes_first() {
+    let (pool, _backend) = pool(10);
+    let rev = deploy("v1");
+    // An on-demand sandbox exists first and is idle last…
+    let on_demand = lease(&pool, &rev, "od").await;
+    pool.set_floor(&key(), &rev.deploy_id, 1);
+    assert_eq!(fill_floor(&pool, &rev).await, 1);
+    on_demand.release();
+    // …yet every sequential invocation gets the provisioned one.
+    for _ in 0..3 {
+        let l = lease(&pool, &rev, "x").await;
+        assert_eq!(l.sandbox_id(), "pc1");
+        l.release();
+    }
+}

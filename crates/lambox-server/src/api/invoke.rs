@@ -196,18 +196,25 @@ pub(super) async fn invoke_async(ctx: &Ctx<'_>, label: &str) -> Result<Response,
         )
         .into());
     }
+    let qualifier = f.qualifier.as_deref();
     if ctx
         .state
         .invoker
-        .resolve(&ctx.scope, &f.name, None)
+        .resolve(&ctx.scope, &f.name, qualifier)
         .await?
         .is_none()
     {
-        return Err(ctx.not_found(&f.name, None));
+        return Err(ctx.not_found(&f.name, qualifier));
     }
     ctx.state
         .queue
-        .enqueue(&ctx.scope, &f.name, LATEST, ctx.request_id, &ctx.body)
+        .enqueue(
+            &ctx.scope,
+            &f.name,
+            qualifier.unwrap_or(LATEST),
+            ctx.request_id,
+            &ctx.body,
+        )
         .await?;
     Ok(super::json_response(
         StatusCode::ACCEPTED,
