@@ -28,3 +28,12 @@ END;
 -- description may be PublishVersion's): publishing again is a no-op only when `$LATEST` is
 -- unchanged since, description included. NULL for versions published before this column.
 ALTER TABLE function_versions ADD COLUMN latest_description TEXT;
+
+-- A published version moves the function's next version number past it, in the same
+-- statement (so publishing is one INSERT).
+CREATE TRIGGER function_versions_next_number
+AFTER INSERT ON function_versions
+BEGIN
+    UPDATE functions SET next_version = MAX(next_version, NEW.version + 1)
+        WHERE id = NEW.function_id;
+END;

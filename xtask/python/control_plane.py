@@ -66,7 +66,8 @@ def ops(endpoint, n, warmup):
 
 
 def alias_setup(endpoint, name):
-    """A function with versions 1 and 2 and alias `live` routing half of its invokes to 2."""
+    """A function with versions 1 and 2, alias `live` routing half of its invokes to 2, and alias
+    `plain` pointing at 1 alone."""
     c = client(endpoint)
     c.create_function(FunctionName=name, Runtime="python3.12", Role=ROLE, Handler="handler.handler",
                       Code={"ZipFile": small_zip()}, Timeout=30)
@@ -75,6 +76,7 @@ def alias_setup(endpoint, name):
     c.publish_version(FunctionName=name)
     c.create_alias(FunctionName=name, Name="live", FunctionVersion="1",
                    RoutingConfig={"AdditionalVersionWeights": {"2": 0.5}})
+    c.create_alias(FunctionName=name, Name="plain", FunctionVersion="1")
     return {"alias": f"{name}:live"}
 
 

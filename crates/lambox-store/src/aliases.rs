@@ -125,31 +125,42 @@ impl Store {
         alias: &str,
         state: &AliasState,
     ) -> Result<AliasRecord, StoreError> {
-        let mut writer = self.write().await;
-        let mut tx = writer.begin().await?;
-        let id = function_id(&mut tx, scope, name).await?;
-        check_state(&mut tx, id, state).await?;
+        // One statement, checks included: a write here costs a round trip to SQLite each.
         let inserted = sqlx::query(
             "INSERT INTO function_aliases (function_id, name, function_version, \
              additional_version, additional_weight, description, revision_id) \
-             VALUES (?, ?, ?, ?, ?, ?, ?)",
+             SELECT f.id, ?4, ?5, ?6, ?7, ?8, ?9 FROM functions f \
+             WHERE f.account = ?1 AND f.region = ?2 AND f.name = ?3 \
+             AND (?5 = '$LATEST' OR EXISTS (SELECT 1 FROM function_versions v \
+                  WHERE v.function_id = f.id AND v.version = CAST(?5 AS INTEGER))) \
+             AND (?6 IS NULL OR EXISTS (SELECT 1 FROM function_versions v \
+                  WHERE v.function_id = f.id AND v.version = CAST(?6 AS INTEGER)))",
         )
-        .bind(id)
+        .bind(&scope.account)
+        .bind(&scope.region)
+        .bind(name)
         .bind(alias)
         .bind(&state.function_version)
         .bind(state.additional.as_ref().map(|a| &a.0))
         .bind(state.additional.as_ref().map(|a| a.1))
         .bind(&state.description)
         .bind(&state.revision_id)
-        .execute(&mut *tx)
+        .execute(&mut *self.write().await)
         .await;
         match inserted {
             Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
                 return Err(StoreError::AliasExists);
             }
+            Ok(done) if done.rows_affected() == 0 => {
+                // Something it names is missing: find out what, for the error.
+                let mut reader = self.read().await;
+                let mut tx = reader.begin().await?;
+                let id = function_id(&mut tx, scope, name).await?;
+                check_state(&mut tx, id, state).await?;
+                return Err(StoreError::NotFound);
+            }
             other => other?,
         };
-        tx.commit().await?;
         Ok(AliasRecord {
             function_name: name.to_owned(),
             name: alias.to_owned(),

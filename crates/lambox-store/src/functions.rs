@@ -17,7 +17,7 @@ use crate::{Store, StoreError};
 pub(crate) const LATEST_SELECT: &str = "SELECT name, 0 AS seq, revision_id, code_sha256, code_size, \
      blob_sha256, config, last_modified_ms FROM functions";
 /// A function with `$LATEST`, by (account, region, name).
-const FUNCTION_SELECT: &str = "SELECT id, name, 0 AS seq, revision_id, code_sha256, code_size, \
+pub(crate) const FUNCTION_SELECT: &str = "SELECT id, name, 0 AS seq, revision_id, code_sha256, code_size, \
      blob_sha256, config, last_modified_ms, tags, reserved_concurrency FROM functions \
      WHERE account = ? AND region = ? AND name = ?";
 /// Published versions as version rows.
@@ -452,7 +452,7 @@ impl Store {
 
 /// A `functions` row: `$LATEST` plus the function-level columns.
 #[derive(sqlx::FromRow)]
-struct FunctionRow {
+pub(crate) struct FunctionRow {
     id: i64,
     #[sqlx(flatten)]
     latest: VersionRow,
@@ -461,7 +461,7 @@ struct FunctionRow {
 }
 
 impl FunctionRow {
-    fn into_record(self) -> Result<(i64, FunctionRecord), StoreError> {
+    pub(crate) fn into_record(self) -> Result<(i64, FunctionRecord), StoreError> {
         Ok((
             self.id,
             FunctionRecord {

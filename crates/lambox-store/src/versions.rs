@@ -5,9 +5,19 @@ use sqlx::{Connection, Sqlite, Transaction};
 
 use crate::aliases::{aliases_of_version, function_id};
 use crate::config_record;
-use crate::functions::{LATEST_SELECT, VERSIONS_SELECT, VersionRow, version_name};
+use crate::functions::{
+    FUNCTION_SELECT, FunctionRow, LATEST_SELECT, VERSIONS_SELECT, VersionRow, version_name,
+};
 use crate::records::{Scope, VersionRecord};
 use crate::{Store, StoreError};
+
+/// The newest version of a function, with the description `$LATEST` had when it was published.
+#[derive(sqlx::FromRow)]
+struct NewestRow {
+    #[sqlx(flatten)]
+    row: VersionRow,
+    latest_description: Option<String>,
+}
 
 /// Whether `latest` is what `version` was published from: its configuration with the
 /// description `$LATEST` had then (`latest_description`; the version's own when unknown).
@@ -33,51 +43,40 @@ pub(crate) async fn publish(
     revision_id: &str,
     description: Option<&str>,
 ) -> Result<VersionRecord, StoreError> {
-    let newest: Option<VersionRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "{VERSIONS_SELECT} WHERE f.id = ? ORDER BY v.version DESC LIMIT 1"
-    )))
+    let newest: Option<NewestRow> = sqlx::query_as(
+        "SELECT f.name, v.version AS seq, v.revision_id, v.code_sha256, v.code_size, \
+         v.blob_sha256, v.config, v.last_modified_ms, v.latest_description \
+         FROM function_versions v JOIN functions f ON f.id = v.function_id \
+         WHERE f.id = ? ORDER BY v.version DESC LIMIT 1",
+    )
     .bind(function_id)
     .fetch_optional(&mut **tx)
     .await?;
     if let Some(newest) = newest {
-        let seq = newest.seq;
-        let newest = newest.into_record()?;
-        let latest_description: Option<String> = sqlx::query_scalar(
-            "SELECT latest_description FROM function_versions WHERE function_id = ? AND version = ?",
-        )
-        .bind(function_id)
-        .bind(seq)
-        .fetch_one(&mut **tx)
-        .await?;
+        let latest_description = newest.latest_description;
+        let newest = newest.row.into_record()?;
         if newest.code_sha256_hex == latest.code_sha256_hex
             && published_from(&latest.config, &newest.config, latest_description)
         {
             return Ok(newest);
         }
     }
-    let version: i64 = sqlx::query_scalar(
-        "UPDATE functions SET next_version = next_version + 1 WHERE id = ? \
-         RETURNING next_version - 1",
-    )
-    .bind(function_id)
-    .fetch_one(&mut **tx)
-    .await?;
     let mut config = latest.config.clone();
     if let Some(d) = description {
         d.clone_into(&mut config.description);
     }
-    sqlx::query(
+    // The number is the function's next one; a trigger moves that past it.
+    let version: i64 = sqlx::query_scalar(
         "INSERT INTO function_versions (function_id, version, revision_id, code_sha256, code_size, \
          blob_sha256, config, last_modified_ms, latest_description) \
-         SELECT id, ?, ?, code_sha256, code_size, blob_sha256, ?, last_modified_ms, ? \
-         FROM functions WHERE id = ?",
+         SELECT id, next_version, ?, code_sha256, code_size, blob_sha256, ?, last_modified_ms, ? \
+         FROM functions WHERE id = ? RETURNING version",
     )
-    .bind(version)
     .bind(revision_id)
     .bind(config_record::encode(&config))
     .bind(&latest.config.description)
     .bind(function_id)
-    .execute(&mut **tx)
+    .fetch_one(&mut **tx)
     .await?;
     Ok(VersionRecord {
         version: version_name(version),
@@ -104,14 +103,15 @@ impl Store {
     {
         let mut writer = self.write().await;
         let mut tx = writer.begin().await.map_err(StoreError::from)?;
-        let id = function_id(&mut tx, scope, name).await?;
-        let row: VersionRow =
-            sqlx::query_as(sqlx::AssertSqlSafe(format!("{LATEST_SELECT} WHERE id = ?")))
-                .bind(id)
-                .fetch_one(&mut *tx)
-                .await
-                .map_err(StoreError::from)?;
-        let latest = row.into_record()?;
+        let row: Option<FunctionRow> = sqlx::query_as(FUNCTION_SELECT)
+            .bind(&scope.account)
+            .bind(&scope.region)
+            .bind(name)
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(StoreError::from)?;
+        let (id, function) = row.ok_or(StoreError::NotFound)?.into_record()?;
+        let latest = function.latest;
         check(&latest)?;
         let published = publish(&mut tx, id, &latest, revision_id, description).await?;
         tx.commit().await.map_err(StoreError::from)?;

@@ -64,16 +64,20 @@ fn op_medians(samples: &Value) -> Vec<f64> {
         .collect()
 }
 
-/// p50s of a warm invoke through a weighted alias and of the version directly.
+/// p50s of a warm invoke through a weighted alias, through an alias of one version, and of the
+/// version directly.
 #[derive(Default)]
 struct AliasInvoke {
-    /// Per batch, (client µs, lambox µs) through the alias.
+    /// Per batch, (client µs, lambox µs) through the weighted alias.
     alias: Vec<(f64, f64)>,
-    /// The same for the version.
+    /// The same through the alias of version 1 alone.
+    plain: Vec<(f64, f64)>,
+    /// The same for version 1.
     version: Vec<(f64, f64)>,
 }
 
-/// Alternating batches of invokes of `name:live` (versions 1 and 2 at 0.5) and `name:1`.
+/// Alternating batches of invokes of `ab:live` (versions 1 and 2 at 0.5), `ab:plain` (version 1)
+/// and `ab:1`.
 fn alias_invoke(
     python: &std::path::Path,
     bin: &std::path::Path,
@@ -95,10 +99,15 @@ fn alias_invoke(
     // Warm both versions' sandboxes.
     sequential(server.port, "ab:live", 50)?;
     sequential(server.port, "ab:1", 50)?;
+    sequential(server.port, "ab:plain", 50)?;
     let mut out = AliasInvoke::default();
     let batch = o.ops.max(100);
     for _ in 0..o.runs.max(3) * 2 {
-        for (target, into) in [("ab:live", &mut out.alias), ("ab:1", &mut out.version)] {
+        for (target, into) in [
+            ("ab:live", &mut out.alias),
+            ("ab:plain", &mut out.plain),
+            ("ab:1", &mut out.version),
+        ] {
             let (client, lambox) = sequential(server.port, target, batch)?;
             into.push((median(&client), median(&lambox)));
         }
