@@ -3,7 +3,7 @@
 
 use sqlx::{Connection, Sqlite, Transaction};
 
-use crate::functions::version_seq;
+use crate::functions::{page_limit, version_seq};
 use crate::records::Scope;
 use crate::{Store, StoreError};
 
@@ -207,12 +207,12 @@ impl Store {
         let rows: Vec<AliasRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
             "SELECT {ALIAS_COLUMNS} FROM function_aliases WHERE function_id = ?1 AND name > ?2 \
              AND (?3 IS NULL OR function_version = ?3 OR additional_version = ?3) \
-             ORDER BY name LIMIT ?4"
+             ORDER BY name {}",
+            page_limit(limit)
         )))
         .bind(id)
         .bind(after.unwrap_or(""))
         .bind(version)
-        .bind(i64::from(limit) + 1)
         .fetch_all(&mut *tx)
         .await?;
         let more = rows.len() > limit as usize;

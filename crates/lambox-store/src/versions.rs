@@ -6,7 +6,8 @@ use sqlx::{Connection, Sqlite, Transaction};
 use crate::aliases::{aliases_of_version, function_id};
 use crate::config_record;
 use crate::functions::{
-    FUNCTION_SELECT, FunctionRow, LATEST_SELECT, VERSIONS_SELECT, VersionRow, version_name,
+    FUNCTION_SELECT, FunctionRow, LATEST_SELECT, VERSIONS_SELECT, VersionRow, page_limit,
+    version_name,
 };
 use crate::records::{Scope, VersionRecord};
 use crate::{Store, StoreError};
@@ -133,11 +134,11 @@ impl Store {
         let id = function_id(&mut tx, scope, name).await?;
         let rows: Vec<VersionRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
             "SELECT * FROM ({LATEST_SELECT} WHERE id = ?1 UNION ALL \
-             {VERSIONS_SELECT} WHERE f.id = ?1) WHERE seq > ?2 ORDER BY seq LIMIT ?3"
+             {VERSIONS_SELECT} WHERE f.id = ?1) WHERE seq > ?2 ORDER BY seq {}",
+            page_limit(limit)
         )))
         .bind(id)
         .bind(after.unwrap_or(-1))
-        .bind(i64::from(limit) + 1)
         .fetch_all(&mut *tx)
         .await?;
         let more = rows.len() > limit as usize;
