@@ -47,6 +47,9 @@ pub enum LambdaError {
     /// `ProvisionedConcurrencyConfigNotFoundException` (404).
     #[error("{0}")]
     ProvisionedConcurrencyConfigNotFound(String),
+    /// `PolicyLengthExceededException` (400): a policy over 20 KB.
+    #[error("{0}")]
+    PolicyLengthExceeded(String),
     /// `AccessDeniedException` (403).
     #[error("{0}")]
     AccessDenied(String),

@@ -75,6 +75,9 @@ impl ApiError {
                     "message",
                     true,
                 ),
+                L::PolicyLengthExceeded(_) => {
+                    shape(400, "PolicyLengthExceededException", "message", true)
+                }
                 L::ResourceConflict(_) => shape(409, "ResourceConflictException", "message", true),
                 L::PreconditionFailed(_) => {
                     shape(412, "PreconditionFailedException", "message", true)

@@ -86,6 +86,12 @@ pub enum Operation {
     GetProvisionedConcurrencyConfig(String),
     /// `DELETE /2019-09-30/functions/{FunctionName}/provisioned-concurrency`
     DeleteProvisionedConcurrencyConfig(String),
+    /// `POST /2015-03-31/functions/{FunctionName}/policy`
+    AddPermission(String),
+    /// `GET /2015-03-31/functions/{FunctionName}/policy`
+    GetPolicy(String),
+    /// `DELETE /2015-03-31/functions/{FunctionName}/policy/{StatementId}`
+    RemovePermission(String, String),
     /// `GET /_lambox/admin/logs`: invocation logs of a function.
     AdminLogs,
     /// `GET /_lambox/admin/destination-records`: records for destinations lambox does not host.
@@ -139,6 +145,9 @@ impl Operation {
             Self::PutProvisionedConcurrencyConfig(_) => "PutProvisionedConcurrencyConfig",
             Self::GetProvisionedConcurrencyConfig(_) => "GetProvisionedConcurrencyConfig",
             Self::DeleteProvisionedConcurrencyConfig(_) => "DeleteProvisionedConcurrencyConfig",
+            Self::AddPermission(_) => "AddPermission",
+            Self::GetPolicy(_) => "GetPolicy",
+            Self::RemovePermission(..) => "RemovePermission",
             Self::AdminLogs => "AdminLogs",
             Self::AdminDestinationRecords => "AdminDestinationRecords",
             Self::DownloadCode(_) => "DownloadCode",
@@ -165,11 +174,76 @@ impl Operation {
                 | Self::GetRuntimeManagementConfig(_)
                 | Self::GetFunctionRecursionConfig(_)
                 | Self::GetProvisionedConcurrencyConfig(_)
+                | Self::GetPolicy(_)
                 | Self::AdminLogs
                 | Self::AdminDestinationRecords
                 | Self::DownloadCode(_)
                 | Self::Health
         )
+    }
+
+    /// The function (or taggable resource ARN) the operation addresses, if any.
+    pub fn function_label(&self) -> Option<&str> {
+        use Operation as Op;
+        match self {
+            Op::GetFunction(f)
+            | Op::GetFunctionConfiguration(f)
+            | Op::DeleteFunction(f)
+            | Op::UpdateFunctionCode(f)
+            | Op::UpdateFunctionConfiguration(f)
+            | Op::TagResource(f)
+            | Op::UntagResource(f)
+            | Op::ListTags(f)
+            | Op::Invoke(f)
+            | Op::InvokeAsync(f)
+            | Op::PutFunctionConcurrency(f)
+            | Op::GetFunctionConcurrency(f)
+            | Op::DeleteFunctionConcurrency(f)
+            | Op::PutFunctionEventInvokeConfig(f)
+            | Op::UpdateFunctionEventInvokeConfig(f)
+            | Op::GetFunctionEventInvokeConfig(f)
+            | Op::DeleteFunctionEventInvokeConfig(f)
+            | Op::ListFunctionEventInvokeConfigs(f)
+            | Op::PublishVersion(f)
+            | Op::ListVersionsByFunction(f)
+            | Op::CreateAlias(f)
+            | Op::ListAliases(f)
+            | Op::GetAlias(f, _)
+            | Op::UpdateAlias(f, _)
+            | Op::DeleteAlias(f, _)
+            | Op::GetFunctionCodeSigningConfig(f)
+            | Op::PutFunctionCodeSigningConfig(f)
+            | Op::DeleteFunctionCodeSigningConfig(f)
+            | Op::GetRuntimeManagementConfig(f)
+            | Op::PutRuntimeManagementConfig(f)
+            | Op::GetFunctionRecursionConfig(f)
+            | Op::PutFunctionRecursionConfig(f)
+            | Op::PutProvisionedConcurrencyConfig(f)
+            | Op::GetProvisionedConcurrencyConfig(f)
+            | Op::DeleteProvisionedConcurrencyConfig(f)
+            | Op::AddPermission(f)
+            | Op::GetPolicy(f)
+            | Op::RemovePermission(f, _) => Some(f),
+            Op::CreateFunction
+            | Op::ListFunctions
+            | Op::GetAccountSettings
+            | Op::AdminLogs
+            | Op::AdminDestinationRecords
+            | Op::DownloadCode(_)
+            | Op::Health => None,
+        }
+    }
+
+    /// The IAM action a resource-based policy must allow for another account to perform the
+    /// operation (`lambda:InvokeFunction` for both invoke operations, else `lambda:<name>`).
+    pub fn action(&self) -> String {
+        match self {
+            Self::Invoke(_) | Self::InvokeAsync(_) => "lambda:InvokeFunction".to_owned(),
+            Self::GetProvisionedConcurrencyConfig(_) => {
+                "lambda:GetProvisionedConcurrencyConfig".to_owned()
+            }
+            other => format!("lambda:{}", other.name()),
+        }
     }
 
     /// Whether the operation is one of lambox's own, outside the AWS API (no SigV4).
@@ -276,6 +350,11 @@ pub fn route(method: &str, raw_path: &str) -> Option<Operation> {
         }
         ("DELETE", ["2019-09-30", "functions", f, "provisioned-concurrency"]) => {
             Op::DeleteProvisionedConcurrencyConfig(label(f)?)
+        }
+        ("POST", ["2015-03-31", "functions", f, "policy"]) => Op::AddPermission(label(f)?),
+        ("GET", ["2015-03-31", "functions", f, "policy"]) => Op::GetPolicy(label(f)?),
+        ("DELETE", ["2015-03-31", "functions", f, "policy", sid]) => {
+            Op::RemovePermission(label(f)?, label(sid)?)
         }
         ("GET", ["_lambox", "admin", "logs"]) => Op::AdminLogs,
         ("GET", ["_lambox", "admin", "destination-records"]) => Op::AdminDestinationRecords,
@@ -407,6 +486,26 @@ mod tests {
         );
         assert_eq!(
             route("GET", "/2015-03-31/functions/f/recursion-config"),
+            None
+        );
+    }
+
+    #[test]
+    fn routes_policy_operations_and_names_their_actions() {
+        let remove = route("DELETE", "/2015-03-31/functions/f/policy/s3").unwrap();
+        assert_eq!(remove, Operation::RemovePermission("f".into(), "s3".into()));
+        assert_eq!(remove.function_label(), Some("f"));
+        assert_eq!(remove.action(), "lambda:RemovePermission");
+        assert_eq!(
+            route("POST", "/2015-03-31/functions/f/invocations")
+                .unwrap()
+                .action(),
+            "lambda:InvokeFunction"
+        );
+        assert_eq!(
+            route("GET", "/2015-03-31/functions")
+                .unwrap()
+                .function_label(),
             None
         );
     }

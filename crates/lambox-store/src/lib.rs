@@ -11,6 +11,7 @@ mod config_record;
 mod error;
 mod functions;
 mod invocations;
+mod policies;
 mod provisioned;
 mod records;
 mod settings;
@@ -31,6 +32,7 @@ pub use config_record::CONFIG_FORMAT;
 pub use error::StoreError;
 pub use functions::{LatestUpdate, UpdateOutcome};
 pub use invocations::{AsyncEvent, DestinationRecord, EventInvokeConfig, InvocationLog};
+pub use policies::PolicyRecord;
 pub use provisioned::{ProvisionedContext, ProvisionedRecord};
 pub use records::{
     AccountUsage, CodeUpload, FunctionRecord, ListCursor, NewFunction, Scope, VersionRecord,

@@ -157,9 +157,16 @@ async fn check(ctx: &Ctx<'_>, name: &str, input: &Input) -> Result<Resolved, Api
             )
             .into());
         }
-        // Until resource policies exist, nothing lets another account's function be invoked,
-        // so it cannot be a destination: the execution role would lack the permission.
-        if scope.account != ctx.scope.account {
+        // Another account's function is a destination only when its policy lets this
+        // function's account invoke it (AWS checks the execution role; lambox has no roles, so
+        // the account stands for it).
+        if scope.account != ctx.scope.account
+            && !ctx
+                .state
+                .invoker
+                .may_invoke(&ctx.scope.account, &scope, &d.name, d.qualifier.as_deref())
+                .await?
+        {
             return Err(LambdaError::InvalidParameterValue(format!(
                 "The function execution role does not have permissions to call InvokeFunction \
                  on {full}"

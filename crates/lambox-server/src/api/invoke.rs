@@ -8,8 +8,13 @@ use lambox_core::LambdaError;
 use lambox_core::arn::{LATEST, NameShape};
 use lambox_core::validate::ValidationErrors;
 
+use std::sync::Arc;
+
+use lambox_core::policy::{access_denied, allows};
+
 use super::Ctx;
 use crate::error::ApiError;
+use crate::invoke::revisions::Resolved;
 use crate::invoke::{InvokeError, InvokeRequest};
 
 /// Largest synchronous payload (6 MB).
@@ -85,10 +90,8 @@ pub(super) async fn invoke(ctx: &Ctx<'_>, label: &str) -> Result<Response, ApiEr
         Some(encoded) => Some(decode_client_context(encoded)?),
     };
     let invoker = &ctx.state.invoker;
-    let resolved = invoker
-        .resolve(&ctx.scope, &f.name, qualifier)
-        .await?
-        .ok_or_else(|| ctx.not_found(&f.name, qualifier))?;
+    let resolved = invoker.resolve(&ctx.scope, &f.name, qualifier).await?;
+    let resolved = allowed(ctx, resolved, &f.name, qualifier)?;
     let request_id = ctx.request_id;
     match kind {
         InvocationType::DryRun => Ok(StatusCode::NO_CONTENT.into_response()),
@@ -135,6 +138,31 @@ pub(super) async fn invoke(ctx: &Ctx<'_>, label: &str) -> Result<Response, ApiEr
             }
             Ok(r)
         }
+    }
+}
+
+/// What an invocation runs, once the caller may run it: its own account's functions always,
+/// another account's when the resolved qualifier's policy allows `lambda:InvokeFunction`
+/// (and a missing function of another account is refused the same way, revealing nothing).
+fn allowed(
+    ctx: &Ctx<'_>,
+    resolved: Option<Arc<Resolved>>,
+    name: &str,
+    qualifier: Option<&str>,
+) -> Result<Arc<Resolved>, ApiError> {
+    let action = "lambda:InvokeFunction";
+    if !ctx.is_cross_account() {
+        return resolved.ok_or_else(|| ctx.not_found(name, qualifier));
+    }
+    match resolved {
+        Some(r) if allows(&r.policy, &ctx.caller.account, &ctx.caller.region, action) => Ok(r),
+        _ => Err(access_denied(
+            &ctx.caller.account,
+            &ctx.caller.region,
+            action,
+            &ctx.arn(name, qualifier),
+        )
+        .into()),
     }
 }
 
@@ -197,15 +225,12 @@ pub(super) async fn invoke_async(ctx: &Ctx<'_>, label: &str) -> Result<Response,
         .into());
     }
     let qualifier = f.qualifier.as_deref();
-    if ctx
+    let resolved = ctx
         .state
         .invoker
         .resolve(&ctx.scope, &f.name, qualifier)
-        .await?
-        .is_none()
-    {
-        return Err(ctx.not_found(&f.name, qualifier));
-    }
+        .await?;
+    allowed(ctx, resolved, &f.name, qualifier)?;
     ctx.state
         .queue
         .enqueue(

@@ -10,11 +10,14 @@ mod function_settings;
 mod functions;
 mod internal;
 mod invoke;
+mod policy;
 mod provisioned;
 mod tags;
 mod update;
 mod versions;
 pub mod wire;
+
+pub(crate) use policy::policy_qualifier;
 
 use std::sync::Arc;
 
@@ -72,13 +75,22 @@ pub(crate) struct Ctx<'a> {
     pub state: &'a Arc<AppState>,
     /// The request's `x-amzn-RequestId` (also an invocation's request id).
     pub request_id: &'a str,
+    /// Where the addressed function lives: the caller's account and region, or, for a function
+    /// of another account named by ARN (and allowed by its policy), that account.
     pub scope: Scope,
+    /// Who is calling (the account of the credentials).
+    pub caller: Scope,
     pub headers: &'a axum::http::HeaderMap,
     pub query: Query,
     pub body: Bytes,
 }
 
 impl Ctx<'_> {
+    /// Whether the caller addresses a function of another account.
+    pub fn is_cross_account(&self) -> bool {
+        self.scope.account != self.caller.account
+    }
+
     /// The body as the operation's input shape.
     pub fn json<T: DeserializeOwned>(&self) -> Result<T, ApiError> {
         let bytes: &[u8] = if self.body.is_empty() {
@@ -372,10 +384,23 @@ async fn run(
     request_id: &str,
 ) -> Result<Response, ApiError> {
     let Caller { account, region } = state.auth.caller(parts, &query, &body, "lambda")?;
+    let caller = Scope { account, region };
+    let mut scope = caller.clone();
+    // Another account's function, named by ARN: its resource policy decides, here for every
+    // operation but the invocations, which decide on the policy their resolution carries.
+    if let Some(label) = op.function_label()
+        && let Some(owner) = policy::other_account(label, &caller)
+    {
+        scope.account = owner;
+        if !matches!(op, Operation::Invoke(_) | Operation::InvokeAsync(_)) {
+            policy::authorize(state, &caller, &scope, label, &query, &op.action()).await?;
+        }
+    }
     let ctx = Ctx {
         state,
         request_id,
-        scope: Scope { account, region },
+        scope,
+        caller,
         headers: &parts.headers,
         query,
         body,
@@ -429,6 +454,9 @@ async fn run(
         }
         Op::GetProvisionedConcurrencyConfig(f) => provisioned::get(&ctx, &f).await,
         Op::DeleteProvisionedConcurrencyConfig(f) => provisioned::delete(&ctx, &f).await,
+        Op::AddPermission(f) => policy::add(&ctx, &f).await,
+        Op::GetPolicy(f) => policy::get(&ctx, &f).await,
+        Op::RemovePermission(f, sid) => policy::remove(&ctx, &f, &sid).await,
         Op::AdminLogs => admin::logs(&ctx).await,
         Op::AdminDestinationRecords => admin::destination_records(&ctx).await,
         Op::DownloadCode(_) | Op::Health => unreachable!("internal operations return above"),

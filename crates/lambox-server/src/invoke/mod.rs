@@ -182,14 +182,47 @@ impl Invoker {
             },
             None => None,
         };
+        let policy = self
+            .store
+            .policy(scope, name, crate::api::policy_qualifier(Some(qualifier)))
+            .await?
+            .map_or_else(Vec::new, |p| p.statements);
         let resolved = Arc::new(Resolved {
             revision: primary,
             additional,
+            policy: policy.into(),
             reserved: function.reserved_concurrency,
             key,
         });
         self.revisions.insert(ticket, qualifier, resolved.clone());
         Ok(Some(resolved))
+    }
+
+    /// A resource policy of a function changed (and was committed).
+    pub fn policy_changed(&self, scope: &Scope, name: &str) {
+        self.revisions.invalidate(&function_key(scope, name));
+    }
+
+    /// Whether account `caller` may invoke `name:qualifier` of `scope`: its own functions
+    /// always, another account's when the qualifier's policy allows it. `false` when the
+    /// function, version or alias does not exist.
+    pub async fn may_invoke(
+        &self,
+        caller: &str,
+        scope: &Scope,
+        name: &str,
+        qualifier: Option<&str>,
+    ) -> Result<bool, StoreError> {
+        let Some(resolved) = self.resolve(scope, name, qualifier).await? else {
+            return Ok(false);
+        };
+        Ok(caller == scope.account
+            || lambox_core::policy::allows(
+                &resolved.policy,
+                caller,
+                &scope.region,
+                "lambda:InvokeFunction",
+            ))
     }
 
     /// An alias of a function was created, updated or deleted (and committed).

@@ -260,10 +260,17 @@ impl EventQueue {
         let text = record.to_string();
         let store = &self.inner.store;
         if let Some((dest_scope, name, qualifier)) = lambda_destination(destination, scope) {
-            // Checked again at delivery, whatever was stored: until resource policies exist,
-            // another account's function never receives an account's records.
-            if dest_scope.account != scope.account {
-                tracing::warn!(function = %ev.function_name, destination, "refusing a destination in another account");
+            // Checked again at delivery, whatever was stored: another account's function
+            // receives a record only while its policy lets this account invoke it.
+            let allowed = dest_scope.account == scope.account
+                || self
+                    .inner
+                    .invoker
+                    .may_invoke(&scope.account, &dest_scope, &name, qualifier.as_deref())
+                    .await
+                    .unwrap_or(false);
+            if !allowed {
+                tracing::warn!(function = %ev.function_name, destination, "refusing a destination in another account that does not allow it");
                 return;
             }
             let request_id = uuid::Uuid::new_v4().to_string();

@@ -22,6 +22,8 @@ pub struct Resolved {
     pub revision: Arc<FunctionRevision>,
     /// An alias's additional version and its share of invocations.
     pub additional: Option<(Arc<FunctionRevision>, f64)>,
+    /// The resource policy of the qualifier resolved (another account's invocations need it).
+    pub policy: Arc<[lambox_core::policy::Statement]>,
     /// Reserved concurrency of the function.
     pub reserved: Option<u32>,
     /// The function's key in the warm pool.
@@ -195,6 +197,7 @@ mod tests {
                 config,
             )),
             additional: None,
+            policy: Arc::new([]),
             reserved: None,
             key: key("f"),
         })
