@@ -5,7 +5,9 @@
 //!   the runtime client held the event, both reported by lambox per invoke);
 //! - throughput with 10 warm sandboxes and 10, 20 and 50 concurrent HTTP clients;
 //! - cold start (a new function's first invoke) against `python -c 'import handler'` timed in
-//!   the same run.
+//!   the same run;
+//! - a warm invoke by another account, allowed by a resource policy of 20 statements, against
+//!   the owner's own warm invoke, in alternating batches.
 
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -53,13 +55,23 @@ fn parse(args: &[&str]) -> anyhow::Result<Options> {
 
 /// Client latency, lambox's time and the runtime's time of `n` sequential invokes, in µs.
 pub(super) fn sequential(port: u16, name: &str, n: usize) -> anyhow::Result<(Vec<f64>, Vec<f64>)> {
+    sequential_as(port, ACCOUNT, name, n)
+}
+
+/// [`sequential`] signed for `account`.
+fn sequential_as(
+    port: u16,
+    account: &str,
+    name: &str,
+    n: usize,
+) -> anyhow::Result<(Vec<f64>, Vec<f64>)> {
     let mut conn = Conn::open(port)?;
     let path = invoke_path(name);
     let mut client = Vec::with_capacity(n);
     let mut overhead = Vec::with_capacity(n);
     for _ in 0..n {
         let t = Instant::now();
-        let a = conn.request("POST", &path, ACCOUNT, PAYLOAD)?;
+        let a = conn.request("POST", &path, account, PAYLOAD)?;
         client.push(t.elapsed().as_secs_f64() * 1e6);
         if a.status != 200 || a.header("x-amz-function-error").is_some() {
             bail!(
@@ -161,6 +173,63 @@ struct Metrics {
     rates: Vec<Vec<f64>>,
     cold: Vec<f64>,
     baseline: Vec<f64>,
+    /// Per run, p50 (client µs, lambox µs) of the owner's invokes and of another account's.
+    same_account: Vec<(f64, f64)>,
+    cross_account: Vec<(f64, f64)>,
+}
+
+/// The account that invokes the owner's function through its policy.
+const OTHER_ACCOUNT: &str = "222222222222";
+
+/// Gives `name` a policy of 20 statements, the last of which lets [`OTHER_ACCOUNT`] invoke
+/// it; `false` when the server has no AddPermission (an older baseline).
+fn grant_through_twenty_statements(port: u16, name: &str) -> anyhow::Result<bool> {
+    let mut conn = Conn::open(port)?;
+    for i in 0..20 {
+        let (principal, action) = if i == 19 {
+            (OTHER_ACCOUNT.to_owned(), "lambda:InvokeFunction")
+        } else {
+            (
+                format!("{:012}", 333_333_333_300u64 + i),
+                "lambda:GetFunction",
+            )
+        };
+        let body =
+            json!({"StatementId": format!("s{i}"), "Action": action, "Principal": principal});
+        let a = conn.request(
+            "POST",
+            &format!("/2015-03-31/functions/{name}/policy"),
+            ACCOUNT,
+            body.to_string().as_bytes(),
+        )?;
+        if a.status != 201 {
+            return Ok(false);
+        }
+    }
+    Ok(true)
+}
+
+/// Alternating batches of the owner's and the other account's warm invokes of `name`.
+fn cross_account(port: u16, name: &str, n: usize, m: &mut Metrics) -> anyhow::Result<()> {
+    if !grant_through_twenty_statements(port, name)? {
+        return Ok(());
+    }
+    let arn = format!("arn:aws:lambda:us-east-1:{ACCOUNT}:function:{name}");
+    sequential_as(port, OTHER_ACCOUNT, &arn, 100)?;
+    let (mut same, mut cross) = (Vec::new(), Vec::new());
+    for _ in 0..6 {
+        let (c, o) = sequential_as(port, ACCOUNT, name, n)?;
+        same.push((percentile(&c, 50.0), percentile(&o, 50.0)));
+        let (c, o) = sequential_as(port, OTHER_ACCOUNT, &arn, n)?;
+        cross.push((percentile(&c, 50.0), percentile(&o, 50.0)));
+    }
+    let med =
+        |v: &[(f64, f64)], f: fn(&(f64, f64)) -> f64| median(&v.iter().map(f).collect::<Vec<_>>());
+    m.same_account
+        .push((med(&same, |x| x.0), med(&same, |x| x.1)));
+    m.cross_account
+        .push((med(&cross, |x| x.0), med(&cross, |x| x.1)));
+    Ok(())
 }
 
 const LEVELS: [usize; 3] = [10, 20, 50];
@@ -196,6 +265,9 @@ fn measure(
     m.http_p99.push(percentile(&client, 99.0));
     m.over_p50.push(percentile(&overhead, 50.0));
     m.over_p99.push(percentile(&overhead, 99.0));
+
+    // Another account's warm invoke through a policy of 20 statements.
+    cross_account(server.port, "echo", (o.requests / 6).max(100), m)?;
 
     // Warm latency, boto3.
     let b = python_json(
@@ -243,7 +315,24 @@ fn summary(m: &Metrics, o: &Options) -> serde_json::Value {
         "cold_start_ms": {"median": median(&m.cold), "samples": m.cold},
         "python_import_baseline_ms": {"median": median(&m.baseline), "samples": m.baseline},
         "cold_start_ratio": median(&m.cold) / median(&m.baseline),
+        "cross_account": cross_summary(m),
     })
+}
+
+/// p50s of the owner's and the other account's invokes, and what the policy check adds.
+fn cross_summary(m: &Metrics) -> serde_json::Value {
+    if m.cross_account.is_empty() {
+        return serde_json::Value::Null;
+    }
+    let med =
+        |v: &[(f64, f64)], f: fn(&(f64, f64)) -> f64| median(&v.iter().map(f).collect::<Vec<_>>());
+    let (sc, sl) = (med(&m.same_account, |x| x.0), med(&m.same_account, |x| x.1));
+    let (cc, cl) = (
+        med(&m.cross_account, |x| x.0),
+        med(&m.cross_account, |x| x.1),
+    );
+    json!({"same_client_us": sc, "same_lambox_us": sl, "cross_client_us": cc,
+           "cross_lambox_us": cl, "added_client_us": cc - sc, "added_lambox_us": cl - sl})
 }
 
 fn print_metrics(label: &str, m: &Metrics) {
@@ -267,6 +356,18 @@ fn print_metrics(label: &str, m: &Metrics) {
         println!(
             "throughput, {c:>2} clients:    {:>7.0} invokes/s   target ≥ 3000",
             median(r)
+        );
+    }
+    let c = cross_summary(m);
+    if !c.is_null() {
+        println!(
+            "cross-account (20 statements): p50 {:>5.0} µs vs own {:>5.0} µs; lambox {:>5.0} vs {:>5.0} µs: adds {:.1} µs (client) / {:.1} µs (lambox)   target ≤ 10 µs",
+            c["cross_client_us"].as_f64().unwrap_or(f64::NAN),
+            c["same_client_us"].as_f64().unwrap_or(f64::NAN),
+            c["cross_lambox_us"].as_f64().unwrap_or(f64::NAN),
+            c["same_lambox_us"].as_f64().unwrap_or(f64::NAN),
+            c["added_client_us"].as_f64().unwrap_or(f64::NAN),
+            c["added_lambox_us"].as_f64().unwrap_or(f64::NAN),
         );
     }
     println!(
