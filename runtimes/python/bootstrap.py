@@ -188,9 +188,12 @@ class _RequestIdFilter:
         return True
 
 
-def _setup_logging():
-    import logging
+_request_ids = None
 
+
+def _setup_logging(logging):
+    """Lambda's root log handler: what logging.* calls of the function print, and how."""
+    global _request_ids
     handler = logging.StreamHandler(sys.stdout)
     handler.setFormatter(
         logging.Formatter(
@@ -199,27 +202,53 @@ def _setup_logging():
         )
     )
     handler.formatter.converter = time.gmtime
-    request_ids = _RequestIdFilter()
-    handler.addFilter(request_ids)
+    _request_ids = _RequestIdFilter()
+    handler.addFilter(_request_ids)
     logging.getLogger().addHandler(handler)
-    return request_ids
+
+
+class _LoggingOnImport:
+    """Installs Lambda's root log handler the moment the function's code first imports logging,
+    before that code goes on: libraries that look at the root logger when they are imported
+    (aws-lambda-powertools' Logger filters its records out of the root handlers it finds) see it
+    as on AWS, whose runtime sets it up before importing the handler. Code that never imports
+    logging does not pay for importing it."""
+
+    def find_spec(self, name, path=None, target=None):
+        if name != "logging":
+            return None
+        sys.meta_path.remove(self)
+        import importlib.util
+
+        spec = importlib.util.find_spec("logging")
+        if spec is None or spec.loader is None:
+            return spec
+        run = spec.loader.exec_module
+
+        def exec_module(module):
+            run(module)
+            _setup_logging(module)
+
+        spec.loader.exec_module = exec_module
+        return spec
 
 
 def main():
     task_root = os.environ.get("LAMBDA_TASK_ROOT", "/var/task")
     if task_root not in sys.path:
         sys.path.insert(0, task_root)
-    request_ids = _setup_logging() if "logging" in sys.modules else None
+    if "logging" in sys.modules:
+        _setup_logging(sys.modules["logging"])
+    else:
+        sys.meta_path.insert(0, _LoggingOnImport())
     handler = _load_handler(os.environ.get("_HANDLER", ""))
-    if request_ids is None and "logging" in sys.modules:
-        request_ids = _setup_logging()
     while True:
         status, h, body = _api.request("GET", f"{_BASE}/invocation/next")
         if status != 200:
             sys.exit(f"runtime API answered {status} to next")
         request_id = h.get("lambda-runtime-aws-request-id", "")
-        if request_ids is not None:
-            request_ids.request_id = request_id
+        if _request_ids is not None:
+            _request_ids.request_id = request_id
         os.environ["_X_AMZN_TRACE_ID"] = h.get("lambda-runtime-trace-id", "")
         context = LambdaContext(
             request_id,
