@@ -388,6 +388,28 @@ def test_lambox_invoke_and_logs_commands(server, lam):
     assert logs.returncode == 0, logs.stderr
     assert 'event: {"from": "cli"}' in logs.stdout
     assert logs.stdout.count("REPORT RequestId: ") == 2
+    # An ARN names the function too.
+    by_arn = subprocess.run([lambox_bin(), "logs", "arn:aws:lambda:us-east-1:111111111111:function:py-cli"],
+                            env=env, capture_output=True, text=True, timeout=60)
+    assert by_arn.returncode == 0 and by_arn.stdout == logs.stdout, by_arn.stderr
+    # A function that is not there is AWS's error and a failure, not an empty page.
+    missing = subprocess.run([lambox_bin(), "logs", "no-such-fn"], env=env, capture_output=True, text=True, timeout=60)
+    assert missing.returncode != 0
+    assert "Function not found: arn:aws:lambda:us-east-1:111111111111:function:no-such-fn" in missing.stderr
+    # The region comes from AWS_DEFAULT_REGION, or the profile's region in the AWS CLI's config,
+    # as the AWS CLI picks it: py-cli lives in us-east-1 only.
+    elsewhere = subprocess.run([lambox_bin(), "logs", "py-cli"], env=env | {"AWS_DEFAULT_REGION": "eu-west-1"},
+                               capture_output=True, text=True, timeout=60)
+    assert elsewhere.returncode != 0 and "eu-west-1" in elsewhere.stderr
+    config = server.data_dir.parent / "aws-config"
+    config.write_text("[default]\nregion = us-east-1\n[profile far]\nregion = ap-south-1\n")
+    profiled = subprocess.run([lambox_bin(), "logs", "py-cli"],
+                              env=env | {"AWS_CONFIG_FILE": str(config), "AWS_PROFILE": "far"},
+                              capture_output=True, text=True, timeout=60)
+    assert profiled.returncode != 0 and "ap-south-1" in profiled.stderr
+    defaulted = subprocess.run([lambox_bin(), "logs", "py-cli"], env=env | {"AWS_CONFIG_FILE": str(config)},
+                               capture_output=True, text=True, timeout=60)
+    assert defaulted.returncode == 0 and defaulted.stdout == logs.stdout
 
 
 def running(pid):

@@ -58,9 +58,10 @@ struct ClientArgs {
         hide_env_values = true
     )]
     secret_access_key: String,
-    /// Region.
-    #[arg(long, env = "AWS_REGION", default_value = "us-east-1")]
-    region: String,
+    /// Region (else `AWS_DEFAULT_REGION`, else the profile's region in the AWS CLI's config
+    /// file, else us-east-1), as the AWS CLI picks it.
+    #[arg(long, env = "AWS_REGION")]
+    region: Option<String>,
 }
 
 impl ClientArgs {
@@ -69,7 +70,7 @@ impl ClientArgs {
             endpoint: self.endpoint.clone(),
             access_key_id: self.access_key_id.clone(),
             secret_access_key: self.secret_access_key.clone(),
-            region: self.region.clone(),
+            region: self.region.clone().unwrap_or_else(cli::default_region),
         }
     }
 }

@@ -4,6 +4,7 @@
 use axum::http::StatusCode;
 use axum::response::Response;
 use lambox_core::LambdaError;
+use lambox_core::arn::NameShape;
 use serde::Serialize;
 
 use super::{Ctx, json_response};
@@ -39,10 +40,15 @@ const MAX_PAGE_BYTES: usize = 1024 * 1024;
 
 /// `GET /_lambox/admin/logs?FunctionName=…&After=…&Limit=…`
 pub(super) async fn logs(ctx: &Ctx<'_>) -> Result<Response, ApiError> {
-    let name = ctx
+    let label = ctx
         .query
         .get("FunctionName")
         .ok_or_else(|| LambdaError::InvalidParameterValue("FunctionName is required".into()))?;
+    // A name or an ARN, as the Lambda API takes it; a function that is not there is AWS's 404,
+    // not an empty page.
+    let f = ctx.function(label, NameShape::Namespaced, false)?;
+    ctx.load_function(&f.name).await?;
+    let name = &f.name;
     let after = number(ctx, "After", 0)?;
     let limit = number(ctx, "Limit", 100)?.clamp(1, 1000) as u32;
     let logs = ctx

@@ -232,12 +232,72 @@ pub async fn logs(target: &Target, name: &str, follow: bool) -> anyhow::Result<(
     }
 }
 
+/// The region when none is given, as the AWS CLI finds it: `AWS_DEFAULT_REGION`, else the
+/// `region` of the profile (`AWS_PROFILE`, else `default`) in the config file (`AWS_CONFIG_FILE`,
+/// else `~/.aws/config`), else us-east-1.
+pub fn default_region() -> String {
+    if let Ok(r) = std::env::var("AWS_DEFAULT_REGION")
+        && !r.is_empty()
+    {
+        return r;
+    }
+    let file = std::env::var("AWS_CONFIG_FILE").ok().or_else(|| {
+        std::env::var("HOME")
+            .ok()
+            .map(|h| format!("{h}/.aws/config"))
+    });
+    let profile = std::env::var("AWS_PROFILE").unwrap_or_else(|_| "default".to_owned());
+    file.and_then(|f| std::fs::read_to_string(f).ok())
+        .and_then(|text| profile_region(&text, &profile))
+        .unwrap_or_else(|| "us-east-1".to_owned())
+}
+
+/// The `region` of `profile` in the text of an AWS CLI config file (`[default]`,
+/// `[profile NAME]` sections).
+pub fn profile_region(config: &str, profile: &str) -> Option<String> {
+    let wanted = if profile == "default" {
+        "default".to_owned()
+    } else {
+        format!("profile {profile}")
+    };
+    let mut in_profile = false;
+    for line in config.lines() {
+        let line = line.trim();
+        if let Some(section) = line.strip_prefix('[').and_then(|l| l.strip_suffix(']')) {
+            in_profile = section.trim() == wanted;
+        } else if in_profile
+            && let Some((key, value)) = line.split_once('=')
+            && key.trim() == "region"
+        {
+            return Some(value.trim().to_owned()).filter(|v| !v.is_empty());
+        }
+    }
+    None
+}
+
 /// Fails unless `payload` is JSON, as Lambda requires of an event.
 pub fn check_payload(payload: &str) -> anyhow::Result<()> {
     if serde_json::from_str::<serde::de::IgnoredAny>(payload).is_err() {
         bail!("--payload must be JSON");
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::profile_region;
+
+    #[test]
+    fn regions_of_profiles() {
+        let config = "[default]\nregion = eu-west-1\n\n[profile dev]\noutput = json\nregion=ap-south-1\n[profile empty]\n";
+        assert_eq!(
+            profile_region(config, "default").as_deref(),
+            Some("eu-west-1")
+        );
+        assert_eq!(profile_region(config, "dev").as_deref(), Some("ap-south-1"));
+        assert_eq!(profile_region(config, "empty"), None);
+        assert_eq!(profile_region(config, "missing"), None);
+    }
 }
 
 #[cfg(feature = "docker")]
