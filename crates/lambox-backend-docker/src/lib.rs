@@ -28,7 +28,7 @@ use lambox_core::backend::{Backend, BackendError, BoxFuture, LogSink, Sandbox, S
 use lambox_core::function::PackageType;
 use lambox_core::lines::LineSplitter;
 use lambox_core::protocol::{AGENT_SECRET_ENV, FALLBACK_BOOTSTRAP_ENV, parse_ready_line};
-use lambox_core::revision::{FunctionRevision, SandboxPaths, log_stream_name, sandbox_environment};
+use lambox_core::revision::{FunctionRevision, SandboxPaths, sandbox_environment};
 use lambox_core::runtime::{RuntimeFamily, clients};
 use tokio::sync::{Mutex, OnceCell};
 
@@ -217,11 +217,7 @@ impl DockerBackend {
             .lambox_url
             .replace("127.0.0.1", &self.config.host_alias)
             .replace("localhost", &self.config.host_alias);
-        let stream = log_stream_name(
-            lambox_core::time::now_millis(),
-            &rev.version,
-            &spec.sandbox_id,
-        );
+        let stream = spec.log_stream.clone();
         let mut environment =
             sandbox_environment(rev, &spec.sandbox_id, &paths, &lambox_url, &stream);
         spec.initialization.apply(&mut environment);

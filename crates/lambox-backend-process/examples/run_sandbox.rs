@@ -88,6 +88,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         lambox_url: "http://127.0.0.1:4566".into(),
         secret: "a secret only the caller knows".into(),
         initialization: Default::default(),
+        log_stream: "2026/01/01/[$LATEST]example".into(),
     };
     let sandbox = backend
         .launch(&spec, Arc::new(|line: &str| println!("log: {line}")))

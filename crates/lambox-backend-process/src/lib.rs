@@ -17,7 +17,7 @@ use lambox_core::backend::{Backend, BackendError, BoxFuture, LogSink, Sandbox, S
 use lambox_core::function::PackageType;
 use lambox_core::lines::LineSplitter;
 use lambox_core::protocol::parse_ready_line;
-use lambox_core::revision::{SandboxPaths, log_stream_name, sandbox_environment};
+use lambox_core::revision::{SandboxPaths, sandbox_environment};
 use lambox_core::runtime::{RuntimeFamily, clients};
 use tokio::io::AsyncReadExt;
 use tokio::sync::OnceCell;
@@ -256,11 +256,7 @@ impl ProcessBackend {
             runtime_dir: self.config.runtimes_dir.display().to_string(),
             opt: opt.display().to_string(),
         };
-        let stream = log_stream_name(
-            lambox_core::time::now_millis(),
-            &rev.version,
-            &spec.sandbox_id,
-        );
+        let stream = spec.log_stream.clone();
         let mut environment =
             sandbox_environment(rev, &spec.sandbox_id, &paths, &spec.lambox_url, &stream);
         spec.initialization.apply(&mut environment);

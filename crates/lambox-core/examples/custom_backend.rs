@@ -100,6 +100,7 @@ async fn sandbox_for(
                 lambox_url: "http://127.0.0.1:4566".into(),
                 secret: "only-lambox-knows".into(),
                 initialization: Default::default(),
+                log_stream: "2026/01/01/[$LATEST]example".into(),
             };
             permit.launch(&spec).await.unwrap()
         }

@@ -63,6 +63,9 @@ pub struct SandboxSpec {
     pub secret: String,
     /// Whether it is started ahead for provisioned concurrency or for an invocation.
     pub initialization: Initialization,
+    /// Its log stream (`2024/01/01/[$LATEST]<sandbox id>`, see
+    /// [`crate::revision::log_stream_name`]), as its code sees it and its logs are kept under.
+    pub log_stream: String,
 }
 
 /// How a sandbox comes to be, as Lambda tells the code in it (`AWS_LAMBDA_INITIALIZATION_TYPE`).

@@ -19,6 +19,7 @@ pub mod error;
 pub mod function;
 pub mod limits;
 pub mod lines;
+pub mod logfilter;
 pub mod policy;
 pub mod pool;
 pub mod presign;

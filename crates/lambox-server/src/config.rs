@@ -199,12 +199,15 @@ impl Default for AsyncEventsConfig {
 pub struct LogsConfig {
     /// Invocation logs kept per function.
     pub keep_per_function: u32,
+    /// Log events (lines) kept per log group for the CloudWatch Logs API; the oldest go.
+    pub keep_events_per_group: u32,
 }
 
 impl Default for LogsConfig {
     fn default() -> Self {
         Self {
             keep_per_function: 1000,
+            keep_events_per_group: 1_000_000,
         }
     }
 }

@@ -34,6 +34,16 @@ pub enum ApiError {
     /// The client stopped sending its request.
     #[error("The request body was not received in time.")]
     RequestTimeout,
+    /// An error of the CloudWatch Logs API (JSON 1.1: `__type` and `message`).
+    #[error("{message}")]
+    Logs {
+        /// HTTP status.
+        status: u16,
+        /// `ResourceNotFoundException`, `InvalidParameterException`, ….
+        code: &'static str,
+        /// What is wrong.
+        message: String,
+    },
 }
 
 /// How a shape goes on the wire.
@@ -63,6 +73,7 @@ impl ApiError {
     fn shape(&self) -> Shape {
         use LambdaError as L;
         match self {
+            Self::Logs { status, code, .. } => shape(*status, code, "message", false),
             Self::Lambda(e) => match e {
                 L::Validation(_) => shape(400, "ValidationException", "message", false),
                 L::InvalidParameterValue(_) => {
@@ -128,6 +139,9 @@ impl IntoResponse for ApiError {
                 "User"
             };
             body.insert("Type".into(), Value::from(kind));
+        }
+        if let Self::Logs { code, .. } = &self {
+            body.insert("__type".into(), Value::from(*code));
         }
         body.insert(shape.message_key.into(), Value::from(self.to_string()));
         if let Self::Lambda(LambdaError::TooManyRequests { reason, .. }) = &self {

@@ -92,6 +92,9 @@ pub enum Operation {
     GetPolicy(String),
     /// `DELETE /2015-03-31/functions/{FunctionName}/policy/{StatementId}`
     RemovePermission(String, String),
+    /// `POST /` with `X-Amz-Target: Logs_20140328.<operation>`: the CloudWatch Logs API
+    /// (JSON 1.1) for functions' logs.
+    CloudWatchLogs(String),
     /// `GET /_lambox/admin/logs`: invocation logs of a function.
     AdminLogs,
     /// `GET /_lambox/admin/destination-records`: records for destinations lambox does not host.
@@ -148,6 +151,7 @@ impl Operation {
             Self::AddPermission(_) => "AddPermission",
             Self::GetPolicy(_) => "GetPolicy",
             Self::RemovePermission(..) => "RemovePermission",
+            Self::CloudWatchLogs(_) => "CloudWatchLogs",
             Self::AdminLogs => "AdminLogs",
             Self::AdminDestinationRecords => "AdminDestinationRecords",
             Self::DownloadCode(_) => "DownloadCode",
@@ -225,6 +229,7 @@ impl Operation {
             | Op::GetPolicy(f)
             | Op::RemovePermission(f, _) => Some(f),
             Op::CreateFunction
+            | Op::CloudWatchLogs(_)
             | Op::ListFunctions
             | Op::GetAccountSettings
             | Op::AdminLogs
@@ -250,6 +255,25 @@ impl Operation {
     pub fn is_internal(&self) -> bool {
         matches!(self, Self::DownloadCode(_) | Self::Health)
     }
+}
+
+/// The service a request's SigV4 signature is scoped to.
+impl Operation {
+    /// `logs` for the CloudWatch Logs API, else `lambda`.
+    pub fn signing_service(&self) -> &'static str {
+        match self {
+            Self::CloudWatchLogs(_) => "logs",
+            _ => "lambda",
+        }
+    }
+}
+
+/// Routes a request of the JSON 1.1 protocol (`POST /` with an `X-Amz-Target`); `None` for any
+/// other.
+pub fn route_target(method: &str, raw_path: &str, target: Option<&str>) -> Option<Operation> {
+    let op = target?.strip_prefix("Logs_20140328.")?;
+    (method == "POST" && raw_path == "/" && !op.is_empty())
+        .then(|| Operation::CloudWatchLogs(op.to_owned()))
 }
 
 /// Routes a request; `None` when no operation has this method and path.
@@ -508,6 +532,19 @@ mod tests {
                 .function_label(),
             None
         );
+    }
+
+    #[test]
+    fn routes_the_logs_protocol_by_target() {
+        let op = route_target("POST", "/", Some("Logs_20140328.FilterLogEvents")).unwrap();
+        assert_eq!(op, Operation::CloudWatchLogs("FilterLogEvents".into()));
+        assert_eq!(op.signing_service(), "logs");
+        assert_eq!(route_target("GET", "/", Some("Logs_20140328.X")), None);
+        assert_eq!(
+            route_target("POST", "/", Some("DynamoDB_20120810.Scan")),
+            None
+        );
+        assert_eq!(route_target("POST", "/", None), None);
     }
 
     #[test]

@@ -99,7 +99,11 @@ pub async fn open_state(
         None => configured_backend(&config, &installation_id, &store, &background).await?,
     };
     reap(&backend).await;
-    let logs = LogCollector::start(store.clone(), config.logs.keep_per_function);
+    let logs = LogCollector::start(
+        store.clone(),
+        config.logs.keep_per_function,
+        config.logs.keep_events_per_group,
+    );
     let pool = WarmPool::new(
         backend,
         PoolSettings {
@@ -108,7 +112,7 @@ pub async fn open_state(
             max_sandboxes: config.pool.max_sandboxes.max(1),
             memory_budget_mb: config.pool.memory_budget_mb,
         },
-        Arc::new(move |key, sandbox| logs.sink(key, sandbox)),
+        Arc::new(move |key, spec| logs.sink(key, spec)),
     );
     let reaper = pool.clone();
     let every = Duration::from_secs(config.pool.idle_ttl_seconds.clamp(1, 60));

@@ -11,6 +11,7 @@ mod config_record;
 mod error;
 mod functions;
 mod invocations;
+mod log_events;
 mod policies;
 mod provisioned;
 mod records;
@@ -32,6 +33,7 @@ pub use config_record::CONFIG_FORMAT;
 pub use error::StoreError;
 pub use functions::{LatestUpdate, UpdateOutcome};
 pub use invocations::{AsyncEvent, DestinationRecord, EventInvokeConfig, InvocationLog};
+pub use log_events::{EventQuery, LogEvent, LogGroupRecord, LogStreamRecord, NewLogEvent};
 pub use policies::PolicyRecord;
 pub use provisioned::{ProvisionedContext, ProvisionedRecord};
 pub use records::{

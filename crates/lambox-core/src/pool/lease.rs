@@ -10,7 +10,7 @@ use crate::backend::{Sandbox, SandboxSpec};
 impl LaunchPermit {
     /// Starts the sandbox and lends it out.
     pub async fn launch(mut self, spec: &SandboxSpec) -> Result<Lease, PoolError> {
-        let sink = (self.inner.sinks)(&self.key, &spec.sandbox_id);
+        let sink = (self.inner.sinks)(&self.key, spec);
         let sandbox = self.inner.backend.launch(spec, sink).await?;
         self.used = true;
         Ok(Lease {

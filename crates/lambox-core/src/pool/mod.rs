@@ -24,7 +24,7 @@ use std::time::Duration;
 use tokio::sync::Notify;
 
 use self::state::{Idle, Slots, State};
-use crate::backend::{Backend, BackendError, LogSink, Sandbox};
+use crate::backend::{Backend, BackendError, LogSink, Sandbox, SandboxSpec};
 use crate::revision::{DeployId, FunctionRevision};
 
 /// Which function a sandbox belongs to.
@@ -73,8 +73,8 @@ pub enum PoolError {
     Launch(#[from] BackendError),
 }
 
-/// Makes the log sink of a new sandbox: given its function and sandbox id.
-pub type SinkFactory = Arc<dyn Fn(&FunctionKey, &str) -> LogSink + Send + Sync>;
+/// Makes the log sink of a new sandbox: given its function and what it is started as.
+pub type SinkFactory = Arc<dyn Fn(&FunctionKey, &SandboxSpec) -> LogSink + Send + Sync>;
 
 /// How many sandboxes there are, and how much memory their functions are configured with.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]

@@ -109,6 +109,7 @@ fn spec(rev: &Arc<FunctionRevision>, id: &str) -> SandboxSpec {
         lambox_url: String::new(),
         secret: "s".into(),
         initialization: Default::default(),
+        log_stream: "2026/01/01/[$LATEST]example".into(),
     }
 }
 

@@ -10,6 +10,7 @@ mod function_settings;
 mod functions;
 mod internal;
 mod invoke;
+mod logs;
 mod policy;
 mod provisioned;
 mod tags;
@@ -40,7 +41,7 @@ use crate::config::Config;
 use crate::error::ApiError;
 use crate::invoke::Invoker;
 use crate::invoke::queue::EventQueue;
-use crate::routing::{Operation, Query, route};
+use crate::routing::{Operation, Query, route, route_target};
 
 /// What every request handler shares.
 pub struct AppState {
@@ -349,7 +350,12 @@ enum Read {
 /// Routes a request and reads its body within the operation's limit.
 async fn read_request(state: &Arc<AppState>, parts: &Parts, body: Body) -> Result<Read, ApiError> {
     let path = parts.uri.path();
+    let target = parts
+        .headers
+        .get("x-amz-target")
+        .and_then(|v| v.to_str().ok());
     let op = route(parts.method.as_str(), path)
+        .or_else(|| route_target(parts.method.as_str(), path, target))
         .ok_or_else(|| ApiError::UnknownOperation(format!("{} {path}", parts.method)))?;
     let query = Query::parse(parts.uri.query());
     if op.is_internal() {
@@ -383,7 +389,10 @@ async fn run(
     body: Bytes,
     request_id: &str,
 ) -> Result<Response, ApiError> {
-    let Caller { account, region } = state.auth.caller(parts, &query, &body, "lambda")?;
+    let Caller { account, region } =
+        state
+            .auth
+            .caller(parts, &query, &body, op.signing_service())?;
     let caller = Scope { account, region };
     let mut scope = caller.clone();
     // Another account's function, named by ARN: its resource policy decides, here for every
@@ -457,6 +466,7 @@ async fn run(
         Op::AddPermission(f) => policy::add(&ctx, &f).await,
         Op::GetPolicy(f) => policy::get(&ctx, &f).await,
         Op::RemovePermission(f, sid) => policy::remove(&ctx, &f, &sid).await,
+        Op::CloudWatchLogs(target) => logs::handle(&ctx, &target).await,
         Op::AdminLogs => admin::logs(&ctx).await,
         Op::AdminDestinationRecords => admin::destination_records(&ctx).await,
         Op::DownloadCode(_) | Op::Health => unreachable!("internal operations return above"),

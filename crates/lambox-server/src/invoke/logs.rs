@@ -6,9 +6,9 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use lambox_core::backend::LogSink;
+use lambox_core::backend::{LogSink, SandboxSpec};
 use lambox_core::pool::FunctionKey;
-use lambox_store::{InvocationLog, Store};
+use lambox_store::{InvocationLog, LogEvent, NewLogEvent, Scope, Store};
 use tokio::sync::mpsc;
 
 /// Most of an invocation's log that is stored: its first and last half of this are kept, with
@@ -98,20 +98,37 @@ impl LogSegmenter {
 /// either drop small ones under load or hold gigabytes of large ones.
 const QUEUED_BYTES: usize = 64 << 20;
 
+/// What a sink hands the collector.
+enum Collected {
+    /// An invocation's record (lambox's admin API, `lambox logs`).
+    Invocation(InvocationLog),
+    /// One line (the CloudWatch Logs API).
+    Event(NewLogEvent),
+}
+
+impl Collected {
+    fn bytes(&self) -> usize {
+        match self {
+            Self::Invocation(l) => l.text.len(),
+            Self::Event(e) => e.event.message.len(),
+        }
+    }
+}
+
 /// Hands out log sinks and stores what they collect.
 #[derive(Clone)]
 pub struct LogCollector {
     // Unbounded as a channel; `queued` bounds it in bytes.
-    tx: mpsc::UnboundedSender<InvocationLog>,
+    tx: mpsc::UnboundedSender<Collected>,
     queued: Arc<AtomicUsize>,
     dropped: Arc<AtomicU64>,
 }
 
 impl LogCollector {
     /// Starts the collector task.
-    pub fn start(store: Store, keep_per_function: u32) -> Self {
+    pub fn start(store: Store, keep_per_function: u32, keep_events_per_group: u32) -> Self {
         // Bounded in bytes by `queued`, which the sinks check before they send.
-        let (tx, mut rx) = mpsc::unbounded_channel::<InvocationLog>();
+        let (tx, mut rx) = mpsc::unbounded_channel::<Collected>();
         let queued = Arc::new(AtomicUsize::new(0));
         let taken = queued.clone();
         tokio::spawn(async move {
@@ -123,7 +140,7 @@ impl LogCollector {
                 // 492 µs), while logs may well appear 20 ms late.
                 let window = tokio::time::sleep(Duration::from_millis(20));
                 tokio::pin!(window);
-                while batch.len() < 500 {
+                while batch.len() < 2000 {
                     tokio::select! {
                         () = &mut window => break,
                         next = rx.recv() => match next {
@@ -132,8 +149,21 @@ impl LogCollector {
                         },
                     }
                 }
-                let bytes: usize = batch.iter().map(|l| l.text.len()).sum();
-                if let Err(e) = store.append_logs(&batch, keep_per_function).await {
+                let bytes: usize = batch.iter().map(Collected::bytes).sum();
+                let (mut records, mut events) = (Vec::new(), Vec::new());
+                for c in batch.drain(..) {
+                    match c {
+                        Collected::Invocation(l) => records.push(l),
+                        Collected::Event(e) => events.push(e),
+                    }
+                }
+                if let Err(e) = store
+                    .append_log_events(&events, keep_events_per_group)
+                    .await
+                {
+                    tracing::warn!(error = %e, "could not store log events");
+                }
+                if let Err(e) = store.append_logs(&records, keep_per_function).await {
                     tracing::warn!(error = %e, "could not store invocation logs");
                 }
                 taken.fetch_sub(bytes, Ordering::Relaxed);
@@ -147,43 +177,69 @@ impl LogCollector {
         }
     }
 
-    /// A sink for one sandbox of `key`.
-    pub fn sink(&self, key: &FunctionKey, sandbox_id: &str) -> LogSink {
-        let tx = self.tx.clone();
-        let queued = self.queued.clone();
-        let dropped = self.dropped.clone();
+    /// Queues `item` unless the queue holds its bound already (then it is lost, not the
+    /// memory).
+    fn queue(&self, item: Collected) {
+        let len = item.bytes();
+        if self.queued.fetch_add(len, Ordering::Relaxed) + len > QUEUED_BYTES {
+            self.queued.fetch_sub(len, Ordering::Relaxed);
+            let n = self.dropped.fetch_add(1, Ordering::Relaxed) + 1;
+            if n.is_power_of_two() {
+                tracing::warn!(dropped = n, "logs dropped: the store falls behind");
+            }
+            return;
+        }
+        let _ = self.tx.send(item);
+    }
+
+    /// A sink for one sandbox of `key`, started as `spec`.
+    pub fn sink(&self, key: &FunctionKey, spec: &SandboxSpec) -> LogSink {
+        let this = self.clone();
         let key = key.clone();
-        let sandbox = sandbox_id.to_owned();
+        let sandbox = spec.sandbox_id.clone();
+        let scope = Scope {
+            account: key.account.clone(),
+            region: key.region.clone(),
+        };
+        let group = spec
+            .revision
+            .config
+            .logging
+            .log_group
+            .clone()
+            .unwrap_or_else(|| format!("/aws/lambda/{}", key.name));
+        let stream = spec.log_stream.clone();
         let segmenter = Arc::new(Mutex::new(LogSegmenter::default()));
         Arc::new(move |line: &str| {
             tracing::debug!(function = %key.name, sandbox = %sandbox, "{line}");
+            let now = lambox_core::time::now_millis();
+            // The agent's own ready line is lambox's, not the function's.
+            if !line.starts_with(lambox_core::protocol::READY_PREFIX) {
+                this.queue(Collected::Event(NewLogEvent {
+                    scope: scope.clone(),
+                    event: LogEvent {
+                        id: 0,
+                        group: group.clone(),
+                        stream: stream.clone(),
+                        timestamp_ms: now,
+                        message: line.to_owned(),
+                    },
+                }));
+            }
             let done = segmenter
                 .lock()
                 .unwrap_or_else(|p| p.into_inner())
                 .push(line);
             if let Some((request_id, text)) = done {
-                // The store is slower than the sandboxes write: the log is lost, not the memory.
-                let len = text.len();
-                if queued.fetch_add(len, Ordering::Relaxed) + len > QUEUED_BYTES {
-                    queued.fetch_sub(len, Ordering::Relaxed);
-                    let n = dropped.fetch_add(1, Ordering::Relaxed) + 1;
-                    if n.is_power_of_two() {
-                        tracing::warn!(
-                            dropped = n,
-                            "invocation logs dropped: the store falls behind"
-                        );
-                    }
-                    return;
-                }
-                let _ = tx.send(InvocationLog {
+                this.queue(Collected::Invocation(InvocationLog {
                     id: 0,
                     account: key.account.clone(),
                     region: key.region.clone(),
                     function_name: key.name.clone(),
                     request_id,
-                    created_ms: lambox_core::time::now_millis(),
+                    created_ms: now,
                     text,
-                });
+                }));
             }
         })
     }

@@ -283,8 +283,9 @@ impl Invoker {
         rev: &Arc<FunctionRevision>,
         initialization: Initialization,
     ) -> SandboxSpec {
+        let sandbox_id = uuid::Uuid::new_v4().simple().to_string();
         SandboxSpec {
-            sandbox_id: uuid::Uuid::new_v4().simple().to_string(),
+            sandbox_id: sandbox_id.clone(),
             revision: rev.clone(),
             code: rev.config.image_uri.is_none().then(|| CodePackage {
                 sha256_hex: rev.code_sha256_hex.clone(),
@@ -293,6 +294,11 @@ impl Invoker {
             lambox_url: self.lambox_url.clone(),
             secret: random_secret(),
             initialization,
+            log_stream: lambox_core::revision::log_stream_name(
+                lambox_core::time::now_millis(),
+                &rev.version,
+                &sandbox_id,
+            ),
         }
     }
 
