@@ -78,6 +78,9 @@ pub struct EventQuery<'a> {
 
 type EventRow = (i64, String, String, i64, String);
 
+/// Rows one INSERT carries (6 parameters each, well under SQLite's limit of 32,766).
+const ROWS_PER_INSERT: usize = 500;
+
 impl Store {
     /// Stores events, in one transaction, then keeps at most `keep_per_group` events of each
     /// group they went to (the oldest go).
@@ -92,20 +95,32 @@ impl Store {
         let mut writer = self.write().await;
         let mut tx = writer.begin().await?;
         let mut groups = std::collections::BTreeSet::new();
-        for e in events {
-            sqlx::query(
+        // Many rows per statement: each statement is a round trip to sqlx's SQLite thread,
+        // which one row at a time would pay per log line.
+        for chunk in events.chunks(ROWS_PER_INSERT) {
+            let mut sql = String::from(
                 "INSERT INTO log_events (account, region, log_group, log_stream, ts_ms, message) \
-                 VALUES (?, ?, ?, ?, ?, ?)",
-            )
-            .bind(&e.scope.account)
-            .bind(&e.scope.region)
-            .bind(&e.event.group)
-            .bind(&e.event.stream)
-            .bind(e.event.timestamp_ms)
-            .bind(&e.event.message)
-            .execute(&mut *tx)
-            .await?;
-            groups.insert((&e.scope.account, &e.scope.region, &e.event.group));
+                 VALUES ",
+            );
+            for i in 0..chunk.len() {
+                sql.push_str(if i == 0 {
+                    "(?, ?, ?, ?, ?, ?)"
+                } else {
+                    ", (?, ?, ?, ?, ?, ?)"
+                });
+            }
+            let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+            for e in chunk {
+                query = query
+                    .bind(&e.scope.account)
+                    .bind(&e.scope.region)
+                    .bind(&e.event.group)
+                    .bind(&e.event.stream)
+                    .bind(e.event.timestamp_ms)
+                    .bind(&e.event.message);
+                groups.insert((&e.scope.account, &e.scope.region, &e.event.group));
+            }
+            query.execute(&mut *tx).await?;
         }
         for (account, region, group) in groups {
             // The offset is written into the statement: a bound one makes SQLite prepare it again

@@ -9,6 +9,7 @@ mod floor;
 mod harness;
 mod http;
 mod invoke;
+mod logs;
 mod stats;
 
 use anyhow::bail;
@@ -20,8 +21,9 @@ pub fn run(args: &[&str]) -> anyhow::Result<()> {
         ["invoke", rest @ ..] => invoke::run(rest),
         ["docker", rest @ ..] => docker::run(rest),
         ["embed", rest @ ..] => embed::run_suite(rest),
+        ["logs", rest @ ..] => logs::run(rest),
         _ => bail!(
-            "usage: cargo xtask bench control-plane|invoke|docker|embed [--runs N] [--against GIT-REV]"
+            "usage: cargo xtask bench control-plane|invoke|docker|embed|logs [--runs N] [--against GIT-REV]"
         ),
     }
 }
