@@ -54,14 +54,17 @@ def populate(endpoint, events, per_invoke, every):
     for _ in range(events // per_invoke):
         r = c.invoke(FunctionName="flood", Payload=json.dumps({"lines": per_invoke, "every": every}).encode())
         assert "FunctionError" not in r, r["Payload"].read()
-    # Wait until every needle is stored.
+    # Wait until every needle is stored (a bounded wait: the store may keep fewer).
     logs = logs_client(endpoint)
     wanted = events // every
-    while True:
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
         found = logs.filter_log_events(logGroupName="/aws/lambda/flood", filterPattern="needle")["events"]
         if len(found) >= wanted:
             break
         time.sleep(0.5)
+    else:
+        raise SystemExit(f"only {len(found)} of {wanted} needles were stored")
     return {"events": events, "needles": wanted, "seconds": time.perf_counter() - t0}
 
 

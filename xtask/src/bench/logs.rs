@@ -26,7 +26,13 @@ pub fn run(args: &[&str]) -> anyhow::Result<()> {
     let python = venv_python()?;
     let bin = super::against::binaries(&[])?.0.remove(0).1;
     let dir = scratch_dir("logs")?;
-    let (server, _) = Server::start(&bin, &dir, &[])?;
+    // Room for every event (the default bound is a million per group, and START/END/REPORT
+    // lines count too).
+    let (server, _) = Server::start(
+        &bin,
+        &dir,
+        &[("LAMBOX_LOGS__KEEP_EVENTS_PER_GROUP", "2000000")],
+    )?;
     let endpoint = server.endpoint();
     python_json(&python, "logs.py", &["setup", "--endpoint", &endpoint])?;
 
