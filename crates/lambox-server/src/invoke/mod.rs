@@ -308,7 +308,11 @@ impl Invoker {
         resolved: &Resolved,
         req: &InvokeRequest,
     ) -> Result<InvokeResult, InvokeError> {
-        let rev = resolved.pick(random_draw());
+        // A draw only for an alias that routes (it reads the OS random source).
+        let rev = match resolved.additional {
+            Some(_) => resolved.pick(random_draw()),
+            None => &resolved.revision,
+        };
         let key = &resolved.key;
         let timeout = Duration::from_secs(u64::from(rev.config.timeout));
         // A sandbox whose agent cannot be reached never saw the event: try another.
