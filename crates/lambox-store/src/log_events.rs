@@ -81,6 +81,22 @@ type EventRow = (i64, String, String, i64, String);
 /// Rows one INSERT carries (6 parameters each, well under SQLite's limit of 32,766).
 const ROWS_PER_INSERT: usize = 500;
 
+/// The id of a group (`None` when it has no row).
+async fn group_id(
+    conn: &mut sqlx::SqliteConnection,
+    scope: &Scope,
+    group: &str,
+) -> Result<Option<i64>, StoreError> {
+    Ok(sqlx::query_scalar(
+        "SELECT id FROM log_groups WHERE account = ? AND region = ? AND name = ?",
+    )
+    .bind(&scope.account)
+    .bind(&scope.region)
+    .bind(group)
+    .fetch_optional(conn)
+    .await?)
+}
+
 impl Store {
     /// Stores events, in one transaction, then keeps at most `keep_per_group` events of each
     /// group they went to (the oldest go).
@@ -89,50 +105,103 @@ impl Store {
         events: &[NewLogEvent],
         keep_per_group: u32,
     ) -> Result<(), StoreError> {
+        use std::collections::HashMap;
         if events.is_empty() {
             return Ok(());
         }
         let mut writer = self.write().await;
         let mut tx = writer.begin().await?;
-        let mut groups = std::collections::BTreeSet::new();
+        // Group and stream ids, each looked up (or created) once per batch.
+        let mut groups: HashMap<(&str, &str, &str), i64> = HashMap::new();
+        let mut streams: HashMap<(i64, &str), i64> = HashMap::new();
+        let mut rows = Vec::with_capacity(events.len());
+        for e in events {
+            let gk = (
+                e.scope.account.as_str(),
+                e.scope.region.as_str(),
+                e.event.group.as_str(),
+            );
+            let gid = match groups.get(&gk) {
+                Some(id) => *id,
+                None => {
+                    let id: i64 = sqlx::query_scalar(
+                        "INSERT INTO log_groups (account, region, name, created_ms) \
+                         VALUES (?, ?, ?, ?) ON CONFLICT (account, region, name) \
+                         DO UPDATE SET name = excluded.name RETURNING id",
+                    )
+                    .bind(gk.0)
+                    .bind(gk.1)
+                    .bind(gk.2)
+                    .bind(e.event.timestamp_ms)
+                    .fetch_one(&mut *tx)
+                    .await?;
+                    groups.insert(gk, id);
+                    id
+                }
+            };
+            let sk = (gid, e.event.stream.as_str());
+            let sid = match streams.get(&sk) {
+                Some(id) => *id,
+                None => {
+                    let id: i64 = sqlx::query_scalar(
+                        "INSERT INTO log_streams (group_id, name, first_ms, last_ms, stored_bytes) \
+                         VALUES (?, ?, ?, ?, 0) ON CONFLICT (group_id, name) \
+                         DO UPDATE SET name = excluded.name RETURNING id",
+                    )
+                    .bind(gid)
+                    .bind(sk.1)
+                    .bind(e.event.timestamp_ms)
+                    .bind(e.event.timestamp_ms)
+                    .fetch_one(&mut *tx)
+                    .await?;
+                    streams.insert(sk, id);
+                    id
+                }
+            };
+            rows.push((gid, sid, e));
+        }
         // Many rows per statement: each statement is a round trip to sqlx's SQLite thread,
         // which one row at a time would pay per log line.
-        for chunk in events.chunks(ROWS_PER_INSERT) {
+        for chunk in rows.chunks(ROWS_PER_INSERT) {
             let mut sql = String::from(
-                "INSERT INTO log_events (account, region, log_group, log_stream, ts_ms, message) \
-                 VALUES ",
+                "INSERT INTO log_events (group_id, stream_id, ts_ms, message) VALUES ",
             );
             for i in 0..chunk.len() {
                 sql.push_str(if i == 0 {
-                    "(?, ?, ?, ?, ?, ?)"
+                    "(?, ?, ?, ?)"
                 } else {
-                    ", (?, ?, ?, ?, ?, ?)"
+                    ", (?, ?, ?, ?)"
                 });
             }
             let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
-            for e in chunk {
+            for (gid, sid, e) in chunk {
                 query = query
-                    .bind(&e.scope.account)
-                    .bind(&e.scope.region)
-                    .bind(&e.event.group)
-                    .bind(&e.event.stream)
+                    .bind(gid)
+                    .bind(sid)
                     .bind(e.event.timestamp_ms)
                     .bind(&e.event.message);
-                groups.insert((&e.scope.account, &e.scope.region, &e.event.group));
             }
             query.execute(&mut *tx).await?;
         }
-        for (account, region, group) in groups {
+        for (sid, last, bytes) in stream_totals(&rows) {
+            sqlx::query(
+                "UPDATE log_streams SET last_ms = MAX(last_ms, ?), \
+                 stored_bytes = stored_bytes + ? WHERE id = ?",
+            )
+            .bind(last)
+            .bind(bytes)
+            .bind(sid)
+            .execute(&mut *tx)
+            .await?;
+        }
+        for gid in groups.values() {
             // The offset is written into the statement: a bound one makes SQLite prepare it again
             // on every run.
             sqlx::query(sqlx::AssertSqlSafe(format!(
-                "DELETE FROM log_events WHERE account = ?1 AND region = ?2 AND log_group = ?3 \
-                 AND id <= (SELECT id FROM log_events WHERE account = ?1 AND region = ?2 \
-                 AND log_group = ?3 ORDER BY id DESC LIMIT 1 OFFSET {keep_per_group})"
+                "DELETE FROM log_events WHERE group_id = ?1 AND id <= (SELECT id FROM log_events \
+                 WHERE group_id = ?1 ORDER BY id DESC LIMIT 1 OFFSET {keep_per_group})"
             )))
-            .bind(account)
-            .bind(region)
-            .bind(group)
+            .bind(gid)
             .execute(&mut *tx)
             .await?;
         }
@@ -149,9 +218,10 @@ impl Store {
         limit: u32,
     ) -> Result<(Vec<LogGroupRecord>, bool), StoreError> {
         let rows: Vec<(String, i64, i64)> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-            "SELECT log_group, MIN(ts_ms), SUM(length(message)) FROM log_events \
-             WHERE account = ? AND region = ? AND log_group > ? AND substr(log_group, 1, ?) = ? \
-             GROUP BY log_group ORDER BY log_group {}",
+            "SELECT g.name, g.created_ms, COALESCE((SELECT SUM(s.stored_bytes) FROM log_streams s \
+             WHERE s.group_id = g.id), 0) FROM log_groups g \
+             WHERE g.account = ? AND g.region = ? AND g.name > ? AND substr(g.name, 1, ?) = ? \
+             ORDER BY g.name {}",
             page_limit(limit)
         )))
         .bind(&scope.account)
@@ -185,9 +255,10 @@ impl Store {
         limit: u32,
     ) -> Result<(Vec<LogStreamRecord>, bool), StoreError> {
         let rows: Vec<(String, i64, i64, i64)> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-            "SELECT log_stream, MIN(ts_ms), MAX(ts_ms), SUM(length(message)) FROM log_events \
-             WHERE account = ? AND region = ? AND log_group = ? AND log_stream > ? \
-             AND substr(log_stream, 1, ?) = ? GROUP BY log_stream ORDER BY log_stream {}",
+            "SELECT s.name, s.first_ms, s.last_ms, s.stored_bytes FROM log_streams s \
+             JOIN log_groups g ON g.id = s.group_id \
+             WHERE g.account = ? AND g.region = ? AND g.name = ? AND s.name > ? \
+             AND substr(s.name, 1, ?) = ? ORDER BY s.name {}",
             page_limit(limit)
         )))
         .bind(&scope.account)
@@ -215,15 +286,9 @@ impl Store {
 
     /// Whether a group has any event.
     pub async fn log_group_exists(&self, scope: &Scope, group: &str) -> Result<bool, StoreError> {
-        let found: Option<i64> = sqlx::query_scalar(
-            "SELECT 1 FROM log_events WHERE account = ? AND region = ? AND log_group = ? LIMIT 1",
-        )
-        .bind(&scope.account)
-        .bind(&scope.region)
-        .bind(group)
-        .fetch_optional(&mut *self.read().await)
-        .await?;
-        Ok(found.is_some())
+        Ok(group_id(&mut *self.read().await, scope, group)
+            .await?
+            .is_some())
     }
 
     /// Up to `limit` events of a group that `q` selects, in id order (or newest first), and
@@ -236,19 +301,23 @@ impl Store {
         q: &EventQuery<'_>,
         limit: u32,
     ) -> Result<(Vec<LogEvent>, bool), StoreError> {
+        let mut reader = self.read().await;
+        let Some(gid) = group_id(&mut reader, scope, group).await? else {
+            return Ok((Vec::new(), false));
+        };
         let order = if q.newest_first { "DESC" } else { "ASC" };
         let rows: Vec<EventRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-            "SELECT id, log_stream, message, ts_ms, log_group FROM log_events \
-             WHERE account = ?1 AND region = ?2 AND log_group = ?3 AND id > ?4 \
-             AND (?5 IS NULL OR id < ?5) AND (?6 IS NULL OR log_stream = ?6) \
-             AND (?7 IS NULL OR substr(log_stream, 1, length(?7)) = ?7) \
-             AND (?8 IS NULL OR ts_ms >= ?8) AND (?9 IS NULL OR ts_ms < ?9) \
-             AND (?10 IS NULL OR instr(message, ?10) > 0) ORDER BY id {order} {}",
+            "SELECT e.id, s.name, e.message, e.ts_ms, ?1 FROM log_events e \
+             JOIN log_streams s ON s.id = e.stream_id \
+             WHERE e.group_id = ?2 AND e.id > ?3 AND (?4 IS NULL OR e.id < ?4) \
+             AND (?5 IS NULL OR s.name = ?5) \
+             AND (?6 IS NULL OR substr(s.name, 1, length(?6)) = ?6) \
+             AND (?7 IS NULL OR e.ts_ms >= ?7) AND (?8 IS NULL OR e.ts_ms < ?8) \
+             AND (?9 IS NULL OR instr(e.message, ?9) > 0) ORDER BY e.id {order} {}",
             page_limit(limit)
         )))
-        .bind(&scope.account)
-        .bind(&scope.region)
         .bind(group)
+        .bind(gid)
         .bind(q.after_id)
         .bind(q.before_id)
         .bind(q.stream)
@@ -256,7 +325,7 @@ impl Store {
         .bind(q.start_ms)
         .bind(q.end_ms)
         .bind(q.contains)
-        .fetch_all(&mut *self.read().await)
+        .fetch_all(&mut *reader)
         .await?;
         let more = rows.len() > limit as usize;
         Ok((
@@ -274,16 +343,40 @@ impl Store {
         ))
     }
 
-    /// Deletes a group's events; `false` when it had none.
+    /// Deletes a group with its streams and events; `false` when there was none.
     pub async fn delete_log_group(&self, scope: &Scope, group: &str) -> Result<bool, StoreError> {
-        let done = sqlx::query(
-            "DELETE FROM log_events WHERE account = ? AND region = ? AND log_group = ?",
-        )
-        .bind(&scope.account)
-        .bind(&scope.region)
-        .bind(group)
-        .execute(&mut *self.write().await)
-        .await?;
-        Ok(done.rows_affected() > 0)
+        let mut writer = self.write().await;
+        let mut tx = writer.begin().await?;
+        let Some(gid) = group_id(&mut tx, scope, group).await? else {
+            return Ok(false);
+        };
+        for table in ["log_events", "log_streams"] {
+            sqlx::query(sqlx::AssertSqlSafe(format!(
+                "DELETE FROM {table} WHERE group_id = ?"
+            )))
+            .bind(gid)
+            .execute(&mut *tx)
+            .await?;
+        }
+        sqlx::query("DELETE FROM log_groups WHERE id = ?")
+            .bind(gid)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(true)
     }
+}
+
+/// Per stream of a batch: its id, its last event's time and the bytes its messages add.
+fn stream_totals(rows: &[(i64, i64, &NewLogEvent)]) -> Vec<(i64, i64, i64)> {
+    let mut totals: std::collections::BTreeMap<i64, (i64, i64)> = std::collections::BTreeMap::new();
+    for (_, sid, e) in rows {
+        let t = totals.entry(*sid).or_insert((i64::MIN, 0));
+        t.0 = t.0.max(e.event.timestamp_ms);
+        t.1 += i64::try_from(e.event.message.len()).unwrap_or(i64::MAX);
+    }
+    totals
+        .into_iter()
+        .map(|(sid, (last, bytes))| (sid, last, bytes))
+        .collect()
 }
