@@ -115,6 +115,21 @@ async fn check_state(
     Ok(())
 }
 
+/// One alias's row.
+async fn alias_row(
+    tx: &mut Transaction<'_, Sqlite>,
+    function_id: i64,
+    alias: &str,
+) -> Result<Option<AliasRow>, StoreError> {
+    Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT {ALIAS_COLUMNS} FROM function_aliases WHERE function_id = ? AND name = ?"
+    )))
+    .bind(function_id)
+    .bind(alias)
+    .fetch_optional(&mut **tx)
+    .await?)
+}
+
 impl Store {
     /// Creates an alias of function `name`. Fails with `NotFound` (no function),
     /// `VersionNotFound` (a version it names) or `AliasExists`.
@@ -181,14 +196,9 @@ impl Store {
         let mut reader = self.read().await;
         let mut tx = reader.begin().await?;
         let id = function_id(&mut tx, scope, name).await?;
-        let row: Option<AliasRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-            "SELECT {ALIAS_COLUMNS} FROM function_aliases WHERE function_id = ? AND name = ?"
-        )))
-        .bind(id)
-        .bind(alias)
-        .fetch_optional(&mut *tx)
-        .await?;
-        Ok(row.map(|r| r.into_record(name)))
+        Ok(alias_row(&mut tx, id, alias)
+            .await?
+            .map(|r| r.into_record(name)))
     }
 
     /// A page of a function's aliases in name order after `after`, those pointing at
@@ -242,15 +252,10 @@ impl Store {
         let mut writer = self.write().await;
         let mut tx = writer.begin().await.map_err(StoreError::from)?;
         let id = function_id(&mut tx, scope, name).await?;
-        let row: Option<AliasRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-            "SELECT {ALIAS_COLUMNS} FROM function_aliases WHERE function_id = ? AND name = ?"
-        )))
-        .bind(id)
-        .bind(alias)
-        .fetch_optional(&mut *tx)
-        .await
-        .map_err(StoreError::from)?;
-        let current = row.ok_or(StoreError::AliasNotFound)?.into_record(name);
+        let current = alias_row(&mut tx, id, alias)
+            .await?
+            .ok_or(StoreError::AliasNotFound)?
+            .into_record(name);
         if expected_revision.is_some_and(|r| r != current.revision_id) {
             return Err(StoreError::RevisionMismatch.into());
         }

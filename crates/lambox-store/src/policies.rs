@@ -56,6 +56,22 @@ async fn check_qualifier(
     }
 }
 
+/// The stored (statements JSON, revision id) of a qualifier's policy.
+async fn policy_row(
+    tx: &mut Transaction<'_, Sqlite>,
+    function_id: i64,
+    qualifier: &str,
+) -> Result<Option<(String, String)>, StoreError> {
+    Ok(sqlx::query_as(
+        "SELECT statements, revision_id FROM function_policies \
+         WHERE function_id = ? AND qualifier = ?",
+    )
+    .bind(function_id)
+    .bind(qualifier)
+    .fetch_optional(&mut **tx)
+    .await?)
+}
+
 impl Store {
     /// The policy of a function's qualifier (`""` for the function itself); `None` when it has
     /// none. `NotFound` when the function does not exist.
@@ -68,14 +84,7 @@ impl Store {
         let mut reader = self.read().await;
         let mut tx = reader.begin().await?;
         let id = function_id(&mut tx, scope, name).await?;
-        let row: Option<(String, String)> = sqlx::query_as(
-            "SELECT statements, revision_id FROM function_policies \
-             WHERE function_id = ? AND qualifier = ?",
-        )
-        .bind(id)
-        .bind(qualifier)
-        .fetch_optional(&mut *tx)
-        .await?;
+        let row = policy_row(&mut tx, id, qualifier).await?;
         row.map(|(s, revision_id)| {
             Ok(PolicyRecord {
                 statements: decode(&s)?,
@@ -105,15 +114,7 @@ impl Store {
         let mut tx = writer.begin().await.map_err(StoreError::from)?;
         let id = function_id(&mut tx, scope, name).await?;
         check_qualifier(&mut tx, id, qualifier).await?;
-        let row: Option<(String, String)> = sqlx::query_as(
-            "SELECT statements, revision_id FROM function_policies \
-             WHERE function_id = ? AND qualifier = ?",
-        )
-        .bind(id)
-        .bind(qualifier)
-        .fetch_optional(&mut *tx)
-        .await
-        .map_err(StoreError::from)?;
+        let row = policy_row(&mut tx, id, qualifier).await?;
         let mut current = match &row {
             Some((s, revision)) => {
                 if expected_revision.is_some_and(|r| r != revision) {
