@@ -3,6 +3,7 @@ pointed at lambox's endpoint."""
 
 import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -64,8 +65,8 @@ def test_groups_streams_events_and_filters(server, lam):
     described = logs.describe_log_streams(logGroupName=group)["logStreams"]
     assert {s["logStreamName"] for s in described} == streams
     for s in described:
-        assert s["logStreamName"].endswith("]" + s["logStreamName"].split("]")[1])
-        assert s["logStreamName"][:11].count("/") == 3 and "[$LATEST]" in s["logStreamName"]
+        # Lambda's names: YYYY/MM/DD/[$LATEST]<32 hex digits of the sandbox>.
+        assert re.fullmatch(r"\d{4}/\d{2}/\d{2}/\[\$LATEST\][0-9a-f]{32}", s["logStreamName"]), s
         assert s["firstEventTimestamp"] <= s["lastEventTimestamp"]
     by_time = logs.describe_log_streams(logGroupName=group, orderBy="LastEventTime", descending=True)["logStreams"]
     assert [s["lastEventTimestamp"] for s in by_time] == sorted((s["lastEventTimestamp"] for s in by_time), reverse=True)

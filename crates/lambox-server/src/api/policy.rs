@@ -4,7 +4,6 @@
 use axum::http::StatusCode;
 use axum::response::Response;
 use lambox_core::LambdaError;
-use lambox_core::alias::is_version;
 use lambox_core::arn::{FunctionRef, LATEST, NameShape, function_arn};
 use lambox_core::policy::{
     MAX_POLICY_BYTES, PermissionRequest, Statement, access_denied, allows, document,
@@ -13,6 +12,7 @@ use lambox_core::validate::ValidationErrors;
 use lambox_store::{Scope, StoreError};
 use serde::{Deserialize, Serialize};
 
+use super::versions::missing_qualifier;
 use super::{AppState, Ctx, Refusal, json_response, no_content};
 use crate::error::ApiError;
 use crate::routing::Query;
@@ -29,6 +29,11 @@ pub(crate) fn policy_qualifier(qualifier: Option<&str>) -> &str {
 /// caller's region; `None` for the caller's own functions and for what does not parse (the
 /// operation then reports it).
 pub(crate) fn other_account(label: &str, caller: &Scope) -> Option<String> {
+    // A name naming an account has the account's 12 digits before a colon; a plain name (the
+    // common case, on every invoke) is not parsed here at all.
+    if !label.contains(':') {
+        return None;
+    }
     let f = FunctionRef::parse(label, NameShape::Namespaced).ok()?;
     let account = f.account?;
     (account != caller.account && f.region.is_none_or(|r| r == caller.region)).then_some(account)
@@ -82,23 +87,6 @@ struct AddInput {
 #[serde(rename_all = "PascalCase")]
 struct AddOutput {
     statement: String,
-}
-
-/// AWS's answer for a version or alias that is not there.
-fn missing_qualifier(ctx: &Ctx<'_>, name: &str, qualifier: &str) -> ApiError {
-    let alias_like = !is_version(qualifier)
-        && qualifier
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
-    if alias_like {
-        LambdaError::ResourceNotFound(format!(
-            "Cannot find alias arn: {}",
-            ctx.arn(name, Some(qualifier))
-        ))
-        .into()
-    } else {
-        ctx.not_found(name, Some(qualifier))
-    }
 }
 
 pub(super) async fn add(ctx: &Ctx<'_>, label: &str) -> Result<Response, ApiError> {

@@ -4,14 +4,13 @@
 use axum::http::StatusCode;
 use axum::response::Response;
 use lambox_core::LambdaError;
-use lambox_core::alias::is_version;
 use lambox_core::arn::{LATEST, NameShape};
 use lambox_core::time::format_timestamp;
 use lambox_core::validate::ValidationErrors;
 use lambox_store::{ProvisionedRecord, StoreError};
 use serde::{Deserialize, Serialize};
 
-use super::versions::{decode_marker, encode_marker, max_items};
+use super::versions::{decode_marker, encode_marker, max_items, missing_qualifier};
 use super::{Ctx, Refusal, json_response, no_content};
 use crate::error::ApiError;
 
@@ -66,24 +65,11 @@ fn target(ctx: &Ctx<'_>, label: &str, latest_refusal: &str) -> Result<(String, S
     Ok((f.name, qualifier))
 }
 
-/// AWS's answer for a function, version or alias that is not there.
-fn missing(ctx: &Ctx<'_>, name: &str, qualifier: &str) -> ApiError {
-    if is_version(qualifier) {
-        ctx.not_found(name, Some(qualifier))
-    } else {
-        LambdaError::ResourceNotFound(format!(
-            "Cannot find alias arn: {}",
-            ctx.arn(name, Some(qualifier))
-        ))
-        .into()
-    }
-}
-
 /// Checks that the version or alias exists.
 async fn check_target(ctx: &Ctx<'_>, name: &str, qualifier: &str) -> Result<(), ApiError> {
     match super::versions::check_qualified(ctx, name, Some(qualifier)).await {
         Ok(()) => Ok(()),
-        Err(_) => Err(missing(ctx, name, qualifier)),
+        Err(_) => Err(missing_qualifier(ctx, name, qualifier)),
     }
 }
 
@@ -173,7 +159,7 @@ pub(super) async fn put(ctx: &Ctx<'_>, label: &str) -> Result<Response, ApiError
             Refusal::Api(e) => e,
             Refusal::Store(
                 StoreError::NotFound | StoreError::VersionNotFound(_) | StoreError::AliasNotFound,
-            ) => missing(ctx, &name, &qualifier),
+            ) => missing_qualifier(ctx, &name, &qualifier),
             Refusal::Store(e) => e.into(),
         })?;
     ctx.state.provisioned.put(&record);
@@ -195,7 +181,7 @@ pub(super) async fn get(ctx: &Ctx<'_>, label: &str) -> Result<Response, ApiError
         .store
         .provisioned(&ctx.scope, &name, &qualifier)
         .await
-        .map_err(|_| missing(ctx, &name, &qualifier))?
+        .map_err(|_| missing_qualifier(ctx, &name, &qualifier))?
         .ok_or_else(|| {
             LambdaError::ProvisionedConcurrencyConfigNotFound(
                 "No Provisioned Concurrency Config found for this function".to_owned(),
@@ -245,7 +231,7 @@ pub(super) async fn delete(ctx: &Ctx<'_>, label: &str) -> Result<Response, ApiEr
         .store
         .delete_provisioned(&ctx.scope, &name, &qualifier)
         .await
-        .map_err(|_| missing(ctx, &name, &qualifier))?;
+        .map_err(|_| missing_qualifier(ctx, &name, &qualifier))?;
     ctx.state.provisioned.remove(&ctx.scope, &name, &qualifier);
     tracing::info!(function = %name, qualifier = %qualifier, account = %ctx.scope.account, "provisioned concurrency removed");
     Ok(no_content())

@@ -50,6 +50,24 @@ pub(super) async fn check_qualified(
     load_qualified(ctx, name, qualifier).await.map(|_| ())
 }
 
+/// AWS's answer for a version or alias that is not there: "Cannot find alias arn" for a name
+/// an alias could have, "Function not found" (qualified) for anything else.
+pub(super) fn missing_qualifier(ctx: &Ctx<'_>, name: &str, qualifier: &str) -> ApiError {
+    let alias_like = !is_version(qualifier)
+        && qualifier
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+    if alias_like {
+        LambdaError::ResourceNotFound(format!(
+            "Cannot find alias arn: {}",
+            ctx.arn(name, Some(qualifier))
+        ))
+        .into()
+    } else {
+        ctx.not_found(name, Some(qualifier))
+    }
+}
+
 /// `MaxItems` of a list operation (1–10,000; `default` when absent), into `errors`.
 pub(super) fn max_items(ctx: &Ctx<'_>, default: u32, errors: &mut ValidationErrors) -> u32 {
     let Some(raw) = ctx.query.get("MaxItems") else {
