@@ -34,6 +34,12 @@ from test_invoke import (  # noqa: F401 - collected here again, against the Dock
     test_timeout_kills_and_the_next_invoke_starts_fresh,
     test_twenty_parallel_invokes_never_share_a_sandbox,
 )
+from test_layers import (  # noqa: F401
+    test_a_deleted_layer_version_stays_with_the_functions_that_use_it,
+    test_later_layers_win_and_changes_reach_the_next_invoke,
+    test_layers_survive_restarts,
+    test_python_node_executables_and_libraries_from_layers,
+)
 from test_provisioned import (  # noqa: F401
     test_provisioned_sandboxes_come_back_after_a_restart,
 )

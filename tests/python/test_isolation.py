@@ -65,12 +65,14 @@ def listening_ports(pid):
 
 def test_an_agent_refuses_pushes_without_its_secret(server):
     lam = server.client()
-    marker = server.data_dir.parent / "ran"
-    handler = f"def handler(event, context):\n    open({str(marker)!r}, 'a').write('x')\n    return 1\n"
+    # The marker goes to the sandbox's own /tmp (its directory `tmp` on this machine).
+    handler = ("import os, tempfile\ndef handler(event, context):\n"
+               "    open(os.path.join(tempfile.gettempdir(), 'ran'), 'a').write('x')\n    return 1\n")
     create(lam, "guarded", make_zip({"handler.py": handler}))
     assert json.loads(lam.invoke(FunctionName="guarded")["Payload"].read()) == 1
-    assert marker.read_text() == "x"
     (sandbox,) = list((server.data_dir / "sandboxes").iterdir())
+    marker = sandbox / "tmp" / "ran"
+    assert marker.read_text() == "x"
     agent_pid = int((sandbox / "agent.pid").read_text().split()[0])
     ports = listening_ports(agent_pid)
     assert len(ports) == 2, ports  # the push endpoint and the Runtime API

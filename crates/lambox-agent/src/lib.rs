@@ -9,6 +9,7 @@
 
 mod agent;
 mod invoke;
+pub mod isolate;
 pub mod output;
 pub mod report;
 mod runtime_api;

@@ -1,5 +1,7 @@
 //! The tar archive uploaded into a container before it starts: the unzipped code at
-//! `/var/task`, lambox's agent and runtime clients under `/opt/lambox`, and a writable `/tmp`.
+//! `/var/task`, the layers at `/opt` (in order: a later layer's file replaces an earlier one's
+//! when the engine extracts the archive), lambox's agent and runtime clients under
+//! `/var/lambox` (not `/opt`, which is the layers' alone), and a writable `/tmp`.
 //! Uploading (rather than bind-mounting) is what lets remote engines work too.
 
 use std::io;
@@ -7,11 +9,11 @@ use std::io;
 use lambox_core::zipwalk::{EntryKind, walk_zip};
 
 /// Where the agent goes in the container.
-pub const AGENT_PATH: &str = "/opt/lambox/lambox-agent";
+pub const AGENT_PATH: &str = "/var/lambox/lambox-agent";
 /// Where the Python runtime client goes.
-pub const PYTHON_CLIENT: &str = "/opt/lambox/runtimes/python/bootstrap.py";
+pub const PYTHON_CLIENT: &str = "/var/lambox/runtimes/python/bootstrap.py";
 /// Where the Node.js runtime client goes.
-pub const NODE_CLIENT: &str = "/opt/lambox/runtimes/node/bootstrap.js";
+pub const NODE_CLIENT: &str = "/var/lambox/runtimes/node/bootstrap.js";
 
 /// A tar archive being built.
 pub struct SandboxArchive {
@@ -61,9 +63,18 @@ impl SandboxArchive {
     /// The package is walked by the same walker that checked it when it was stored, so the same
     /// rules hold here (no entry escapes the root or lies below a link).
     pub fn zip_at_task_root(&mut self, zip: &[u8]) -> io::Result<()> {
-        self.dir("var/task", 0o755);
+        self.zip_at("var/task", zip)
+    }
+
+    /// Adds a layer's entries under `/opt`; call it for each layer in order.
+    pub fn layer_at_opt(&mut self, zip: &[u8]) -> io::Result<()> {
+        self.zip_at("opt", zip)
+    }
+
+    fn zip_at(&mut self, root: &str, zip: &[u8]) -> io::Result<()> {
+        self.dir(root, 0o755);
         walk_zip(zip, u64::MAX, |entry, data| {
-            let path = format!("var/task/{}", entry.path);
+            let path = format!("{root}/{}", entry.path);
             match &entry.kind {
                 EntryKind::Directory => {
                     self.dir(&path, entry.mode | 0o755);
@@ -122,7 +133,7 @@ mod tests {
             })
             .collect();
         assert!(entries.contains(&("var/task/bootstrap".into(), 0o755)));
-        assert!(entries.contains(&("opt/lambox/lambox-agent".into(), 0o755)));
+        assert!(entries.contains(&("var/lambox/lambox-agent".into(), 0o755)));
         assert!(entries.iter().any(|(p, _)| p == "tmp"));
     }
 }

@@ -322,6 +322,11 @@ impl DockerBackend {
                 .zip_at_task_root(&code.zip().await?)
                 .map_err(|e| launch_error("cannot unpack the code", e))?;
         }
+        for layer in &spec.layers {
+            archive
+                .layer_at_opt(&layer.zip().await?)
+                .map_err(|e| launch_error("cannot unpack a layer", e))?;
+        }
         archive.file(archive::AGENT_PATH, self.agent_bytes().await?, 0o755)?;
         archive.file(archive::PYTHON_CLIENT, clients::PYTHON.as_bytes(), 0o644)?;
         archive.file(archive::NODE_CLIENT, clients::NODE.as_bytes(), 0o644)?;

@@ -51,6 +51,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         sandboxes_dir: data.path().join("sandboxes"),
         code_dir: data.path().join("code"),
         runtimes_dir: data.path().join("runtimes"),
+        layer_sets_dir: data.path().join("layer-sets"),
+        // Lambda's paths where Linux allows it (`lambox isolate`); per-sandbox ones otherwise.
+        isolate_command: vec![agent.clone(), "isolate".into()],
         agent_command: vec![agent, "agent".into()],
         python: "python3".into(),
         node: "node".into(),
@@ -85,6 +88,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             sha256_hex: digest,
             source: Arc::new(InMemoryCode(zip)),
         }),
+        layers: Vec::new(),
         lambox_url: "http://127.0.0.1:4566".into(),
         secret: "a secret only the caller knows".into(),
         initialization: Default::default(),

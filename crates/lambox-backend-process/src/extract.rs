@@ -22,24 +22,34 @@ pub const TRASH_DIR: &str = ".trash";
 /// Extracts `zip` into `dest`, which must not exist; it is created atomically (through a
 /// temporary sibling), so a crash never leaves a half-extracted directory behind.
 pub fn extract_zip(zip: &[u8], dest: &Path) -> io::Result<()> {
+    build_read_only(dest, |staging| unpack(zip, staging))
+}
+
+/// Builds the tree `dest`, which must not exist, by `fill` in a temporary sibling renamed into
+/// place when it is complete, its directories made read-only; a crash never leaves half a tree,
+/// and of two builders of the same `dest` (the same digest: identical trees) one wins.
+pub(crate) fn build_read_only(
+    dest: &Path,
+    fill: impl FnOnce(&Path) -> io::Result<()>,
+) -> io::Result<()> {
     let parent = dest
         .parent()
         .ok_or_else(|| io::Error::other("no parent directory"))?;
     fs::create_dir_all(parent)?;
     let staging = parent.join(format!(
         ".{}.partial-{}",
-        dest.file_name().and_then(|n| n.to_str()).unwrap_or("code"),
+        dest.file_name().and_then(|n| n.to_str()).unwrap_or("tree"),
         std::process::id()
     ));
     remove_tree(&staging);
     fs::create_dir_all(&staging)?;
-    if let Err(e) = unpack(zip, &staging).and_then(|()| set_dir_modes(&staging, 0o555)) {
+    if let Err(e) = fill(&staging).and_then(|()| set_dir_modes(&staging, 0o555)) {
         remove_tree(&staging);
         return Err(e);
     }
     match fs::rename(&staging, dest) {
         Ok(()) => Ok(()),
-        // Someone else finished first: theirs is identical (same digest).
+        // Someone else finished first: theirs is identical.
         Err(_) if dest.is_dir() => {
             remove_tree(&staging);
             Ok(())

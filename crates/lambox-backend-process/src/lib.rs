@@ -1,16 +1,21 @@
 //! lambox-backend-process: the default backend. Every sandbox is lambox's agent and the
-//! function's runtime as local child processes, with a per-sandbox directory standing in for
-//! `/tmp` and `/opt`, and the unpacked code (shared per code digest) for `/var/task`.
+//! function's runtime as local child processes. Code and layers are unpacked once per digest
+//! (several layers merged once per ordered set, `layers.rs`); where Linux allows mount and user
+//! namespaces, the runtime is started through `isolate` (`lambox_agent::isolate`) and sees
+//! Lambda's paths literally: its code read-only at `/var/task`, its layers at `/opt`, a `/tmp`
+//! of its own. Where namespaces are refused (or switched off), per-sandbox directories stand
+//! in for them, with the search paths pointing there.
 //!
 //! There is no isolation beyond the operating-system user: this is the zero-setup backend.
 
 mod extract;
+mod layers;
+mod packages;
 mod records;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
-use std::sync::Arc;
 use std::time::Duration;
 
 use lambox_core::backend::{Backend, BackendError, BoxFuture, LogSink, Sandbox, SandboxSpec};
@@ -31,6 +36,12 @@ pub struct ProcessBackendConfig {
     pub code_dir: PathBuf,
     /// Where lambox's runtime clients are written (`<data dir>/runtimes`).
     pub runtimes_dir: PathBuf,
+    /// Where merges of several layers go, one directory per ordered set of digests
+    /// (`<data dir>/layer-sets`).
+    pub layer_sets_dir: PathBuf,
+    /// How `isolate` is started (e.g. `["/usr/bin/lambox", "isolate"]`); empty: sandboxes are
+    /// never isolated (per-sandbox directories stand in for Lambda's paths).
+    pub isolate_command: Vec<String>,
     /// The agent's command line (e.g. `["/usr/bin/lambox", "agent"]`).
     pub agent_command: Vec<String>,
     /// The Python interpreter (a name on PATH or a path).
@@ -46,36 +57,24 @@ pub struct ProcessBackend {
     config: ProcessBackendConfig,
     python: OnceCell<String>,
     node: OnceCell<String>,
-    extracting: DigestLocks,
+    /// Whether `isolate` works here (probed once).
+    isolation: OnceCell<bool>,
+    /// Whether the log said that an interpreter's place keeps sandboxes from being isolated.
+    warned_hidden: std::sync::atomic::AtomicBool,
+    extracting: packages::DigestLocks,
     /// The write end of each sandbox's control pipe: held here, so that a sandbox stops when it
     /// is terminated, when this backend is dropped, or when lambox dies (the kernel closes them).
     controls: std::sync::Mutex<HashMap<String, tokio::process::ChildStdin>>,
 }
 
-/// One lock per code digest being unpacked; entries go when their last holder is done.
-#[derive(Default)]
-struct DigestLocks(std::sync::Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>);
-
-impl DigestLocks {
-    fn lock_of(&self, digest: &str) -> Arc<tokio::sync::Mutex<()>> {
-        let mut map = self.0.lock().unwrap_or_else(|p| p.into_inner());
-        map.entry(digest.to_owned()).or_default().clone()
-    }
-
-    fn release(&self, digest: &str, lock: Arc<tokio::sync::Mutex<()>>) {
-        let mut map = self.0.lock().unwrap_or_else(|p| p.into_inner());
-        drop(lock);
-        // Ours and the map's: nobody else waits for it.
-        if map.get(digest).is_some_and(|l| Arc::strong_count(l) == 1) {
-            map.remove(digest);
-        }
-    }
-}
-
 impl ProcessBackend {
     /// A backend with `config`; writes the runtime clients into place.
     pub fn new(config: ProcessBackendConfig) -> std::io::Result<Self> {
-        for dir in [&config.sandboxes_dir, &config.code_dir] {
+        for dir in [
+            &config.sandboxes_dir,
+            &config.code_dir,
+            &config.layer_sets_dir,
+        ] {
             std::fs::create_dir_all(dir)?;
         }
         std::fs::create_dir_all(config.runtimes_dir.join("python"))?;
@@ -89,27 +88,70 @@ impl ProcessBackend {
             config,
             python: OnceCell::new(),
             node: OnceCell::new(),
-            extracting: DigestLocks::default(),
+            isolation: OnceCell::new(),
+            warned_hidden: std::sync::atomic::AtomicBool::new(false),
+            extracting: packages::DigestLocks::default(),
             controls: std::sync::Mutex::default(),
         })
     }
 
-    /// Resolves the interpreters now rather than on the first cold start.
+    /// Resolves the interpreters and probes the namespaces now rather than on the first cold
+    /// start.
     pub async fn warm_up(&self) {
         let _ = self.interpreter(RuntimeFamily::Python).await;
         let _ = self.interpreter(RuntimeFamily::Node).await;
+        let _ = self.isolated().await;
     }
 
-    /// Removes the unpacked copies of code that is no longer stored (`stored` holds the digests
-    /// that are), and staging directories a crash left behind.
+    /// Whether sandboxes start through `isolate`: asked for, and the kernel allows it (probed
+    /// once; a refusal is said once in the log, with what it means).
+    pub async fn isolated(&self) -> bool {
+        let Some((program, args)) = self.config.isolate_command.split_first() else {
+            return false;
+        };
+        *self
+            .isolation
+            .get_or_init(|| async {
+                let probe = tokio::process::Command::new(program)
+                    .args(args)
+                    .arg("--probe")
+                    .stdin(Stdio::null())
+                    .output()
+                    .await;
+                let reason = match probe {
+                    Ok(out) if out.status.success() => return true,
+                    Ok(out) => String::from_utf8_lossy(&out.stderr).trim().to_owned(),
+                    Err(e) => e.to_string(),
+                };
+                tracing::warn!(
+                    %reason,
+                    "mount and user namespaces are refused here: sandboxes see their code, \
+                     layers and /tmp in per-sandbox directories, not at /var/task, /opt and /tmp"
+                );
+                false
+            })
+            .await
+    }
+
+    /// Removes the unpacked copies of code and layers that are no longer stored (`stored` holds
+    /// the digests that are), staging directories a crash left behind, and every merge of
+    /// layers (rebuilt, by hard links, when a sandbox needs it again).
     ///
     /// Call it before any sandbox starts: it moves what goes out of the way at once (a rename
     /// each), so that nothing it removes can be code being unpacked for a new function, and
     /// deletes the moved trees in the background.
     pub async fn retain_code(&self, stored: std::collections::HashSet<String>) {
         let code_dir = self.config.code_dir.clone();
+        let sets_dir = self.config.layer_sets_dir.clone();
         let moved = tokio::task::spawn_blocking(move || {
             let trash = code_dir.join(extract::TRASH_DIR);
+            if let Ok(sets) = std::fs::read_dir(&sets_dir) {
+                let _ = std::fs::create_dir_all(&trash);
+                for (i, set) in sets.flatten().enumerate() {
+                    let name = format!("set-{i}-{}", set.file_name().to_string_lossy());
+                    let _ = std::fs::rename(set.path(), trash.join(name));
+                }
+            }
             let Ok(entries) = std::fs::read_dir(&code_dir) else {
                 return trash;
             };
@@ -169,54 +211,61 @@ impl ProcessBackend {
         .cloned()
     }
 
-    /// The unpacked code of a package, unpacking it on first use. Unpacking holds a lock of its
-    /// digest only, so a large package delays no other function's cold start.
-    async fn code_root(&self, spec: &SandboxSpec) -> Result<PathBuf, BackendError> {
-        let Some(code) = &spec.code else {
-            return Err(BackendError::Launch("the function has no code".into()));
+    /// Whether the runtime's interpreter lives where an isolated sandbox has its own
+    /// directories (`/tmp`, `/opt`, `/var/task`, `/var/runtime`), so that it would not be found
+    /// there; such a sandbox is started without isolation (said once in the log).
+    async fn interpreter_hidden(&self, spec: &SandboxSpec) -> bool {
+        let family = spec.revision.family();
+        let Some(family @ (RuntimeFamily::Python | RuntimeFamily::Node)) = family else {
+            return false;
         };
-        let dest = self.config.code_dir.join(&code.sha256_hex);
-        if tokio::fs::metadata(&dest).await.is_ok_and(|m| m.is_dir()) {
-            return Ok(dest);
+        let Ok(interpreter) = self.interpreter(family).await else {
+            return false;
+        };
+        let hidden = ["/tmp/", "/opt/", "/var/task/", "/var/runtime/"]
+            .iter()
+            .any(|p| interpreter.starts_with(p));
+        if hidden
+            && !self
+                .warned_hidden
+                .swap(true, std::sync::atomic::Ordering::Relaxed)
+        {
+            tracing::warn!(
+                %interpreter,
+                "the interpreter lives where a sandbox has its own directory: its sandboxes \
+                 start without namespaces"
+            );
         }
-        let lock = self.extracting.lock_of(&code.sha256_hex);
-        let unpacked = async {
-            let _this_digest = lock.lock().await;
-            if !tokio::fs::metadata(&dest).await.is_ok_and(|m| m.is_dir()) {
-                let zip = code.zip().await?;
-                let target = dest.clone();
-                tokio::task::spawn_blocking(move || extract::extract_zip(&zip, &target))
-                    .await
-                    .map_err(|e| BackendError::Launch(e.to_string()))??;
-            }
-            Ok::<_, BackendError>(())
-        }
-        .await;
-        // Whether or not it worked, this digest's lock entry goes when nobody waits for it.
-        self.extracting.release(&code.sha256_hex, lock);
-        unpacked?;
-        Ok(dest)
+        hidden
     }
 
+    /// The runtime's command, with paths as the runtime sees them (`paths`); `task` and `opt`
+    /// are where the code and layers are on this machine.
     async fn runtime_command(
         &self,
         spec: &SandboxSpec,
+        paths: &SandboxPaths,
         task: &Path,
+        opt: Option<&Path>,
     ) -> Result<Vec<String>, BackendError> {
         let rev = &spec.revision;
-        let runtimes = &self.config.runtimes_dir;
+        let runtimes = &paths.runtime_dir;
         let family = rev.family().unwrap_or(RuntimeFamily::Provided);
         Ok(match family {
             RuntimeFamily::Python => vec![
                 self.interpreter(family).await?,
-                runtimes.join("python/bootstrap.py").display().to_string(),
+                format!("{runtimes}/python/bootstrap.py"),
             ],
             RuntimeFamily::Node => vec![
                 self.interpreter(family).await?,
-                runtimes.join("node/bootstrap.js").display().to_string(),
+                format!("{runtimes}/node/bootstrap.js"),
             ],
+            // Lambda's order: the function's own bootstrap, then one a layer brings.
             _ if task.join("bootstrap").is_file() => {
-                vec![task.join("bootstrap").display().to_string()]
+                vec![format!("{}/bootstrap", paths.task_root)]
+            }
+            _ if opt.is_some_and(|o| o.join("bootstrap").is_file()) => {
+                vec![format!("{}/bootstrap", paths.opt)]
             }
             RuntimeFamily::Provided => {
                 return Err(BackendError::Launch(
@@ -245,21 +294,82 @@ impl ProcessBackend {
                     .into(),
             ));
         }
-        let task = self.code_root(spec).await?;
-        let dir = self.config.sandboxes_dir.join(&spec.sandbox_id);
-        let (tmp, opt) = (dir.join("tmp"), dir.join("opt"));
-        std::fs::create_dir_all(&tmp)?;
-        std::fs::create_dir_all(&opt)?;
-        let bootstrap = self.runtime_command(spec, &task).await?;
-        let paths = SandboxPaths {
-            task_root: task.display().to_string(),
-            runtime_dir: self.config.runtimes_dir.display().to_string(),
-            opt: opt.display().to_string(),
+        let Some(code) = &spec.code else {
+            return Err(BackendError::Launch("the function has no code".into()));
         };
+        let task = self.unpacked(code).await?;
+        let opt = self.layers_root(spec).await?;
+        let dir = self.config.sandboxes_dir.join(&spec.sandbox_id);
+        let tmp = dir.join("tmp");
+        std::fs::create_dir_all(&tmp)?;
+        let isolated = self.isolated().await && !self.interpreter_hidden(spec).await;
+        let paths = if isolated {
+            SandboxPaths {
+                task_root: "/var/task".to_owned(),
+                runtime_dir: "/var/runtime".to_owned(),
+                opt: "/opt".to_owned(),
+            }
+        } else {
+            // Without layers, an empty directory of the sandbox's own stands in for `/opt`.
+            let opt = match &opt {
+                Some(o) => o.clone(),
+                None => {
+                    let empty = dir.join("opt");
+                    std::fs::create_dir_all(&empty)?;
+                    empty
+                }
+            };
+            SandboxPaths {
+                task_root: task.display().to_string(),
+                runtime_dir: self.config.runtimes_dir.display().to_string(),
+                opt: opt.display().to_string(),
+            }
+        };
+        let mut bootstrap = self
+            .runtime_command(spec, &paths, &task, opt.as_deref())
+            .await?;
+        if isolated {
+            let root = dir.join("root");
+            std::fs::create_dir_all(&root)?;
+            let mut isolate: Vec<String> = self.config.isolate_command.clone();
+            let mut bind = |flag: &str, path: &Path| {
+                isolate.push(flag.to_owned());
+                isolate.push(path.display().to_string());
+            };
+            bind("--task", &task);
+            bind("--tmp", &tmp);
+            bind("--runtime", &self.config.runtimes_dir);
+            bind("--root", &root);
+            if let Some(opt) = &opt {
+                bind("--opt", opt);
+            }
+            isolate.push("--".to_owned());
+            isolate.append(&mut bootstrap);
+            bootstrap = isolate;
+        }
         let stream = spec.log_stream.clone();
         let mut environment =
             sandbox_environment(rev, &spec.sandbox_id, &paths, &spec.lambox_url, &stream);
         spec.initialization.apply(&mut environment);
+        // This machine's search path, then the layers' executables (Lambda's are last too);
+        // a function's own PATH wins, as on Lambda.
+        let own_path = rev
+            .config
+            .environment
+            .as_ref()
+            .is_some_and(|e| e.iter().any(|(k, _)| k == "PATH"));
+        if !own_path {
+            let host =
+                std::env::var("PATH").unwrap_or_else(|_| "/usr/local/bin:/usr/bin:/bin".into());
+            let path = format!("{host}:{}/bin", paths.opt);
+            environment.retain(|(k, _)| k != "PATH");
+            environment.push(("PATH".to_owned(), path));
+        }
+        let home = if isolated {
+            "/tmp".to_owned()
+        } else {
+            tmp.display().to_string()
+        };
         let (agent, agent_args) = self
             .config
             .agent_command
@@ -283,22 +393,9 @@ impl ProcessBackend {
             .args(&bootstrap)
             .env_clear()
             .envs(environment)
-            .env(
-                "PATH",
-                std::env::var("PATH").unwrap_or_else(|_| "/usr/local/bin:/usr/bin:/bin".into()),
-            )
-            .env("HOME", &tmp)
-            .env("TMPDIR", &tmp)
+            .env("HOME", &home)
+            .env("TMPDIR", &home)
             .env("PYTHONDONTWRITEBYTECODE", "1")
-            .env("PYTHONPATH", opt.join("python").display().to_string())
-            .env(
-                "NODE_PATH",
-                format!(
-                    "{}/nodejs/node_modules:{}/node_modules",
-                    opt.display(),
-                    task.display()
-                ),
-            )
             .current_dir(&task)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())

@@ -97,6 +97,7 @@ async fn sandbox_for(
                 sandbox_id: format!("sandbox-{n}"),
                 revision: rev.clone(),
                 code: None,
+                layers: Vec::new(),
                 lambox_url: "http://127.0.0.1:4566".into(),
                 secret: "only-lambox-knows".into(),
                 initialization: Default::default(),

@@ -54,6 +54,9 @@ pub struct SandboxSpec {
     pub revision: Arc<FunctionRevision>,
     /// The code of a Zip function.
     pub code: Option<CodePackage>,
+    /// The function's layers, in order, to extract into `/opt` (a later one's files replace an
+    /// earlier one's); their digests are the revision's `config.layers`.
+    pub layers: Vec<CodePackage>,
     /// How lambox is reached from the host (`http://127.0.0.1:4566`); a backend whose
     /// sandboxes live elsewhere rewrites the host.
     pub lambox_url: String,
@@ -119,6 +122,7 @@ impl std::fmt::Debug for SandboxSpec {
             .field("version", &self.revision.version)
             .field("deploy_id", &self.revision.deploy_id)
             .field("code", &self.code)
+            .field("layers", &self.layers)
             .field("lambox_url", &self.lambox_url)
             .finish_non_exhaustive()
     }

@@ -7,6 +7,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::env_vars::EnvVars;
+use crate::layer::FunctionLayer;
 
 /// How a function's code is packaged.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
@@ -191,8 +192,9 @@ pub struct FunctionConfig {
     pub memory_size: u32,
     /// Environment variables; `None` when never set (AWS then omits `Environment`).
     pub environment: Option<EnvVars>,
-    /// Layer version ARNs, in order.
-    pub layers: Vec<String>,
+    /// The layers, in order, pinned to the content each had when it was attached. The caller
+    /// resolves `FunctionSettings::layers` into these; [`FunctionConfig::apply`] leaves them.
+    pub layers: Vec<FunctionLayer>,
     /// `x86_64` or `arm64`.
     pub architecture: String,
     /// `/tmp` size in MB.
@@ -295,9 +297,6 @@ impl FunctionConfig {
         }
         if let Some(env) = &s.environment {
             self.environment = Some(env.variables.clone().unwrap_or_default());
-        }
-        if let Some(v) = &s.layers {
-            self.layers.clone_from(v);
         }
         if let Some(v) = &s.vpc_config {
             self.vpc = Some(v.clone());

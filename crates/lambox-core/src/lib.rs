@@ -17,6 +17,7 @@ pub mod crypto;
 pub mod env_vars;
 pub mod error;
 pub mod function;
+pub mod layer;
 pub mod limits;
 pub mod lines;
 pub mod logfilter;

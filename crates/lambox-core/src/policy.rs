@@ -117,12 +117,7 @@ impl PermissionRequest {
         required(errors, "action", &self.action);
         required(errors, "principal", &self.principal);
         if let Some(sid) = &self.statement_id {
-            if sid.chars().count() > 100 {
-                errors.max_length("statementId", sid, 100);
-            }
-            if !STATEMENT_ID_RE.is_match(sid) {
-                errors.pattern("statementId", sid, "([a-zA-Z0-9-_]+)");
-            }
+            check_statement_id(sid, errors);
         }
         if let Some(a) = &self.action
             && !ACTION_RE.is_match(a)
@@ -210,6 +205,54 @@ impl PermissionRequest {
             condition: (!condition.is_empty()).then_some(condition),
         })
     }
+}
+
+/// AWS's checks of a `StatementId` (1–100 characters of `[a-zA-Z0-9-_]`).
+pub fn check_statement_id(sid: &str, errors: &mut ValidationErrors) {
+    if sid.chars().count() > 100 {
+        errors.max_length("statementId", sid, 100);
+    }
+    if !STATEMENT_ID_RE.is_match(sid) {
+        errors.pattern("statementId", sid, "([a-zA-Z0-9-_]+)");
+    }
+}
+
+/// `statements` with `statement` added, or AWS's refusal: a statement id that is there already
+/// (409), or a policy that would pass [`MAX_POLICY_BYTES`].
+pub fn with_statement(
+    mut statements: Vec<Statement>,
+    statement: Statement,
+) -> Result<Vec<Statement>, LambdaError> {
+    if statements.iter().any(|s| s.sid == statement.sid) {
+        return Err(LambdaError::ResourceConflict(format!(
+            "The statement id ({}) provided already exists. Please provide a new statement id, \
+             or remove the existing statement.",
+            statement.sid
+        )));
+    }
+    statements.push(statement);
+    let size = document(&statements).len();
+    if size > MAX_POLICY_BYTES {
+        return Err(LambdaError::PolicyLengthExceeded(format!(
+            "The final policy size ({size}) is bigger than the limit ({MAX_POLICY_BYTES})."
+        )));
+    }
+    Ok(statements)
+}
+
+/// `statements` without the one of id `sid`, or AWS's refusal when there is none.
+pub fn without_statement(
+    mut statements: Vec<Statement>,
+    sid: &str,
+) -> Result<Vec<Statement>, LambdaError> {
+    let before = statements.len();
+    statements.retain(|s| s.sid != sid);
+    if statements.len() == before {
+        return Err(LambdaError::ResourceNotFound(format!(
+            "Statement {sid} is not found in resource policy."
+        )));
+    }
+    Ok(statements)
 }
 
 /// Whether a statement's principal is the account `account` (of `partition`).

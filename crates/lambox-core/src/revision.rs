@@ -122,8 +122,10 @@ impl DeployId {
             field("env-value", v.as_bytes());
         }
         field("code", rev.code_sha256_hex.as_bytes());
+        // Each layer's content, in order: a layer of the same content under another ARN fills
+        // a sandbox with the same files.
         for layer in &c.layers {
-            field("layer", layer.as_bytes());
+            field("layer", layer.sha256_hex.as_bytes());
         }
         field("package", c.package_type.as_str().as_bytes());
         field(
@@ -209,19 +211,38 @@ pub fn sandbox_environment(
     }
     set("LAMBDA_TASK_ROOT", paths.task_root.clone());
     set("LAMBDA_RUNTIME_DIR", paths.runtime_dir.clone());
-    set("TZ", ":UTC".to_owned());
-    set("LANG", "en_US.UTF-8".to_owned());
     // Credentials that act for the function's own account when its code calls lambox.
     set("AWS_ACCESS_KEY_ID", rev.account.clone());
     set("AWS_SECRET_ACCESS_KEY", "lambox".to_owned());
     set("AWS_SESSION_TOKEN", "lambox".to_owned());
     set("AWS_ENDPOINT_URL", lambox_url.to_owned());
+    // Lambda's defaults of the variables a function may set itself (AWS does not reserve
+    // them): the function's own value wins.
+    let mut default = |k: &str, v: String| {
+        if !env.iter().any(|(n, _)| n == k) {
+            env.push((k.to_owned(), v));
+        }
+    };
+    default("TZ", ":UTC".to_owned());
+    default("LANG", "en_US.UTF-8".to_owned());
     if c.package_type == PackageType::Zip {
-        set(
+        default(
+            "PATH",
+            format!(
+                "/var/lang/bin:/usr/local/bin:/usr/bin/:/bin:{}/bin",
+                paths.opt
+            ),
+        );
+        default(
             "LD_LIBRARY_PATH",
             format!("{}/lib:{}/lib", paths.task_root, paths.opt),
         );
+        for (k, v) in crate::layer::search_paths(c.runtime.as_deref(), &paths.opt, &paths.task_root)
+        {
+            default(&k, v);
+        }
     }
+    let mut set = |k: &str, v: String| env.push((k.to_owned(), v));
     // Runtime clients' output reaches the log as it is written, not when a buffer fills.
     set("PYTHONUNBUFFERED", "1".to_owned());
     set(crate::protocol::SANDBOX_ID_ENV, sandbox_id.to_owned());
@@ -258,6 +279,15 @@ mod tests {
                 ..Default::default()
             },
         )
+    }
+
+    fn layer(sha: &str) -> crate::layer::FunctionLayer {
+        crate::layer::FunctionLayer {
+            arn: format!("arn:aws:lambda:us-east-1:111111111111:layer:{sha}:1"),
+            sha256_hex: sha.into(),
+            code_size: 1,
+            unzipped_size: 1,
+        }
     }
 
     fn revision(config: FunctionConfig) -> FunctionRevision {
@@ -322,7 +352,9 @@ mod tests {
             ("environment value", |c| {
                 c.environment = Some(EnvVars::from_pairs([("A".into(), "2".into())]))
             }),
-            ("layers", |c| c.layers = vec!["arn:layer:1".into()]),
+            ("layers", |c| c.layers = vec![layer("aa")]),
+            ("layer content", |c| c.layers = vec![layer("bb")]),
+            ("layer order", |c| c.layers = vec![layer("bb"), layer("aa")]),
             ("architecture", |c| c.architecture = "arm64".into()),
             ("ephemeral_storage_mb", |c| c.ephemeral_storage_mb = 1024),
             ("log group", |c| {

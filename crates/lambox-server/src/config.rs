@@ -119,6 +119,10 @@ pub struct ProcessConfig {
     pub python: String,
     /// The interpreter of nodejs runtimes.
     pub node: String,
+    /// Start runtimes in mount (and user) namespaces, where Linux allows them, so that they
+    /// see Lambda's paths (`/var/task`, `/opt`, a `/tmp` of their own); `false`: per-sandbox
+    /// directories stand in for them.
+    pub namespaces: bool,
 }
 
 impl Default for ProcessConfig {
@@ -127,6 +131,7 @@ impl Default for ProcessConfig {
             agent: String::new(),
             python: "python3".to_owned(),
             node: "node".to_owned(),
+            namespaces: true,
         }
     }
 }

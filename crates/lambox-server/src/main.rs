@@ -112,6 +112,14 @@ enum Command {
         #[arg(required = true)]
         targets: Vec<String>,
     },
+    /// Start a runtime in Lambda's file-system layout (started by the process backend, not by
+    /// hand).
+    #[command(hide = true)]
+    Isolate {
+        /// `[--task DIR] [--opt DIR] [--tmp DIR] [--runtime DIR] --root DIR -- COMMAND…`
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<String>,
+    },
     /// Run the sandbox agent (started by lambox's backends, not by hand).
     #[command(hide = true)]
     Agent {
@@ -144,6 +152,8 @@ fn client_runtime() -> anyhow::Result<tokio::runtime::Runtime> {
 fn main() -> anyhow::Result<ExitCode> {
     let cli = Cli::parse();
     match cli.command {
+        // Before anything starts a thread: the namespaces need a single-threaded process.
+        Command::Isolate { args } => lambox_agent::isolate::main(args),
         Command::Agent { args } => {
             lambox_agent::run(lambox_agent::AgentArgs::parse(args)?)?;
             Ok(ExitCode::SUCCESS)

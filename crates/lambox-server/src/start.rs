@@ -200,11 +200,20 @@ async fn configured_backend(
 ) -> Result<Arc<dyn Backend>, StartError> {
     Ok(match config.backend {
         BackendKind::Process => {
+            let agent = agent_command(config);
+            // `lambox isolate` or `lambox-agent isolate`: the same program as the agent.
+            let isolate_command = if config.process.namespaces {
+                vec![agent[0].clone(), "isolate".to_owned()]
+            } else {
+                Vec::new()
+            };
             let backend = Arc::new(ProcessBackend::new(ProcessBackendConfig {
                 sandboxes_dir: config.data_dir.join("sandboxes"),
                 code_dir: config.data_dir.join("code"),
                 runtimes_dir: config.data_dir.join("runtimes"),
-                agent_command: agent_command(config),
+                layer_sets_dir: config.data_dir.join("layer-sets"),
+                isolate_command,
+                agent_command: agent,
                 python: config.process.python.clone(),
                 node: config.process.node.clone(),
                 installation_id: installation_id.to_owned(),

@@ -5,26 +5,29 @@
 //! reading the old one).
 //!
 //! Format 1 is the shape lambox wrote before the record existed (the core type's serde shape
-//! then), so rows written by earlier versions read as format 1.
+//! then), so rows written by earlier versions read as format 1. Format 2 pins each layer to its
+//! content (`{arn, sha256, code_size, unzipped_size}` instead of an ARN); lambox refused every
+//! layer while it wrote format 1, so a format-1 row's layer list is empty.
 
 use lambox_core::env_vars::EnvVars;
 use lambox_core::function::{
     FileSystemConfig, FunctionConfig, ImageConfig, LoggingConfig, PackageType, VpcConfig,
 };
+use lambox_core::layer::FunctionLayer;
 use serde::{Deserialize, Serialize};
 
 use crate::StoreError;
 
 /// The format this version of lambox writes.
-pub const CONFIG_FORMAT: u32 = 1;
+pub const CONFIG_FORMAT: u32 = 2;
 
 fn format_one() -> u32 {
     1
 }
 
-/// Format 1 of a stored configuration.
+/// A stored configuration, formats 1 and 2.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-struct ConfigRecordV1 {
+struct ConfigRecord {
     #[serde(default = "format_one")]
     format: u32,
     package_type: String,
@@ -35,7 +38,7 @@ struct ConfigRecordV1 {
     timeout: u32,
     memory_size: u32,
     environment: Option<OrderedPairs>,
-    layers: Vec<String>,
+    layers: Vec<LayerRecord>,
     architecture: String,
     ephemeral_storage_mb: u32,
     tracing_mode: String,
@@ -47,6 +50,20 @@ struct ConfigRecordV1 {
     file_system_configs: Vec<FileSystemRecord>,
     image_uri: Option<String>,
     image_config: Option<ImageConfigRecord>,
+}
+
+/// A layer of format 2, pinned to its content; a bare ARN (format 1's shape) has no content and
+/// does not decode into a configuration.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+enum LayerRecord {
+    Pinned {
+        arn: String,
+        sha256: String,
+        code_size: u64,
+        unzipped_size: u64,
+    },
+    Arn(String),
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -129,7 +146,7 @@ impl<'de> Deserialize<'de> for OrderedPairs {
     }
 }
 
-impl From<&FunctionConfig> for ConfigRecordV1 {
+impl From<&FunctionConfig> for ConfigRecord {
     fn from(c: &FunctionConfig) -> Self {
         let l = &c.logging;
         Self {
@@ -148,7 +165,16 @@ impl From<&FunctionConfig> for ConfigRecordV1 {
                         .collect(),
                 )
             }),
-            layers: c.layers.clone(),
+            layers: c
+                .layers
+                .iter()
+                .map(|l| LayerRecord::Pinned {
+                    arn: l.arn.clone(),
+                    sha256: l.sha256_hex.clone(),
+                    code_size: l.code_size,
+                    unzipped_size: l.unzipped_size,
+                })
+                .collect(),
             architecture: c.architecture.clone(),
             ephemeral_storage_mb: c.ephemeral_storage_mb,
             tracing_mode: c.tracing_mode.clone(),
@@ -184,8 +210,26 @@ impl From<&FunctionConfig> for ConfigRecordV1 {
     }
 }
 
-impl ConfigRecordV1 {
+impl ConfigRecord {
     fn into_config(self) -> Result<FunctionConfig, String> {
+        let layers = self
+            .layers
+            .into_iter()
+            .map(|l| match l {
+                LayerRecord::Pinned {
+                    arn,
+                    sha256,
+                    code_size,
+                    unzipped_size,
+                } => Ok(FunctionLayer {
+                    arn,
+                    sha256_hex: sha256,
+                    code_size,
+                    unzipped_size,
+                }),
+                LayerRecord::Arn(arn) => Err(format!("layer {arn} without its content")),
+            })
+            .collect::<Result<Vec<_>, _>>()?;
         let package_type = match self.package_type.as_str() {
             "Zip" => PackageType::Zip,
             "Image" => PackageType::Image,
@@ -201,7 +245,7 @@ impl ConfigRecordV1 {
             timeout: self.timeout,
             memory_size: self.memory_size,
             environment: self.environment.map(|e| EnvVars::from_pairs(e.0)),
-            layers: self.layers,
+            layers,
             architecture: self.architecture,
             ephemeral_storage_mb: self.ephemeral_storage_mb,
             tracing_mode: self.tracing_mode,
@@ -239,14 +283,14 @@ impl ConfigRecordV1 {
 
 /// The stored text of a configuration.
 pub(crate) fn encode(config: &FunctionConfig) -> String {
-    serde_json::to_string(&ConfigRecordV1::from(config)).expect("a config record serializes")
+    serde_json::to_string(&ConfigRecord::from(config)).expect("a config record serializes")
 }
 
 /// A configuration from its stored text; `what` names the row in the error.
 pub(crate) fn decode(text: &str, what: &str) -> Result<FunctionConfig, StoreError> {
     let corrupt = |e: &dyn std::fmt::Display| StoreError::Corrupt(format!("config of {what}: {e}"));
-    let record: ConfigRecordV1 = serde_json::from_str(text).map_err(|e| corrupt(&e))?;
-    if record.format != 1 {
+    let record: ConfigRecord = serde_json::from_str(text).map_err(|e| corrupt(&e))?;
+    if !(1..=CONFIG_FORMAT).contains(&record.format) {
         return Err(corrupt(&format!("unknown format {}", record.format)));
     }
     record.into_config().map_err(|e| corrupt(&e))
@@ -275,7 +319,12 @@ mod tests {
             ("ZED".to_owned(), "1".to_owned()),
             ("ALPHA".to_owned(), "2".to_owned()),
         ]));
-        c.layers = vec!["arn:aws:lambda:us-east-1:111111111111:layer:l:1".into()];
+        c.layers = vec![FunctionLayer {
+            arn: "arn:aws:lambda:us-east-1:111111111111:layer:l:1".into(),
+            sha256_hex: "ab".repeat(32),
+            code_size: 10,
+            unzipped_size: 20,
+        }];
         c.vpc = Some(VpcConfig {
             subnet_ids: vec!["s".into()],
             security_group_ids: vec!["g".into()],
@@ -312,7 +361,7 @@ mod tests {
 
     /// The stored shape, pinned: a change to it must be a new format, not an accident.
     #[test]
-    fn the_stored_shape_is_format_one() {
+    fn the_stored_shape_is_format_two() {
         let json: serde_json::Value = serde_json::from_str(&encode(&everything())).unwrap();
         let keys: Vec<&str> = json
             .as_object()
@@ -348,7 +397,16 @@ mod tests {
                 "vpc",
             ]
         );
-        assert_eq!(json["format"], 1);
+        assert_eq!(json["format"], 2);
+        assert_eq!(
+            json["layers"][0],
+            serde_json::json!({
+                "arn": "arn:aws:lambda:us-east-1:111111111111:layer:l:1",
+                "sha256": "ab".repeat(32),
+                "code_size": 10,
+                "unzipped_size": 20,
+            })
+        );
         assert_eq!(json["logging"]["LogGroup"], "/aws/lambda/f");
         assert_eq!(json["vpc"]["Ipv6AllowedForDualStack"], true);
         assert_eq!(json["file_system_configs"][0]["LocalMountPath"], "/mnt/x");
@@ -358,12 +416,22 @@ mod tests {
     #[test]
     fn unknown_formats_and_package_types_are_corrupt() {
         let mut json: serde_json::Value = serde_json::from_str(&encode(&everything())).unwrap();
-        json["format"] = 2.into();
+        json["format"] = 3.into();
         assert!(matches!(
             decode(&json.to_string(), "f"),
             Err(StoreError::Corrupt(_))
         ));
         json["format"] = 1.into();
+        json["layers"] = serde_json::json!(["arn:aws:lambda:us-east-1:111111111111:layer:l:1"]);
+        assert!(matches!(
+            decode(&json.to_string(), "f"),
+            Err(StoreError::Corrupt(_))
+        ));
+        json["layers"] = serde_json::json!([]);
+        assert!(
+            decode(&json.to_string(), "f").is_ok(),
+            "format 1 as earlier lambox wrote it"
+        );
         json["package_type"] = "Tarball".into();
         assert!(matches!(
             decode(&json.to_string(), "f"),

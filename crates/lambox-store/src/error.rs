@@ -25,6 +25,10 @@ pub enum StoreError {
     /// PublishVersion's expected `CodeSha256` is not that of `$LATEST` (given, current; base64).
     #[error("code sha256 {0} differs from $LATEST's {1}")]
     CodeShaMismatch(String, String),
+    /// The content of a layer a write pins is no longer stored (its version was deleted, and
+    /// nothing else used it, since the caller read it).
+    #[error("a layer's content is gone")]
+    LayerContentGone,
     /// The caller's expected `RevisionId` is not the current one.
     #[error("revision id does not match")]
     RevisionMismatch,

@@ -4,8 +4,9 @@ use std::collections::BTreeMap;
 
 use lambox_core::arn::LATEST;
 use lambox_core::function::FunctionConfig;
-use sqlx::{Connection, Sqlite, SqliteConnection, Transaction};
+use sqlx::Connection;
 
+use crate::blobs::{LOOK_UP_ABOVE_BYTES, blob_exists, layer_blobs, pin_latest_layers, put_blob};
 use crate::config_record;
 use crate::error::touched;
 use crate::records::{
@@ -125,11 +126,13 @@ impl Store {
         };
         let config = config_json(f.config);
         let tags = serde_json::to_string(f.tags).expect("tags serialize");
+        let layer_blobs = layer_blobs(f.config);
         loop {
             let inserted = sqlx::query(
                 "INSERT INTO function_creations (account, region, name, tags, publish, created_ms, \
                  revision_id, published_revision_id, code_sha256, code_size, blob_sha256, \
-                 blob_data, config) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                 blob_data, config, blob_unzipped_size, layer_blobs) \
+                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             )
             .bind(&f.scope.account)
             .bind(&f.scope.region)
@@ -144,6 +147,12 @@ impl Store {
             .bind(blob_sha)
             .bind(f.blob.filter(|_| send_blob).map(|b| b.bytes))
             .bind(&config)
+            .bind(
+                f.blob
+                    .and_then(|b| b.unzipped_size)
+                    .map(|n| i64::try_from(n).unwrap_or(i64::MAX)),
+            )
+            .bind(&layer_blobs)
             .execute(&mut *self.write().await)
             .await;
             match inserted {
@@ -154,6 +163,10 @@ impl Store {
                 // The stored copy was deleted since we looked: send the bytes after all.
                 Err(sqlx::Error::Database(e)) if e.is_foreign_key_violation() && !send_blob => {
                     send_blob = true;
+                }
+                // With the code sent, only a layer's content can be missing.
+                Err(sqlx::Error::Database(e)) if e.is_foreign_key_violation() => {
+                    return Err(StoreError::LayerContentGone);
                 }
                 Err(e) => return Err(e.into()),
             }
@@ -298,7 +311,7 @@ impl Store {
         let (code_sha, code_size, blob_sha) = match &update.code {
             Some((sha, size, upload)) => {
                 if let Some(upload) = upload {
-                    put_blob(&mut tx, *upload).await?;
+                    put_blob(&mut tx, *upload, upload.unzipped_size).await?;
                 }
                 (sha.clone(), *size, upload.map(|u| u.sha256_hex.to_owned()))
             }
@@ -326,6 +339,9 @@ impl Store {
         .execute(&mut *tx)
         .await
         .map_err(StoreError::from)?;
+        if update.config.layers != current.latest.config.layers {
+            pin_latest_layers(&mut tx, function_id, &update.config).await?;
+        }
         let latest = VersionRecord {
             function_name: name.to_owned(),
             version: LATEST.to_owned(),
@@ -397,32 +413,6 @@ impl Store {
         touched(&deleted)
     }
 
-    /// The stored zip with this lowercase hex SHA-256.
-    pub async fn code_blob(&self, sha256_hex: &str) -> Result<Option<Vec<u8>>, StoreError> {
-        Ok(
-            sqlx::query_scalar("SELECT data FROM code_blobs WHERE sha256 = ?")
-                .bind(sha256_hex)
-                .fetch_optional(&mut *self.read().await)
-                .await?,
-        )
-    }
-
-    /// The digests of every stored code blob.
-    pub async fn code_blob_digests(&self) -> Result<std::collections::HashSet<String>, StoreError> {
-        let digests: Vec<String> = sqlx::query_scalar("SELECT sha256 FROM code_blobs")
-            .fetch_all(&mut *self.read().await)
-            .await?;
-        Ok(digests.into_iter().collect())
-    }
-
-    /// How many code blobs are stored (for tests and diagnostics).
-    pub async fn code_blob_count(&self) -> Result<u64, StoreError> {
-        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM code_blobs")
-            .fetch_one(&mut *self.read().await)
-            .await?;
-        Ok(u64::try_from(n).unwrap_or(0))
-    }
-
     /// Every (account, region) that holds a function, in order: where to start when inspecting
     /// or exporting a data directory.
     pub async fn scopes(&self) -> Result<Vec<Scope>, StoreError> {
@@ -481,40 +471,6 @@ impl FunctionRow {
             },
         ))
     }
-}
-
-/// Packages larger than this are looked up before they are stored: inserting one that is
-/// there already would hand SQLite up to 50 MB for nothing, while a small one's conflict costs
-/// less than the lookup.
-const LOOK_UP_ABOVE_BYTES: usize = 64 * 1024;
-
-/// Whether a code blob with this lowercase hex SHA-256 is stored.
-async fn blob_exists(conn: &mut SqliteConnection, sha256_hex: &str) -> Result<bool, StoreError> {
-    let found: Option<i64> = sqlx::query_scalar("SELECT 1 FROM code_blobs WHERE sha256 = ?")
-        .bind(sha256_hex)
-        .fetch_optional(conn)
-        .await?;
-    Ok(found.is_some())
-}
-
-/// Stores a blob unless it is there already.
-async fn put_blob(
-    tx: &mut Transaction<'_, Sqlite>,
-    blob: CodeUpload<'_>,
-) -> Result<(), StoreError> {
-    if blob.bytes.len() > LOOK_UP_ABOVE_BYTES && blob_exists(tx, blob.sha256_hex).await? {
-        return Ok(());
-    }
-    sqlx::query(
-        "INSERT INTO code_blobs (sha256, size, data) VALUES (?, ?, ?) \
-         ON CONFLICT (sha256) DO NOTHING",
-    )
-    .bind(blob.sha256_hex)
-    .bind(i64::try_from(blob.bytes.len()).unwrap_or(i64::MAX))
-    .bind(blob.bytes)
-    .execute(&mut **tx)
-    .await?;
-    Ok(())
 }
 
 fn decode_tags(json: &str) -> Result<BTreeMap<String, String>, StoreError> {

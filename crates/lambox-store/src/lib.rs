@@ -7,10 +7,12 @@
 //! connections that WAL lets run beside the writer.
 
 mod aliases;
+mod blobs;
 mod config_record;
 mod error;
 mod functions;
 mod invocations;
+mod layers;
 mod log_events;
 mod policies;
 mod provisioned;
@@ -33,6 +35,7 @@ pub use config_record::CONFIG_FORMAT;
 pub use error::StoreError;
 pub use functions::{LatestUpdate, UpdateOutcome};
 pub use invocations::{AsyncEvent, DestinationRecord, EventInvokeConfig, InvocationLog};
+pub use layers::{LayerFilter, LayerPolicyRecord, LayerVersionRecord, NewLayerVersion};
 pub use log_events::{EventQuery, LogEvent, LogGroupRecord, LogStreamRecord, NewLogEvent};
 pub use policies::PolicyRecord;
 pub use provisioned::{ProvisionedContext, ProvisionedRecord};

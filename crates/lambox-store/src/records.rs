@@ -52,6 +52,9 @@ pub struct CodeUpload<'a> {
     pub sha256_hex: &'a str,
     /// The zip.
     pub bytes: &'a [u8],
+    /// The sum of the sizes of its files, when known (counted against a function's unzipped
+    /// limit with its layers).
+    pub unzipped_size: Option<u64>,
 }
 
 /// Everything CreateFunction writes.

@@ -79,6 +79,15 @@ pub(crate) async fn publish(
     .bind(function_id)
     .fetch_one(&mut **tx)
     .await?;
+    sqlx::query(
+        "INSERT INTO function_layers (function_id, version, position, blob_sha256) \
+         SELECT function_id, ?, position, blob_sha256 FROM function_layers \
+         WHERE function_id = ? AND version = 0",
+    )
+    .bind(version)
+    .bind(function_id)
+    .execute(&mut **tx)
+    .await?;
     Ok(VersionRecord {
         version: version_name(version),
         revision_id: revision_id.to_owned(),

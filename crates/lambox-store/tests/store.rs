@@ -43,6 +43,7 @@ async fn create(store: &Store, s: &Scope, name: &str, zip: &[u8]) -> Result<(), 
             blob: Some(CodeUpload {
                 sha256_hex: &sha,
                 bytes: zip,
+                unzipped_size: None,
             }),
             tags: &tags,
             publish: false,
@@ -260,6 +261,7 @@ async fn replace_code(
                     Some(CodeUpload {
                         sha256_hex: sha,
                         bytes: zip,
+                        unzipped_size: None,
                     }),
                 )),
                 revision_id: revision.into(),

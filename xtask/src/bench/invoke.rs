@@ -7,7 +7,9 @@
 //! - cold start (a new function's first invoke) against `python -c 'import handler'` timed in
 //!   the same run;
 //! - a warm invoke by another account, allowed by a resource policy of 20 statements, against
-//!   the owner's own warm invoke, in alternating batches.
+//!   the owner's own warm invoke, in alternating batches;
+//! - cold starts with two layers against none, and with namespaces against none (`layers.rs`,
+//!   of the current build only).
 
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -440,6 +442,23 @@ pub fn run(args: &[&str]) -> anyhow::Result<()> {
     if let [current, base] = metrics.as_slice() {
         report["current_over_baseline"] = print_comparison(current, base, &bins[1].0);
     }
+    let mut layer_samples = super::layers::Samples::default();
+    for r in 0..o.runs {
+        super::layers::measure(
+            &setup.python,
+            &bins[0].1,
+            &r.to_string(),
+            5,
+            3,
+            &mut layer_samples,
+        )?;
+    }
+    println!(
+        "
+[{}] layers and namespaces, {} runs × 5 functions, 3 MB per layer",
+        bins[0].0, o.runs
+    );
+    report["layers"] = super::layers::report(&layer_samples);
     let out = target_dir().join("bench").join("invoke.json");
     std::fs::write(&out, serde_json::to_string_pretty(&report)?)?;
     println!("\nwritten to {}", out.display());

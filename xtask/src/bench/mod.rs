@@ -9,6 +9,7 @@ mod floor;
 mod harness;
 mod http;
 mod invoke;
+mod layers;
 mod logs;
 mod stats;
 
@@ -22,8 +23,9 @@ pub fn run(args: &[&str]) -> anyhow::Result<()> {
         ["docker", rest @ ..] => docker::run(rest),
         ["embed", rest @ ..] => embed::run_suite(rest),
         ["logs", rest @ ..] => logs::run(rest),
+        ["layers", rest @ ..] => layers::run(rest),
         _ => bail!(
-            "usage: cargo xtask bench control-plane|invoke|docker|embed|logs [--runs N] [--against GIT-REV]"
+            "usage: cargo xtask bench control-plane|invoke|docker|embed|logs|layers [--runs N] [--against GIT-REV]"
         ),
     }
 }

@@ -106,6 +106,7 @@ fn spec(rev: &Arc<FunctionRevision>, id: &str) -> SandboxSpec {
         sandbox_id: id.into(),
         revision: rev.clone(),
         code: None,
+        layers: Vec::new(),
         lambox_url: String::new(),
         secret: "s".into(),
         initialization: Default::default(),

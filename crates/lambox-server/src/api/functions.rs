@@ -15,6 +15,7 @@ use lambox_core::validate::ValidationErrors;
 use lambox_store::{CodeUpload, ListCursor, NewFunction, StoreError};
 use serde::{Deserialize, Serialize};
 
+use super::layers::{check_combined_size, layer_gone, resolve_function_layers};
 use super::versions::load_qualified;
 use super::wire::{self, View};
 use super::{Ctx, json_response, no_content};
@@ -67,14 +68,11 @@ pub(super) fn code_identity(zip: Option<&CheckedZip>, image_uri: Option<&str>) -
     }
 }
 
-/// Every layer a function names must exist; lambox stores no layers yet, so none does.
-pub(super) fn check_layers_exist(layers: Option<&Vec<String>>) -> Result<(), LambdaError> {
-    match layers.and_then(|l| l.first()) {
-        Some(arn) => Err(LambdaError::InvalidParameterValue(format!(
-            "Layer version {arn} does not exist."
-        ))),
-        None => Ok(()),
-    }
+/// AWS's refusal of layers on a function of a container image.
+pub(super) fn no_layers_for_images() -> LambdaError {
+    LambdaError::InvalidParameterValue(
+        "Lambda layers are not supported for functions created with container images.".to_owned(),
+    )
 }
 
 /// A decoded and checked zip, ready for the store.
@@ -82,6 +80,7 @@ pub(super) struct CheckedZip {
     pub bytes: Vec<u8>,
     pub sha256_hex: String,
     pub size: u64,
+    pub unzipped_size: u64,
 }
 
 /// Decodes `ZipFile` and checks it against the limits; a large archive off the async threads
@@ -101,6 +100,7 @@ pub(super) async fn check_zip(ctx: &Ctx<'_>, zip_base64: String) -> Result<Check
         Ok(CheckedZip {
             sha256_hex: lower_hex(&package.sha256),
             size: package.zipped_size,
+            unzipped_size: package.unzipped_size,
             bytes,
         })
     };
@@ -209,7 +209,11 @@ pub(super) async fn create(ctx: &Ctx<'_>) -> Result<Response, ApiError> {
             }
         }
     }
-    check_layers_exist(s.layers.as_ref())?;
+    if package_type == PackageType::Image && s.layers.as_ref().is_some_and(|l| !l.is_empty()) {
+        return Err(no_layers_for_images().into());
+    }
+    let layer_arns = s.layers.clone().unwrap_or_default();
+    let layers = resolve_function_layers(ctx, &layer_arns).await?;
     let tags = input.tags.unwrap_or_default();
     tags_limit(ctx, tags.len())?;
 
@@ -217,8 +221,9 @@ pub(super) async fn create(ctx: &Ctx<'_>) -> Result<Response, ApiError> {
         Some(z) => Some(check_zip(ctx, z).await?),
         None => None,
     };
+    check_combined_size(ctx, zip.as_ref().map_or(0, |z| z.unzipped_size), &layers)?;
     let (code_sha, code_size) = code_identity(zip.as_ref(), code.image_uri.as_deref());
-    let config = FunctionConfig::new(
+    let mut config = FunctionConfig::new(
         &name,
         package_type,
         s.role.clone().expect("validated"),
@@ -226,6 +231,7 @@ pub(super) async fn create(ctx: &Ctx<'_>) -> Result<Response, ApiError> {
         code.image_uri.clone(),
         s,
     );
+    config.layers = layers;
     let revision_id = uuid::Uuid::new_v4().to_string();
     let published_revision_id = uuid::Uuid::new_v4().to_string();
     let created = ctx
@@ -240,6 +246,7 @@ pub(super) async fn create(ctx: &Ctx<'_>) -> Result<Response, ApiError> {
             blob: zip.as_ref().map(|z| CodeUpload {
                 sha256_hex: &z.sha256_hex,
                 bytes: &z.bytes,
+                unzipped_size: Some(z.unzipped_size),
             }),
             tags: &tags,
             publish: input.publish,
@@ -252,7 +259,7 @@ pub(super) async fn create(ctx: &Ctx<'_>) -> Result<Response, ApiError> {
             StoreError::FunctionExists => ApiError::from(LambdaError::ResourceConflict(format!(
                 "Function already exist: {name}"
             ))),
-            e => e.into(),
+            e => layer_gone(&layer_arns)(e),
         })?;
     ctx.state.invoker.prepare(&ctx.scope, &created);
     tracing::info!(function = %name, account = %ctx.scope.account, region = %ctx.scope.region, "function created");

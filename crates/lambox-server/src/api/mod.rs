@@ -10,6 +10,8 @@ mod function_settings;
 mod functions;
 mod internal;
 mod invoke;
+mod layer_policy;
+mod layers;
 mod logs;
 mod policy;
 mod provisioned;
@@ -466,9 +468,24 @@ async fn run(
         Op::AddPermission(f) => policy::add(&ctx, &f).await,
         Op::GetPolicy(f) => policy::get(&ctx, &f).await,
         Op::RemovePermission(f, sid) => policy::remove(&ctx, &f, &sid).await,
+        Op::PublishLayerVersion(l) => layers::publish(&ctx, &l).await,
+        Op::ListLayerVersions(l) => layers::list_versions(&ctx, &l).await,
+        Op::GetLayerVersion(l, v) => layers::get(&ctx, &l, &v).await,
+        Op::DeleteLayerVersion(l, v) => layers::delete(&ctx, &l, &v).await,
+        Op::ListLayers if ctx.query.get("find") == Some("LayerVersion") => {
+            layers::get_by_arn(&ctx).await
+        }
+        Op::ListLayers => layers::list(&ctx).await,
+        Op::AddLayerVersionPermission(l, v) => layer_policy::add(&ctx, &l, &v).await,
+        Op::GetLayerVersionPolicy(l, v) => layer_policy::get(&ctx, &l, &v).await,
+        Op::RemoveLayerVersionPermission(l, v, sid) => {
+            layer_policy::remove(&ctx, &l, &v, &sid).await
+        }
         Op::CloudWatchLogs(target) => logs::handle(&ctx, &target).await,
         Op::AdminLogs => admin::logs(&ctx).await,
         Op::AdminDestinationRecords => admin::destination_records(&ctx).await,
-        Op::DownloadCode(_) | Op::Health => unreachable!("internal operations return above"),
+        Op::DownloadCode(_) | Op::DownloadLayer(_) | Op::Health => {
+            unreachable!("internal operations return above")
+        }
     }
 }

@@ -6,7 +6,8 @@ use axum::response::Response;
 use lambox_core::LambdaError;
 use lambox_core::arn::{FunctionRef, LATEST, NameShape, function_arn};
 use lambox_core::policy::{
-    MAX_POLICY_BYTES, PermissionRequest, Statement, access_denied, allows, document,
+    PermissionRequest, Statement, access_denied, allows, document, with_statement,
+    without_statement,
 };
 use lambox_core::validate::ValidationErrors;
 use lambox_store::{Scope, StoreError};
@@ -113,7 +114,6 @@ pub(super) async fn add(ctx: &Ctx<'_>, label: &str) -> Result<Response, ApiError
     }
     let qualifier = f.qualifier.as_deref();
     let statement = request.statement(&ctx.arn(&f.name, qualifier), &ctx.scope.region)?;
-    let sid = statement.sid.clone();
     let text = serde_json::to_string(&statement).expect("a statement serializes");
     let updated = ctx
         .state
@@ -125,28 +125,8 @@ pub(super) async fn add(ctx: &Ctx<'_>, label: &str) -> Result<Response, ApiError
             input.revision_id.as_deref(),
             &uuid::Uuid::new_v4().to_string(),
             |current| {
-                let mut statements = current.map(std::mem::take).unwrap_or_default();
-                if statements.iter().any(|s| s.sid == sid) {
-                    return Err(Refusal::Api(
-                        LambdaError::ResourceConflict(format!(
-                            "The statement id ({sid}) provided already exists. Please provide a \
-                             new statement id, or remove the existing statement."
-                        ))
-                        .into(),
-                    ));
-                }
-                statements.push(statement);
-                let size = document(&statements).len();
-                if size > MAX_POLICY_BYTES {
-                    return Err(Refusal::Api(
-                        LambdaError::PolicyLengthExceeded(format!(
-                            "The final policy size ({size}) is bigger than the limit \
-                             ({MAX_POLICY_BYTES})."
-                        ))
-                        .into(),
-                    ));
-                }
-                Ok(statements)
+                let statements = current.map(std::mem::take).unwrap_or_default();
+                with_statement(statements, statement).map_err(|e| Refusal::Api(e.into()))
             },
         )
         .await
@@ -232,17 +212,8 @@ pub(super) async fn remove(ctx: &Ctx<'_>, label: &str, sid: &str) -> Result<Resp
             &uuid::Uuid::new_v4().to_string(),
             |current: Option<&mut Vec<Statement>>| {
                 let statements = current.ok_or_else(|| Refusal::Api(no_policy()))?;
-                let before = statements.len();
-                statements.retain(|s| s.sid != sid);
-                if statements.len() == before {
-                    return Err(Refusal::Api(
-                        LambdaError::ResourceNotFound(format!(
-                            "Statement {sid} is not found in resource policy."
-                        ))
-                        .into(),
-                    ));
-                }
-                Ok(std::mem::take(statements))
+                without_statement(std::mem::take(statements), sid)
+                    .map_err(|e| Refusal::Api(e.into()))
             },
         )
         .await

@@ -10,7 +10,10 @@ use lambox_core::validate::ValidationErrors;
 use lambox_store::{CodeUpload, LatestUpdate, StoreError, VersionRecord};
 use serde::Deserialize;
 
-use super::functions::{check_layers_exist, check_zip, code_identity, missing_zip};
+use super::functions::{check_zip, code_identity, missing_zip, no_layers_for_images};
+use super::layers::{
+    check_combined_size, layer_gone, resolve_function_layers, stored_unzipped_size,
+};
 use super::wire::{self, View};
 use super::{Ctx, Refusal, json_response};
 use crate::error::ApiError;
@@ -89,6 +92,9 @@ pub(super) async fn code(ctx: &Ctx<'_>, label: &str) -> Result<Response, ApiErro
             None
         }
     };
+    if let Some(z) = &new_code {
+        check_combined_size(ctx, z.unzipped_size, &current.latest.config.layers)?;
+    }
     let (code_sha, code_size) = code_identity(new_code.as_ref(), input.image_uri.as_deref());
     // The architecture and image change on top of the configuration as it is when the update
     // commits, so a configuration update that lands in between is kept.
@@ -128,6 +134,7 @@ pub(super) async fn code(ctx: &Ctx<'_>, label: &str) -> Result<Response, ApiErro
                     new_code.as_ref().map(|z| CodeUpload {
                         sha256_hex: &z.sha256_hex,
                         bytes: &z.bytes,
+                        unzipped_size: Some(z.unzipped_size),
                     }),
                 )),
                 revision_id: uuid::Uuid::new_v4().to_string(),
@@ -152,7 +159,22 @@ pub(super) async fn configuration(ctx: &Ctx<'_>, label: &str) -> Result<Response
     check_settings_constraints(&input.settings, limits, &mut errors);
     errors.into_result().map_err(LambdaError::Validation)?;
     check_settings_rules(&input.settings, &ctx.scope.region, limits)?;
-    check_layers_exist(input.settings.layers.as_ref())?;
+    let layer_arns = input.settings.layers.clone();
+    let layers = match &layer_arns {
+        None => None,
+        Some(arns) => {
+            let current = ctx.load_function(&f.name).await?.latest;
+            if current.config.package_type == PackageType::Image && !arns.is_empty() {
+                return Err(no_layers_for_images().into());
+            }
+            let layers = resolve_function_layers(ctx, arns).await?;
+            if current.has_blob {
+                let code = stored_unzipped_size(ctx, &current.code_sha256_hex).await?;
+                check_combined_size(ctx, code, &layers)?;
+            }
+            Some(layers)
+        }
+    };
     let outcome = ctx
         .state
         .store
@@ -170,6 +192,9 @@ pub(super) async fn configuration(ctx: &Ctx<'_>, label: &str) -> Result<Response
                 ));
             }
             config.apply(&input.settings);
+            if let Some(layers) = &layers {
+                config.layers.clone_from(layers);
+            }
             Ok(LatestUpdate {
                 config,
                 code: None,
@@ -179,7 +204,12 @@ pub(super) async fn configuration(ctx: &Ctx<'_>, label: &str) -> Result<Response
             })
         })
         .await
-        .map_err(ctx.refusal_error(&f.name))?;
+        .map_err(|r| match r {
+            Refusal::Store(StoreError::LayerContentGone) => {
+                layer_gone(layer_arns.as_deref().unwrap_or_default())(StoreError::LayerContentGone)
+            }
+            r => ctx.refusal_error(&f.name)(r),
+        })?;
     ctx.state
         .invoker
         .latest_changed(&ctx.scope, &outcome.previous, &outcome.latest);

@@ -70,6 +70,16 @@ pub(super) fn missing_qualifier(ctx: &Ctx<'_>, name: &str, qualifier: &str) -> A
 
 /// `MaxItems` of a list operation (1–10,000; `default` when absent), into `errors`.
 pub(super) fn max_items(ctx: &Ctx<'_>, default: u32, errors: &mut ValidationErrors) -> u32 {
+    max_items_up_to(ctx, default, 10_000, errors)
+}
+
+/// `MaxItems` of a list operation (1–`max`; `default` when absent), into `errors`.
+pub(super) fn max_items_up_to(
+    ctx: &Ctx<'_>,
+    default: u32,
+    max: i64,
+    errors: &mut ValidationErrors,
+) -> u32 {
     let Some(raw) = ctx.query.get("MaxItems") else {
         return default;
     };
@@ -78,8 +88,8 @@ pub(super) fn max_items(ctx: &Ctx<'_>, default: u32, errors: &mut ValidationErro
             errors.min_value("maxItems", n, 1);
             1
         }
-        Ok(n) if n > 10_000 => {
-            errors.max_value("maxItems", n, 10_000);
+        Ok(n) if n > max => {
+            errors.max_value("maxItems", n, max);
             1
         }
         Ok(n) => u32::try_from(n).unwrap_or(default),

@@ -208,7 +208,10 @@ pub fn function_configuration_at<'a>(
         layers: c
             .layers
             .iter()
-            .map(|arn| LayerOut { arn, code_size: 0 })
+            .map(|l| LayerOut {
+                arn: &l.arn,
+                code_size: l.code_size,
+            })
             .collect(),
         state,
         state_reason,

@@ -291,6 +291,15 @@ impl Invoker {
                 sha256_hex: rev.code_sha256_hex.clone(),
                 source: self.code.clone(),
             }),
+            layers: rev
+                .config
+                .layers
+                .iter()
+                .map(|l| CodePackage {
+                    sha256_hex: l.sha256_hex.clone(),
+                    source: self.code.clone(),
+                })
+                .collect(),
             lambox_url: self.lambox_url.clone(),
             secret: random_secret(),
             initialization,

@@ -92,6 +92,23 @@ pub enum Operation {
     GetPolicy(String),
     /// `DELETE /2015-03-31/functions/{FunctionName}/policy/{StatementId}`
     RemovePermission(String, String),
+    /// `POST /2018-10-31/layers/{LayerName}/versions`
+    PublishLayerVersion(String),
+    /// `GET /2018-10-31/layers/{LayerName}/versions`
+    ListLayerVersions(String),
+    /// `GET /2018-10-31/layers/{LayerName}/versions/{VersionNumber}`
+    GetLayerVersion(String, String),
+    /// `DELETE /2018-10-31/layers/{LayerName}/versions/{VersionNumber}`
+    DeleteLayerVersion(String, String),
+    /// `GET /2018-10-31/layers`: ListLayers, or GetLayerVersionByArn with `?find=LayerVersion`
+    /// (the operation depends on the query).
+    ListLayers,
+    /// `POST /2018-10-31/layers/{LayerName}/versions/{VersionNumber}/policy`
+    AddLayerVersionPermission(String, String),
+    /// `GET /2018-10-31/layers/{LayerName}/versions/{VersionNumber}/policy`
+    GetLayerVersionPolicy(String, String),
+    /// `DELETE /2018-10-31/layers/{LayerName}/versions/{VersionNumber}/policy/{StatementId}`
+    RemoveLayerVersionPermission(String, String, String),
     /// `POST /` with `X-Amz-Target: Logs_20140328.<operation>`: the CloudWatch Logs API
     /// (JSON 1.1) for functions' logs.
     CloudWatchLogs(String),
@@ -102,6 +119,9 @@ pub enum Operation {
     /// `GET /_lambox/code/{sha256}`: lambox's download URL for a stored deployment package
     /// (what `GetFunction`'s `Code.Location` points at).
     DownloadCode(String),
+    /// `GET /_lambox/layer/{sha256}`: lambox's download URL for a stored layer archive (what a
+    /// layer version's `Content.Location` points at).
+    DownloadLayer(String),
     /// `GET /_lambox/health`: liveness.
     Health,
 }
@@ -151,10 +171,19 @@ impl Operation {
             Self::AddPermission(_) => "AddPermission",
             Self::GetPolicy(_) => "GetPolicy",
             Self::RemovePermission(..) => "RemovePermission",
+            Self::PublishLayerVersion(_) => "PublishLayerVersion",
+            Self::ListLayerVersions(_) => "ListLayerVersions",
+            Self::GetLayerVersion(..) => "GetLayerVersion",
+            Self::DeleteLayerVersion(..) => "DeleteLayerVersion",
+            Self::ListLayers => "ListLayers",
+            Self::AddLayerVersionPermission(..) => "AddLayerVersionPermission",
+            Self::GetLayerVersionPolicy(..) => "GetLayerVersionPolicy",
+            Self::RemoveLayerVersionPermission(..) => "RemoveLayerVersionPermission",
             Self::CloudWatchLogs(_) => "CloudWatchLogs",
             Self::AdminLogs => "AdminLogs",
             Self::AdminDestinationRecords => "AdminDestinationRecords",
             Self::DownloadCode(_) => "DownloadCode",
+            Self::DownloadLayer(_) => "DownloadLayer",
             Self::Health => "Health",
         }
     }
@@ -179,9 +208,14 @@ impl Operation {
                 | Self::GetFunctionRecursionConfig(_)
                 | Self::GetProvisionedConcurrencyConfig(_)
                 | Self::GetPolicy(_)
+                | Self::ListLayerVersions(_)
+                | Self::GetLayerVersion(..)
+                | Self::ListLayers
+                | Self::GetLayerVersionPolicy(..)
                 | Self::AdminLogs
                 | Self::AdminDestinationRecords
                 | Self::DownloadCode(_)
+                | Self::DownloadLayer(_)
                 | Self::Health
         )
     }
@@ -232,9 +266,18 @@ impl Operation {
             | Op::CloudWatchLogs(_)
             | Op::ListFunctions
             | Op::GetAccountSettings
+            | Op::PublishLayerVersion(_)
+            | Op::ListLayerVersions(_)
+            | Op::GetLayerVersion(..)
+            | Op::DeleteLayerVersion(..)
+            | Op::ListLayers
+            | Op::AddLayerVersionPermission(..)
+            | Op::GetLayerVersionPolicy(..)
+            | Op::RemoveLayerVersionPermission(..)
             | Op::AdminLogs
             | Op::AdminDestinationRecords
             | Op::DownloadCode(_)
+            | Op::DownloadLayer(_)
             | Op::Health => None,
         }
     }
@@ -253,7 +296,10 @@ impl Operation {
 
     /// Whether the operation is one of lambox's own, outside the AWS API (no SigV4).
     pub fn is_internal(&self) -> bool {
-        matches!(self, Self::DownloadCode(_) | Self::Health)
+        matches!(
+            self,
+            Self::DownloadCode(_) | Self::DownloadLayer(_) | Self::Health
+        )
     }
 }
 
@@ -383,6 +429,25 @@ pub fn route(method: &str, raw_path: &str) -> Option<Operation> {
         ("GET", ["_lambox", "admin", "logs"]) => Op::AdminLogs,
         ("GET", ["_lambox", "admin", "destination-records"]) => Op::AdminDestinationRecords,
         ("GET", ["_lambox", "code", sha]) => Op::DownloadCode(label(sha)?),
+        ("GET", ["_lambox", "layer", sha]) => Op::DownloadLayer(label(sha)?),
+        ("GET", ["2018-10-31", "layers"]) => Op::ListLayers,
+        ("POST", ["2018-10-31", "layers", l, "versions"]) => Op::PublishLayerVersion(label(l)?),
+        ("GET", ["2018-10-31", "layers", l, "versions"]) => Op::ListLayerVersions(label(l)?),
+        ("GET", ["2018-10-31", "layers", l, "versions", v]) => {
+            Op::GetLayerVersion(label(l)?, label(v)?)
+        }
+        ("DELETE", ["2018-10-31", "layers", l, "versions", v]) => {
+            Op::DeleteLayerVersion(label(l)?, label(v)?)
+        }
+        ("POST", ["2018-10-31", "layers", l, "versions", v, "policy"]) => {
+            Op::AddLayerVersionPermission(label(l)?, label(v)?)
+        }
+        ("GET", ["2018-10-31", "layers", l, "versions", v, "policy"]) => {
+            Op::GetLayerVersionPolicy(label(l)?, label(v)?)
+        }
+        ("DELETE", ["2018-10-31", "layers", l, "versions", v, "policy", sid]) => {
+            Op::RemoveLayerVersionPermission(label(l)?, label(v)?, label(sid)?)
+        }
         ("GET", ["_lambox", "health"]) => Op::Health,
         _ => return None,
     };
@@ -433,148 +498,4 @@ impl Query {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn routes_function_operations() {
-        assert_eq!(
-            route("POST", "/2015-03-31/functions"),
-            Some(Operation::CreateFunction)
-        );
-        assert_eq!(
-            route("POST", "/2015-03-31/functions/"),
-            Some(Operation::CreateFunction)
-        );
-        assert_eq!(
-            route("GET", "/2015-03-31/functions/"),
-            Some(Operation::ListFunctions)
-        );
-        assert_eq!(
-            route("GET", "/2015-03-31/functions/my-fn/configuration"),
-            Some(Operation::GetFunctionConfiguration("my-fn".into()))
-        );
-        assert_eq!(
-            route("PUT", "/2015-03-31/functions/f/code"),
-            Some(Operation::UpdateFunctionCode("f".into()))
-        );
-        assert_eq!(route("PATCH", "/2015-03-31/functions/f"), None);
-        assert_eq!(route("GET", "/2015-03-31/functions/f/nope"), None);
-        assert_eq!(route("GET", "/"), None);
-    }
-
-    #[test]
-    fn routes_invocation_operations() {
-        assert_eq!(
-            route("POST", "/2015-03-31/functions/f/invocations"),
-            Some(Operation::Invoke("f".into()))
-        );
-        assert_eq!(
-            route("POST", "/2019-09-25/functions/f/event-invoke-config"),
-            Some(Operation::UpdateFunctionEventInvokeConfig("f".into()))
-        );
-        assert_eq!(
-            route("GET", "/2019-09-25/functions/f/event-invoke-config/list"),
-            Some(Operation::ListFunctionEventInvokeConfigs("f".into()))
-        );
-        assert_eq!(
-            route("GET", "/2019-09-30/functions/f/concurrency"),
-            Some(Operation::GetFunctionConcurrency("f".into()))
-        );
-        // Concurrency is read under one date and written under another, as AWS routes it.
-        assert_eq!(route("GET", "/2017-10-31/functions/f/concurrency"), None);
-    }
-
-    #[test]
-    fn routes_version_and_alias_operations() {
-        assert_eq!(
-            route("POST", "/2015-03-31/functions/f/versions"),
-            Some(Operation::PublishVersion("f".into()))
-        );
-        assert_eq!(
-            route("GET", "/2015-03-31/functions/f/aliases/live"),
-            Some(Operation::GetAlias("f".into(), "live".into()))
-        );
-        assert_eq!(
-            route("DELETE", "/2015-03-31/functions/f/aliases/live"),
-            Some(Operation::DeleteAlias("f".into(), "live".into()))
-        );
-        assert_eq!(route("POST", "/2015-03-31/functions/f/aliases/live"), None);
-        assert_eq!(
-            route("GET", "/2020-06-30/functions/f/code-signing-config"),
-            Some(Operation::GetFunctionCodeSigningConfig("f".into()))
-        );
-        assert_eq!(
-            route("PUT", "/2024-08-31/functions/f/recursion-config"),
-            Some(Operation::PutFunctionRecursionConfig("f".into()))
-        );
-        assert_eq!(
-            route("GET", "/2015-03-31/functions/f/recursion-config"),
-            None
-        );
-    }
-
-    #[test]
-    fn routes_policy_operations_and_names_their_actions() {
-        let remove = route("DELETE", "/2015-03-31/functions/f/policy/s3").unwrap();
-        assert_eq!(remove, Operation::RemovePermission("f".into(), "s3".into()));
-        assert_eq!(remove.function_label(), Some("f"));
-        assert_eq!(remove.action(), "lambda:RemovePermission");
-        assert_eq!(
-            route("POST", "/2015-03-31/functions/f/invocations")
-                .unwrap()
-                .action(),
-            "lambda:InvokeFunction"
-        );
-        assert_eq!(
-            route("GET", "/2015-03-31/functions")
-                .unwrap()
-                .function_label(),
-            None
-        );
-    }
-
-    #[test]
-    fn routes_the_logs_protocol_by_target() {
-        let op = route_target("POST", "/", Some("Logs_20140328.FilterLogEvents")).unwrap();
-        assert_eq!(op, Operation::CloudWatchLogs("FilterLogEvents".into()));
-        assert_eq!(op.signing_service(), "logs");
-        assert_eq!(route_target("GET", "/", Some("Logs_20140328.X")), None);
-        assert_eq!(
-            route_target("POST", "/", Some("DynamoDB_20120810.Scan")),
-            None
-        );
-        assert_eq!(route_target("POST", "/", None), None);
-    }
-
-    #[test]
-    fn decodes_labels_after_matching() {
-        assert_eq!(
-            route(
-                "DELETE",
-                "/2017-03-31/tags/arn%3Aaws%3Alambda%3Aus-east-1%3A111111111111%3Afunction%3Af"
-            ),
-            Some(Operation::UntagResource(
-                "arn:aws:lambda:us-east-1:111111111111:function:f".into()
-            ))
-        );
-        // An encoded slash stays inside its label.
-        assert_eq!(
-            route("GET", "/2015-03-31/functions/a%2Fb"),
-            Some(Operation::GetFunction("a/b".into()))
-        );
-        assert_eq!(
-            route("GET", "/2015-03-31/functions/f%3A%24LATEST"),
-            Some(Operation::GetFunction("f:$LATEST".into()))
-        );
-    }
-
-    #[test]
-    fn parses_queries() {
-        let q = Query::parse(Some("tagKeys=a&tagKeys=b%20c&Qualifier=%24LATEST&x"));
-        assert_eq!(q.all("tagKeys"), ["a", "b c"]);
-        assert_eq!(q.get("Qualifier"), Some("$LATEST"));
-        assert_eq!(q.get("x"), Some(""));
-        assert_eq!(Query::parse(None).get("a"), None);
-    }
-}
+mod tests;
