@@ -24,8 +24,8 @@ CREATE TABLE layer_versions (
     version                  INTEGER NOT NULL,
     description              TEXT NOT NULL,
     license_info             TEXT,
-    compatible_runtimes      TEXT NOT NULL,   -- JSON array of runtime identifiers
-    compatible_architectures TEXT NOT NULL,   -- JSON array
+    compatible_runtimes      TEXT,            -- JSON array of runtime identifiers; NULL: not given
+    compatible_architectures TEXT,            -- JSON array; NULL: not given
     code_sha256              TEXT NOT NULL REFERENCES code_blobs (sha256),   -- hex
     code_size                INTEGER NOT NULL,
     unzipped_size            INTEGER NOT NULL,

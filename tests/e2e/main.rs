@@ -3,6 +3,7 @@
 use std::io::Write;
 
 use aws_sdk_lambda::Client;
+use aws_sdk_lambda::client::Waiters;
 use aws_sdk_lambda::config::retry::RetryConfig;
 use aws_sdk_lambda::config::{BehaviorVersion, Credentials, Region};
 use aws_sdk_lambda::error::ProvideErrorMetadata;
@@ -88,6 +89,19 @@ async fn rust_sdk_round_trip() {
         Some("arn:aws:lambda:us-east-1:111111111111:function:sdk-fn")
     );
     assert_eq!(created.state().map(|s| s.as_str()), Some("Pending"));
+    // Pending until the transition ends, as on AWS; the SDK's waiter sees it through.
+    let pending = c
+        .get_function_configuration()
+        .function_name("sdk-fn")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(pending.state().map(|s| s.as_str()), Some("Pending"));
+    c.wait_until_function_active_v2()
+        .function_name("sdk-fn")
+        .wait(std::time::Duration::from_secs(30))
+        .await
+        .unwrap();
 
     let got = c
         .get_function()
@@ -97,6 +111,11 @@ async fn rust_sdk_round_trip() {
         .unwrap();
     let conf = got.configuration().unwrap();
     assert_eq!(conf.state().map(|s| s.as_str()), Some("Active"));
+    assert_ne!(
+        conf.revision_id(),
+        created.revision_id(),
+        "the RevisionId advances when the function becomes Active"
+    );
     assert_eq!(conf.runtime(), Some(&Runtime::Python312));
     assert_eq!(
         conf.environment()
@@ -123,6 +142,22 @@ async fn rust_sdk_round_trip() {
     assert_eq!(
         updated.last_update_status().map(|s| s.as_str()),
         Some("InProgress")
+    );
+    let conflict = c
+        .update_function_configuration()
+        .function_name("sdk-fn")
+        .timeout(31)
+        .send()
+        .await
+        .unwrap_err()
+        .into_service_error();
+    assert!(conflict.is_resource_conflict_exception(), "{conflict:?}");
+    assert_eq!(
+        conflict.message(),
+        Some(
+            "The operation cannot be performed at this time. An update is in progress for \
+             resource: arn:aws:lambda:us-east-1:111111111111:function:sdk-fn"
+        )
     );
 
     let listed = c.list_functions().send().await.unwrap();

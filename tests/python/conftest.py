@@ -52,6 +52,9 @@ class Lambox:
         env = {k: v for k, v in os.environ.items() if not k.startswith("LAMBOX_") and not k.startswith("AWS_")}
         # Retries of asynchronous events in tenths of seconds rather than minutes.
         env["LAMBOX_ASYNC_EVENTS__RETRY_BASE_SECONDS"] = "0.2"
+        # Changes take effect at once, so that a test may update a function right after creating
+        # it; test_fidelity.py runs with AWS-like transitions (the default) on purpose.
+        env["LAMBOX_STATE_TRANSITION_MS"] = "0"
         env.update(self.extra_env)
         env.setdefault("RUST_LOG", "info")
         args = [lambox_bin()]

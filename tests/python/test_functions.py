@@ -32,7 +32,7 @@ def test_lifecycle_matches_aws_shapes(lam):
     got = lam.get_function(FunctionName="fn-life")
     assert got["Configuration"]["State"] == "Active"
     assert got["Configuration"]["LastUpdateStatus"] == "Successful"
-    assert got["Configuration"]["RevisionId"] == created["RevisionId"]
+    assert got["Configuration"]["RevisionId"] != created["RevisionId"], "it advances with Pending -> Active"
     assert got["Code"]["RepositoryType"] == "S3"
     assert "Tags" not in got
 
@@ -155,12 +155,11 @@ def test_update_code_revision_precondition_and_dry_run(lam):
     dry = lam.update_function_code(FunctionName="fn-rev", ZipFile=make_zip({"b.py": ""}), DryRun=True)
     assert dry["CodeSha256"] != created["CodeSha256"]
     assert lam.get_function(FunctionName="fn-rev")["Configuration"]["CodeSha256"] == created["CodeSha256"]
-    ok = lam.update_function_code(
-        FunctionName="fn-rev", ZipFile=make_zip({"c.py": ""}), RevisionId=created["RevisionId"]
-    )
-    assert ok["RevisionId"] != created["RevisionId"]
+    current = lam.get_function(FunctionName="fn-rev")["Configuration"]["RevisionId"]
+    ok = lam.update_function_code(FunctionName="fn-rev", ZipFile=make_zip({"c.py": ""}), RevisionId=current)
+    assert ok["RevisionId"] != current
     with pytest.raises(ClientError) as e:
-        lam.update_function_configuration(FunctionName="fn-rev", Timeout=9, RevisionId=created["RevisionId"])
+        lam.update_function_configuration(FunctionName="fn-rev", Timeout=9, RevisionId=current)
     assert error_of(e)[0:2] == ("PreconditionFailedException", 412)
     assert lam.get_function_configuration(FunctionName="fn-rev")["Timeout"] == 3
 

@@ -4,6 +4,7 @@ executables on PATH and at their literal path, shared libraries), in order, acro
 deletions and restarts. The Docker backend runs the function tests again (test_docker.py)."""
 
 import base64
+import os
 import hashlib
 import json
 import shutil
@@ -114,7 +115,14 @@ def test_layer_versions_with_aws_shapes_and_errors(server, lam):
 
     v2 = publish(lam, "deps", {"nodejs/node_modules/x/index.js": "module.exports = 2;"},
                  CompatibleRuntimes=["nodejs20.x"])
-    assert v2["Version"] == 2 and v2["CompatibleArchitectures"] == [] and "LicenseInfo" not in v2
+    assert v2["Version"] == 2 and "LicenseInfo" not in v2
+    assert "CompatibleArchitectures" not in v2, "not given, not shown (AWS's answer)"
+    empty = lam.publish_layer_version(LayerName="empty-lists", Content={"ZipFile": content},
+                                      CompatibleRuntimes=[], CompatibleArchitectures=[])
+    assert (empty["CompatibleRuntimes"], empty["CompatibleArchitectures"]) == ([], [])
+    old = lam.publish_layer_version(LayerName="deprecated", Content={"ZipFile": content},
+                                    CompatibleRuntimes=["python3.7", "nodejs12.x", "java8", "go1.x", "provided"])
+    assert old["CompatibleRuntimes"][-1] == "provided", "AWS accepts deprecated runtimes"
     got = lam.get_layer_version(LayerName="deps", VersionNumber=1)
     assert got["LayerVersionArn"] == v1["LayerVersionArn"] and got["Description"] == "first"
     by_arn = lam.get_layer_version_by_arn(Arn=v2["LayerVersionArn"])
@@ -129,8 +137,9 @@ def test_layer_versions_with_aws_shapes_and_errors(server, lam):
     assert [v["Version"] for v in page["LayerVersions"] + rest["LayerVersions"]] == [2, 1]
     publish(lam, "other", {"a.txt": "a"})
     layers = lam.list_layers()["Layers"]
-    assert [(l["LayerName"], l["LatestMatchingVersion"]["Version"]) for l in layers] == [("deps", 2), ("other", 1)]
-    assert layers[0]["LayerArn"] == v1["LayerArn"]
+    assert [(l["LayerName"], l["LatestMatchingVersion"]["Version"]) for l in layers] == [
+        ("deprecated", 1), ("deps", 2), ("empty-lists", 1), ("other", 1)]
+    assert layers[1]["LayerArn"] == v1["LayerArn"]
     only_py = lam.list_layers(CompatibleRuntime="python3.12")["Layers"]
     assert [(l["LayerName"], l["LatestMatchingVersion"]["Version"]) for l in only_py] == [("deps", 1)]
     assert lam.list_layer_versions(LayerName="nothing")["LayerVersions"] == []
@@ -458,3 +467,30 @@ def test_without_namespaces_layers_still_load_from_per_sandbox_paths(tmp_path):
         assert out["tool_at_opt"].startswith("failed"), "no /opt without namespaces"
     finally:
         s.stop()
+
+
+def test_the_data_directory_is_hidden_from_sandboxes():
+    """With namespaces, no function sees lambox's data directory: other sandboxes' files, every
+    account's code and layers, the database (the data directory here is outside /tmp, which a
+    sandbox never sees anyway)."""
+    import uuid
+
+    from conftest import ROOT
+
+    data = ROOT / "target" / "test-data" / uuid.uuid4().hex
+    data.mkdir(parents=True)
+    s = Lambox(data / "data").start()
+    try:
+        lam = s.client()
+        probe = ("import os\ndef handler(event, context):\n"
+                 "    d = event['dir']\n"
+                 "    return {'exists': os.path.isdir(d), 'entries': os.listdir(d) if os.path.isdir(d) else None}\n")
+        create(lam, "snoop", make_zip({"handler.py": probe}))
+        out = invoke(lam, "snoop", {"dir": str(data / "data")})
+        assert out == {"exists": True, "entries": []}, "covered by an empty directory"
+        assert (data / "data" / "lambox.db").exists(), "while lambox has it"
+        out = invoke(lam, "snoop", {"dir": str(data)})
+        assert out["entries"] == ["data"] or sorted(out["entries"]) == sorted(os.listdir(data))
+    finally:
+        s.stop()
+        shutil.rmtree(data, ignore_errors=True)

@@ -39,6 +39,10 @@ pub struct IsolateArgs {
     /// An empty directory the new root is built on (a tmpfs is mounted there, in the new mount
     /// namespace only).
     pub root: Option<PathBuf>,
+    /// Directories of the host that the runtime must not see (lambox's data directory: other
+    /// sandboxes' files, every account's code, the database): an empty, read-only tmpfs covers
+    /// each in the new root.
+    pub hide: Vec<PathBuf>,
     /// Only check that the namespaces can be made, then exit.
     pub probe: bool,
     /// The command to execute.
@@ -46,8 +50,8 @@ pub struct IsolateArgs {
 }
 
 impl IsolateArgs {
-    /// Parses `[--task DIR] [--opt DIR] [--tmp DIR] [--runtime DIR] [--root DIR] [--probe] --
-    /// COMMAND…`.
+    /// Parses `[--task DIR] [--opt DIR] [--tmp DIR] [--runtime DIR] [--root DIR] [--hide DIR]…
+    /// [--probe] -- COMMAND…`.
     ///
     /// ```
     /// let args = lambox_agent::isolate::IsolateArgs::parse(
@@ -74,6 +78,7 @@ impl IsolateArgs {
                 "--tmp" => parsed.tmp = path("--tmp")?,
                 "--runtime" => parsed.runtime = path("--runtime")?,
                 "--root" => parsed.root = path("--root")?,
+                "--hide" => parsed.hide.extend(path("--hide")?),
                 "--probe" => parsed.probe = true,
                 "--" => {
                     parsed.command.extend(it.by_ref());
@@ -152,12 +157,13 @@ fn unshare_namespaces() -> anyhow::Result<()> {
         std::fs::write("/proc/self/gid_map", format!("{0} {0} 1", gid.as_raw()))
             .context("gid_map")?;
     }
-    // Nothing done from here on propagates back to the host's mounts.
+    // Nothing done from here on propagates back to the host's mounts, while the host's
+    // unmounts still reach this copy (a private copy would keep the host's mounts busy).
     mount_change(
         "/",
-        MountPropagationFlags::PRIVATE | MountPropagationFlags::REC,
+        MountPropagationFlags::DOWNSTREAM | MountPropagationFlags::REC,
     )
-    .context("making / private")?;
+    .context("making / a slave of the host's mounts")?;
     Ok(())
 }
 
@@ -187,6 +193,11 @@ fn kept_flags(path: &Path) -> MountFlags {
             if f.contains(have) {
                 flags |= keep;
             }
+        }
+        // Neither: the mount updates access times strictly, which a remount must say, or the
+        // kernel takes it for a change to relatime (refused for an inherited mount).
+        if !f.intersects(StatVfsMountFlags::NOATIME | StatVfsMountFlags::RELATIME) {
+            flags |= MountFlags::STRICTATIME;
         }
     }
     flags
@@ -273,6 +284,23 @@ fn build_root(args: &IsolateArgs, root: &Path) -> anyhow::Result<()> {
                 root.join("tmp"),
                 std::os::unix::fs::PermissionsExt::from_mode(0o1777),
             )?;
+        }
+    }
+    for hidden in &args.hide {
+        let Ok(inside) = hidden.strip_prefix("/") else {
+            continue;
+        };
+        let at = root.join(inside);
+        // Only where the new root shows it (not under the sandbox's own /tmp or /opt).
+        if at.is_dir() {
+            mount(
+                "lambox",
+                &at,
+                "tmpfs",
+                MountFlags::RDONLY | MountFlags::NOSUID | MountFlags::NODEV,
+                None,
+            )
+            .with_context(|| format!("hiding {}", hidden.display()))?;
         }
     }
     let old = root.join(".old-root");

@@ -54,6 +54,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         layer_sets_dir: data.path().join("layer-sets"),
         // Lambda's paths where Linux allows it (`lambox isolate`); per-sandbox ones otherwise.
         isolate_command: vec![agent.clone(), "isolate".into()],
+        hidden_dirs: vec![data.path().to_owned()],
         agent_command: vec![agent, "agent".into()],
         python: "python3".into(),
         node: "node".into(),

@@ -42,6 +42,9 @@ pub struct ProcessBackendConfig {
     /// How `isolate` is started (e.g. `["/usr/bin/lambox", "isolate"]`); empty: sandboxes are
     /// never isolated (per-sandbox directories stand in for Lambda's paths).
     pub isolate_command: Vec<String>,
+    /// Directories an isolated runtime must not see (lambox's data directory: other sandboxes'
+    /// files, every account's code and layers, the database).
+    pub hidden_dirs: Vec<PathBuf>,
     /// The agent's command line (e.g. `["/usr/bin/lambox", "agent"]`).
     pub agent_command: Vec<String>,
     /// The Python interpreter (a name on PATH or a path).
@@ -112,12 +115,18 @@ impl ProcessBackend {
         *self
             .isolation
             .get_or_init(|| async {
+                // Everything a sandbox does, but with the runtime clients for its code.
+                let root = self.config.sandboxes_dir.join(".probe-root");
+                let _ = std::fs::create_dir_all(&root);
+                let runtimes = &self.config.runtimes_dir;
                 let probe = tokio::process::Command::new(program)
                     .args(args)
                     .arg("--probe")
+                    .args(self.isolation_args(runtimes, runtimes, runtimes, &root, None))
                     .stdin(Stdio::null())
                     .output()
                     .await;
+                let _ = std::fs::remove_dir(&root);
                 let reason = match probe {
                     Ok(out) if out.status.success() => return true,
                     Ok(out) => String::from_utf8_lossy(&out.stderr).trim().to_owned(),
@@ -211,6 +220,33 @@ impl ProcessBackend {
         .cloned()
     }
 
+    /// The arguments of `isolate` for a sandbox of these directories.
+    fn isolation_args(
+        &self,
+        task: &Path,
+        tmp: &Path,
+        runtime: &Path,
+        root: &Path,
+        opt: Option<&Path>,
+    ) -> Vec<String> {
+        let mut args = Vec::new();
+        let mut pass = |flag: &str, path: &Path| {
+            args.push(flag.to_owned());
+            args.push(path.display().to_string());
+        };
+        pass("--task", task);
+        pass("--tmp", tmp);
+        pass("--runtime", runtime);
+        pass("--root", root);
+        if let Some(opt) = opt {
+            pass("--opt", opt);
+        }
+        for hidden in &self.config.hidden_dirs {
+            pass("--hide", hidden);
+        }
+        args
+    }
+
     /// Whether the runtime's interpreter lives where an isolated sandbox has its own
     /// directories (`/tmp`, `/opt`, `/var/task`, `/var/runtime`), so that it would not be found
     /// there; such a sandbox is started without isolation (said once in the log).
@@ -222,9 +258,12 @@ impl ProcessBackend {
         let Ok(interpreter) = self.interpreter(family).await else {
             return false;
         };
+        // Where it really is: a link on PATH may lead under /opt.
+        let real = std::fs::canonicalize(&interpreter)
+            .map_or_else(|_| interpreter.clone(), |p| p.display().to_string());
         let hidden = ["/tmp/", "/opt/", "/var/task/", "/var/runtime/"]
             .iter()
-            .any(|p| interpreter.starts_with(p));
+            .any(|p| interpreter.starts_with(p) || real.starts_with(p));
         if hidden
             && !self
                 .warned_hidden
@@ -332,17 +371,13 @@ impl ProcessBackend {
             let root = dir.join("root");
             std::fs::create_dir_all(&root)?;
             let mut isolate: Vec<String> = self.config.isolate_command.clone();
-            let mut bind = |flag: &str, path: &Path| {
-                isolate.push(flag.to_owned());
-                isolate.push(path.display().to_string());
-            };
-            bind("--task", &task);
-            bind("--tmp", &tmp);
-            bind("--runtime", &self.config.runtimes_dir);
-            bind("--root", &root);
-            if let Some(opt) = &opt {
-                bind("--opt", opt);
-            }
+            isolate.extend(self.isolation_args(
+                &task,
+                &tmp,
+                &self.config.runtimes_dir,
+                &root,
+                opt.as_deref(),
+            ));
             isolate.push("--".to_owned());
             isolate.append(&mut bootstrap);
             bootstrap = isolate;

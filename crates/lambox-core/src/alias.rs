@@ -125,7 +125,8 @@ pub fn check_routing(
         return Ok(None);
     };
     if primary == LATEST {
-        return Err(LambdaError::InvalidParameterValue(
+        // Without `Type`, as AWS sends it (recorded).
+        return Err(LambdaError::InvalidParameterValueUntyped(
             "$LATEST is not supported for an alias pointing to more than 1 version".to_owned(),
         ));
     }

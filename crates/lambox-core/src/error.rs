@@ -18,6 +18,10 @@ pub enum LambdaError {
     /// `InvalidParameterValueException` (400).
     #[error("{0}")]
     InvalidParameterValue(String),
+    /// `InvalidParameterValueException` (400) as AWS sends it for concurrency limits and a few
+    /// alias rules: without the `Type` key the other parameter errors carry (recorded).
+    #[error("{0}")]
+    InvalidParameterValueUntyped(String),
     /// `ResourceNotFoundException` (404).
     #[error("{0}")]
     ResourceNotFound(String),
@@ -50,7 +54,8 @@ pub enum LambdaError {
     /// `PolicyLengthExceededException` (400): a policy over 20 KB.
     #[error("{0}")]
     PolicyLengthExceeded(String),
-    /// `AccessDeniedException` (403).
+    /// `AccessDeniedException` (403); an empty message is sent as `null`, as AWS sends it for
+    /// CreateFunction with another account's ARN.
     #[error("{0}")]
     AccessDenied(String),
     /// `ServiceException` (500): something failed on lambox's side.

@@ -18,6 +18,7 @@ pub mod env_vars;
 pub mod error;
 pub mod function;
 pub mod layer;
+pub mod lifecycle;
 pub mod limits;
 pub mod lines;
 pub mod logfilter;

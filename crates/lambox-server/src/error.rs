@@ -79,6 +79,9 @@ impl ApiError {
                 L::InvalidParameterValue(_) => {
                     shape(400, "InvalidParameterValueException", "message", true)
                 }
+                L::InvalidParameterValueUntyped(_) => {
+                    shape(400, "InvalidParameterValueException", "message", false)
+                }
                 L::ResourceNotFound(_) => shape(404, "ResourceNotFoundException", "Message", true),
                 L::ProvisionedConcurrencyConfigNotFound(_) => shape(
                     404,
@@ -143,7 +146,11 @@ impl IntoResponse for ApiError {
         if let Self::Logs { code, .. } = &self {
             body.insert("__type".into(), Value::from(*code));
         }
-        body.insert(shape.message_key.into(), Value::from(self.to_string()));
+        let message = match &self {
+            Self::Lambda(LambdaError::AccessDenied(m)) if m.is_empty() => Value::Null,
+            other => Value::from(other.to_string()),
+        };
+        body.insert(shape.message_key.into(), message);
         if let Self::Lambda(LambdaError::TooManyRequests { reason, .. }) = &self {
             body.insert("Reason".into(), Value::from(reason.as_str()));
         }

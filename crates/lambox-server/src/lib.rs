@@ -27,6 +27,7 @@ pub mod error;
 pub mod http;
 pub mod invoke;
 pub mod routing;
+pub mod s3;
 mod server;
 mod start;
 

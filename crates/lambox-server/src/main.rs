@@ -65,12 +65,16 @@ struct ClientArgs {
 }
 
 impl ClientArgs {
-    fn target(&self) -> Target {
+    /// Where requests about function `name` go: the region its ARN names, else `--region`
+    /// (`AWS_REGION`), else the AWS CLI's choice.
+    fn target(&self, name: &str) -> Target {
         Target {
             endpoint: self.endpoint.clone(),
             access_key_id: self.access_key_id.clone(),
             secret_access_key: self.secret_access_key.clone(),
-            region: self.region.clone().unwrap_or_else(cli::default_region),
+            region: cli::region_of_arn(name)
+                .or_else(|| self.region.clone())
+                .unwrap_or_else(cli::default_region),
         }
     }
 }
@@ -133,13 +137,18 @@ fn init_logging(config: &Config) {
     let filter = EnvFilter::try_from_default_env()
         .or_else(|_| EnvFilter::try_new(&config.log.filter))
         .unwrap_or_else(|_| EnvFilter::new("info"));
+    // Colour for a person at a terminal, never into a file or a pipe.
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_writer(std::io::stderr);
     if config.log.json {
         builder.json().init();
     } else {
         builder.init();
+    }
+    for name in lambox_server::config::unknown_variables(std::env::vars()) {
+        tracing::warn!(variable = %name, "{name} names no setting of lambox; it is ignored");
     }
 }
 
@@ -160,7 +169,10 @@ fn main() -> anyhow::Result<ExitCode> {
         }
         Command::Config(args) => {
             let config = Config::load(cli.config.as_deref(), &args.overrides())?;
-            print!("{}", config.to_toml());
+            for name in lambox_server::config::unknown_variables(std::env::vars()) {
+                eprintln!("warning: {name} names no setting of lambox; it is ignored");
+            }
+            print!("{}", config.with_derived_values().to_toml());
             Ok(ExitCode::SUCCESS)
         }
         Command::Serve(args) => {
@@ -187,7 +199,7 @@ fn main() -> anyhow::Result<ExitCode> {
         } => {
             cli::check_payload(&payload)?;
             client_runtime()?.block_on(cli::invoke(
-                &client.target(),
+                &client.target(&name),
                 &name,
                 &payload,
                 qualifier.as_deref(),
@@ -206,7 +218,7 @@ fn main() -> anyhow::Result<ExitCode> {
             follow,
             client,
         } => {
-            client_runtime()?.block_on(cli::logs(&client.target(), &name, follow))?;
+            client_runtime()?.block_on(cli::logs(&client.target(&name), &name, follow))?;
             Ok(ExitCode::SUCCESS)
         }
     }

@@ -78,14 +78,17 @@ impl Background {
 /// `backend` or else the configured one. `config.listen` must be the address actually bound
 /// (sandboxes reach lambox by it).
 pub async fn open_state(
-    config: Config,
+    mut config: Config,
     backend: Option<Arc<dyn Backend>>,
 ) -> Result<Arc<AppState>, StartError> {
+    // Absolute from here on: sandboxes (and `lambox isolate`) start in other directories.
+    config.data_dir = std::path::absolute(&config.data_dir)?;
     let durability = match config.durability {
         DurabilityMode::Full => Durability::Full,
         DurabilityMode::Normal => Durability::Normal,
     };
     let store = Store::open(&config.data_dir, durability).await?;
+    store.set_transition_window(Duration::from_millis(config.state_transition_ms));
     let installation_id = store
         .installation_id(&uuid::Uuid::new_v4().simple().to_string())
         .await?;
@@ -213,6 +216,7 @@ async fn configured_backend(
                 runtimes_dir: config.data_dir.join("runtimes"),
                 layer_sets_dir: config.data_dir.join("layer-sets"),
                 isolate_command,
+                hidden_dirs: vec![config.data_dir.clone()],
                 agent_command: agent,
                 python: config.process.python.clone(),
                 node: config.process.node.clone(),

@@ -29,6 +29,9 @@ pub enum StoreError {
     /// nothing else used it, since the caller read it).
     #[error("a layer's content is gone")]
     LayerContentGone,
+    /// An update of `$LATEST` arrived while the previous change's transition is under way.
+    #[error("a state transition is under way")]
+    TransitionUnderWay(lambox_core::lifecycle::Transition),
     /// The caller's expected `RevisionId` is not the current one.
     #[error("revision id does not match")]
     RevisionMismatch,

@@ -4,6 +4,7 @@ use std::collections::BTreeMap;
 
 use lambox_core::arn::LATEST;
 use lambox_core::function::FunctionConfig;
+use lambox_core::lifecycle::{self, Transition};
 use sqlx::Connection;
 
 use crate::blobs::{LOOK_UP_ABOVE_BYTES, blob_exists, layer_blobs, pin_latest_layers, put_blob};
@@ -16,14 +17,14 @@ use crate::{Store, StoreError};
 
 /// `$LATEST` as a version row.
 pub(crate) const LATEST_SELECT: &str = "SELECT name, 0 AS seq, revision_id, code_sha256, code_size, \
-     blob_sha256, config, last_modified_ms FROM functions";
+     blob_sha256, config, last_modified_ms, created_ms FROM functions";
 /// A function with `$LATEST`, by (account, region, name).
 pub(crate) const FUNCTION_SELECT: &str = "SELECT id, name, 0 AS seq, revision_id, code_sha256, code_size, \
-     blob_sha256, config, last_modified_ms, tags, reserved_concurrency FROM functions \
+     blob_sha256, config, last_modified_ms, created_ms, tags, reserved_concurrency FROM functions \
      WHERE account = ? AND region = ? AND name = ?";
 /// Published versions as version rows.
 pub(crate) const VERSIONS_SELECT: &str = "SELECT f.name, v.version AS seq, v.revision_id, v.code_sha256, \
-     v.code_size, v.blob_sha256, v.config, v.last_modified_ms \
+     v.code_size, v.blob_sha256, v.config, v.last_modified_ms, v.last_modified_ms AS created_ms \
      FROM function_versions v JOIN functions f ON f.id = v.function_id";
 
 #[derive(sqlx::FromRow)]
@@ -36,20 +37,41 @@ pub(crate) struct VersionRow {
     blob_sha256: Option<String>,
     config: String,
     last_modified_ms: i64,
+    /// The function's creation, for `$LATEST` rows (whose transitions it tells apart).
+    #[sqlx(default)]
+    created_ms: i64,
 }
 
 impl VersionRow {
-    pub(crate) fn into_record(self) -> Result<VersionRecord, StoreError> {
+    /// The record, with `$LATEST`'s transition and `RevisionId` as they are now under a
+    /// transition window of `window_ms` (see `lambox_core::lifecycle`); a published version
+    /// has neither.
+    pub(crate) fn into_record(self, window_ms: i64) -> Result<VersionRecord, StoreError> {
         let config = config_record::decode(&self.config, &self.name)?;
+        let (revision_id, transition) = if self.seq == 0 {
+            let transition = lifecycle::transition_at(
+                lambox_core::time::now_millis(),
+                self.created_ms,
+                self.last_modified_ms,
+                window_ms,
+            );
+            (
+                lifecycle::revision_at(&self.revision_id, transition),
+                transition,
+            )
+        } else {
+            (self.revision_id, None)
+        };
         Ok(VersionRecord {
             version: version_name(self.seq),
             function_name: self.name,
-            revision_id: self.revision_id,
+            revision_id,
             code_sha256_hex: self.code_sha256,
             code_size: u64::try_from(self.code_size).unwrap_or(0),
             has_blob: self.blob_sha256.is_some(),
             config,
             last_modified_ms: self.last_modified_ms,
+            transition,
         })
     }
 }
@@ -185,6 +207,7 @@ impl Store {
             has_blob: blob_sha.is_some(),
             config: f.config.clone(),
             last_modified_ms: f.now_ms,
+            transition: (self.transition_window_ms() > 0).then_some(Transition::Creating),
         })
     }
 
@@ -200,7 +223,8 @@ impl Store {
             .bind(name)
             .fetch_optional(&mut *self.read().await)
             .await?;
-        row.map(|r| r.into_record().map(|(_, f)| f)).transpose()
+        row.map(|r| r.into_record(self.transition_window_ms()).map(|(_, f)| f))
+            .transpose()
     }
 
     /// One version (`$LATEST` or a number) of a function.
@@ -235,7 +259,8 @@ impl Store {
                 .await?
             }
         };
-        row.map(VersionRow::into_record).transpose()
+        let window = self.transition_window_ms();
+        row.map(|r| r.into_record(window)).transpose()
     }
 
     /// A page of versions in (name, version) order after `after`: only `$LATEST` of each
@@ -276,7 +301,7 @@ impl Store {
                 name: row.name.clone(),
                 seq: row.seq,
             });
-            records.push(row.into_record()?);
+            records.push(row.into_record(self.transition_window_ms())?);
         }
         Ok((records, if more { cursor } else { None }))
     }
@@ -303,9 +328,14 @@ impl Store {
             .fetch_optional(&mut *tx)
             .await
             .map_err(StoreError::from)?;
-        let (function_id, current) = row.ok_or(StoreError::NotFound)?.into_record()?;
+        let (function_id, current) = row
+            .ok_or(StoreError::NotFound)?
+            .into_record(self.transition_window_ms())?;
         if expected_revision.is_some_and(|r| r != current.latest.revision_id) {
             return Err(StoreError::RevisionMismatch.into());
+        }
+        if let Some(transition) = current.latest.transition {
+            return Err(StoreError::TransitionUnderWay(transition).into());
         }
         let update = decide(&current)?;
         let (code_sha, code_size, blob_sha) = match &update.code {
@@ -351,6 +381,7 @@ impl Store {
             has_blob: blob_sha.is_some(),
             config: update.config,
             last_modified_ms: update.now_ms,
+            transition: (self.transition_window_ms() > 0).then_some(Transition::Updating),
         };
         let published = match &update.publish_revision_id {
             Some(rev) => {
@@ -366,11 +397,13 @@ impl Store {
         })
     }
 
-    /// Replaces a function's tags by what `decide` makes of the current ones.
+    /// Replaces a function's tags by what `decide` makes of the current ones, giving `$LATEST`
+    /// the `RevisionId` `revision_id`.
     pub async fn update_tags<E>(
         &self,
         scope: &Scope,
         name: &str,
+        revision_id: &str,
         decide: impl FnOnce(&mut BTreeMap<String, String>) -> Result<(), E>,
     ) -> Result<(), E>
     where
@@ -390,8 +423,10 @@ impl Store {
         let (id, tags) = row.ok_or(StoreError::NotFound)?;
         let mut tags = decode_tags(&tags)?;
         decide(&mut tags)?;
-        sqlx::query("UPDATE functions SET tags = ? WHERE id = ?")
+        // Tagging gives `$LATEST` a new RevisionId, as on AWS (its LastModified stays).
+        sqlx::query("UPDATE functions SET tags = ?, revision_id = ? WHERE id = ?")
             .bind(serde_json::to_string(&tags).expect("tags serialize"))
+            .bind(revision_id)
             .bind(id)
             .execute(&mut *tx)
             .await
@@ -459,11 +494,11 @@ pub(crate) struct FunctionRow {
 }
 
 impl FunctionRow {
-    pub(crate) fn into_record(self) -> Result<(i64, FunctionRecord), StoreError> {
+    pub(crate) fn into_record(self, window_ms: i64) -> Result<(i64, FunctionRecord), StoreError> {
         Ok((
             self.id,
             FunctionRecord {
-                latest: self.latest.into_record()?,
+                latest: self.latest.into_record(window_ms)?,
                 tags: decode_tags(&self.tags)?,
                 reserved_concurrency: self
                     .reserved_concurrency

@@ -19,10 +19,11 @@ pub struct LayerVersionRecord {
     pub description: String,
     /// `LicenseInfo`.
     pub license_info: Option<String>,
-    /// `CompatibleRuntimes`.
-    pub compatible_runtimes: Vec<String>,
-    /// `CompatibleArchitectures`.
-    pub compatible_architectures: Vec<String>,
+    /// `CompatibleRuntimes`; `None` when the publisher gave none (AWS then leaves the key
+    /// out, where an empty list it shows).
+    pub compatible_runtimes: Option<Vec<String>>,
+    /// `CompatibleArchitectures`; `None` when not given.
+    pub compatible_architectures: Option<Vec<String>>,
     /// Lowercase hex SHA-256 of the zip.
     pub code_sha256_hex: String,
     /// Size of the zip.
@@ -44,10 +45,10 @@ pub struct NewLayerVersion<'a> {
     pub description: &'a str,
     /// `LicenseInfo`.
     pub license_info: Option<&'a str>,
-    /// `CompatibleRuntimes`.
-    pub compatible_runtimes: &'a [String],
-    /// `CompatibleArchitectures`.
-    pub compatible_architectures: &'a [String],
+    /// `CompatibleRuntimes`, if given.
+    pub compatible_runtimes: Option<&'a [String]>,
+    /// `CompatibleArchitectures`, if given.
+    pub compatible_architectures: Option<&'a [String]>,
     /// The zip.
     pub blob: CodeUpload<'a>,
     /// Sum of the sizes of its files.
@@ -89,8 +90,8 @@ struct VersionRow {
     version: i64,
     description: String,
     license_info: Option<String>,
-    compatible_runtimes: String,
-    compatible_architectures: String,
+    compatible_runtimes: Option<String>,
+    compatible_architectures: Option<String>,
     code_sha256: String,
     code_size: i64,
     unzipped_size: i64,
@@ -99,12 +100,15 @@ struct VersionRow {
 
 impl VersionRow {
     fn into_record(self) -> Result<LayerVersionRecord, StoreError> {
-        let list = |json: &str| -> Result<Vec<String>, StoreError> {
-            serde_json::from_str(json).map_err(|e| StoreError::Corrupt(format!("layer: {e}")))
+        let list = |json: Option<String>| -> Result<Option<Vec<String>>, StoreError> {
+            json.map(|j| {
+                serde_json::from_str(&j).map_err(|e| StoreError::Corrupt(format!("layer: {e}")))
+            })
+            .transpose()
         };
         Ok(LayerVersionRecord {
-            compatible_runtimes: list(&self.compatible_runtimes)?,
-            compatible_architectures: list(&self.compatible_architectures)?,
+            compatible_runtimes: list(self.compatible_runtimes)?,
+            compatible_architectures: list(self.compatible_architectures)?,
             name: self.name,
             version: self.version,
             description: self.description,
@@ -151,8 +155,8 @@ impl Store {
         .bind(version)
         .bind(new.description)
         .bind(new.license_info)
-        .bind(json(new.compatible_runtimes))
-        .bind(json(new.compatible_architectures))
+        .bind(new.compatible_runtimes.map(json))
+        .bind(new.compatible_architectures.map(json))
         .bind(new.blob.sha256_hex)
         .bind(i64::try_from(new.blob.bytes.len()).unwrap_or(i64::MAX))
         .bind(i64::try_from(new.unzipped_size).unwrap_or(i64::MAX))
@@ -165,8 +169,8 @@ impl Store {
             version,
             description: new.description.to_owned(),
             license_info: new.license_info.map(str::to_owned),
-            compatible_runtimes: new.compatible_runtimes.to_vec(),
-            compatible_architectures: new.compatible_architectures.to_vec(),
+            compatible_runtimes: new.compatible_runtimes.map(<[String]>::to_vec),
+            compatible_architectures: new.compatible_architectures.map(<[String]>::to_vec),
             code_sha256_hex: new.blob.sha256_hex.to_owned(),
             code_size: new.blob.bytes.len() as u64,
             unzipped_size: new.unzipped_size,

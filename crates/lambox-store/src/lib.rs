@@ -23,7 +23,7 @@ mod versions;
 use std::path::Path;
 use std::str::FromStr;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicUsize, Ordering};
 use std::time::Duration;
 
 use sqlx::ConnectOptions;
@@ -86,6 +86,8 @@ struct Connections {
     writer: Mutex<SqliteConnection>,
     readers: Vec<Mutex<SqliteConnection>>,
     next_reader: AtomicUsize,
+    /// How long `$LATEST` stays in transition after a change (`lambox_core::lifecycle`).
+    transition_window_ms: AtomicI64,
 }
 
 /// Read-only connections: WAL lets them read beside the writer.
@@ -117,8 +119,22 @@ impl Store {
                 writer: Mutex::new(writer),
                 readers,
                 next_reader: AtomicUsize::new(0),
+                transition_window_ms: AtomicI64::new(0),
             }),
         })
+    }
+
+    /// Sets how long `$LATEST` stays in transition after a create (`Pending`) or an update
+    /// (`InProgress`), during which a further update is refused and after which its
+    /// `RevisionId` advances (`lambox_core::lifecycle`); zero (the default): changes settle at
+    /// once.
+    pub fn set_transition_window(&self, window: Duration) {
+        let ms = i64::try_from(window.as_millis()).unwrap_or(i64::MAX);
+        self.inner.transition_window_ms.store(ms, Ordering::Relaxed);
+    }
+
+    pub(crate) fn transition_window_ms(&self) -> i64 {
+        self.inner.transition_window_ms.load(Ordering::Relaxed)
     }
 
     /// The write connection; writers queue here, one at a time, as SQLite wants them.

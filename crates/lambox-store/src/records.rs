@@ -32,6 +32,9 @@ pub struct VersionRecord {
     pub config: FunctionConfig,
     /// Epoch milliseconds of the last change.
     pub last_modified_ms: i64,
+    /// The transition `$LATEST` is in (after a create or an update, for the store's transition
+    /// window); `None` for published versions and once it settled.
+    pub transition: Option<lambox_core::lifecycle::Transition>,
 }
 
 /// A function with its `$LATEST` version and function-level settings.

@@ -55,7 +55,7 @@ pub(crate) async fn publish(
     .await?;
     if let Some(newest) = newest {
         let latest_description = newest.latest_description;
-        let newest = newest.row.into_record()?;
+        let newest = newest.row.into_record(0)?;
         if newest.code_sha256_hex == latest.code_sha256_hex
             && published_from(&latest.config, &newest.config, latest_description)
         {
@@ -92,6 +92,7 @@ pub(crate) async fn publish(
         version: version_name(version),
         revision_id: revision_id.to_owned(),
         config,
+        transition: None,
         ..latest.clone()
     })
 }
@@ -120,7 +121,9 @@ impl Store {
             .fetch_optional(&mut *tx)
             .await
             .map_err(StoreError::from)?;
-        let (id, function) = row.ok_or(StoreError::NotFound)?.into_record()?;
+        let (id, function) = row
+            .ok_or(StoreError::NotFound)?
+            .into_record(self.transition_window_ms())?;
         let latest = function.latest;
         check(&latest)?;
         let published = publish(&mut tx, id, &latest, revision_id, description).await?;
@@ -151,10 +154,11 @@ impl Store {
         .fetch_all(&mut *tx)
         .await?;
         let more = rows.len() > limit as usize;
+        let window = self.transition_window_ms();
         let records = rows
             .into_iter()
             .take(limit as usize)
-            .map(VersionRow::into_record)
+            .map(|r| r.into_record(window))
             .collect::<Result<_, _>>()?;
         Ok((records, more))
     }
@@ -186,6 +190,6 @@ impl Store {
         .fetch_optional(&mut *tx)
         .await?;
         tx.commit().await?;
-        deleted.map(VersionRow::into_record).transpose()
+        deleted.map(|r| r.into_record(0)).transpose()
     }
 }

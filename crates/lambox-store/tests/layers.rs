@@ -32,8 +32,8 @@ async fn publish(store: &Store, name: &str, sha: &str, bytes: &[u8], runtimes: &
             name,
             description: "d",
             license_info: None,
-            compatible_runtimes: &runtimes,
-            compatible_architectures: &["x86_64".to_owned()],
+            compatible_runtimes: Some(&runtimes),
+            compatible_architectures: Some(&["x86_64".to_owned()]),
             blob: CodeUpload {
                 sha256_hex: sha,
                 bytes,

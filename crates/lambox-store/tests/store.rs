@@ -3,6 +3,7 @@
 use std::collections::BTreeMap;
 
 use lambox_core::function::{FunctionConfig, FunctionSettings, PackageType};
+use lambox_core::lifecycle::settled_revision_id;
 use lambox_store::{
     CodeUpload, Durability, LatestUpdate, ListCursor, NewFunction, Scope, Store, StoreError,
 };
@@ -74,7 +75,8 @@ async fn create_get_and_reopen() {
     let store = Store::open(dir.path(), Durability::Full).await.unwrap();
     let f = store.get_function(&s, "f").await.unwrap().unwrap();
     assert_eq!(f.latest.config, config("f"));
-    assert_eq!(f.latest.revision_id, "rev-1");
+    // Settled: the RevisionId the create's transition ends with (no window: at once).
+    assert_eq!(f.latest.revision_id, settled_revision_id("rev-1"));
     assert_eq!(
         store
             .code_blob(&f.latest.code_sha256_hex)
@@ -168,7 +170,12 @@ async fn revision_precondition_and_publish() {
         }
     };
     let out = store
-        .update_latest(&s, "f", Some("rev-1"), update("rev-2", 9))
+        .update_latest(
+            &s,
+            "f",
+            Some(&settled_revision_id("rev-1")),
+            update("rev-2", 9),
+        )
         .await
         .unwrap();
     assert_eq!(out.published.unwrap().version, "1");
@@ -225,7 +232,7 @@ async fn tags_update_in_place() {
     let s = scope("111111111111", "us-east-1");
     create(&store, &s, "f", b"z").await.unwrap();
     store
-        .update_tags::<StoreError>(&s, "f", |t| {
+        .update_tags::<StoreError>(&s, "f", "rev-t", |t| {
             t.insert("a".into(), "1".into());
             Ok(())
         })
@@ -235,7 +242,7 @@ async fn tags_update_in_place() {
     assert_eq!(f.tags.get("a").map(String::as_str), Some("1"));
     assert!(matches!(
         store
-            .update_tags::<StoreError>(&s, "nope", |_| Ok(()))
+            .update_tags::<StoreError>(&s, "nope", "rev-t", |_| Ok(()))
             .await,
         Err(StoreError::NotFound)
     ));

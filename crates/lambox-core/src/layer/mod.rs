@@ -41,8 +41,9 @@ static PRINCIPAL_RE: LazyLock<Regex> = LazyLock::new(|| {
 static ORG_RE: LazyLock<Regex> =
     LazyLock::new(|| Regex::new("^o-[a-z0-9]{10,32}$").expect("organization pattern"));
 
-/// The runtimes PublishLayerVersion accepts in `CompatibleRuntimes`, in the order AWS lists
-/// them in its refusal.
+/// The runtimes AWS's refusal of `CompatibleRuntimes` lists, in its order: the supported ones.
+/// AWS accepts every runtime of the model ([`LISTABLE_RUNTIMES`], deprecated ones included:
+/// recorded with `python3.7`, `nodejs12.x`, `java8`, `go1.x`, `provided`, …).
 pub const PUBLISHABLE_RUNTIMES: [&str; 25] = [
     "nodejs20.x",
     "python3.14",
@@ -276,7 +277,7 @@ pub fn check_publish(
     let listed = |items: &[String]| format!("[{}]", items.join(", "));
     if runtimes
         .iter()
-        .any(|r| !PUBLISHABLE_RUNTIMES.contains(&r.as_str()))
+        .any(|r| !LISTABLE_RUNTIMES.contains(&r.as_str()))
     {
         errors.violation(
             "compatibleRuntimes",

@@ -57,6 +57,22 @@ fn publish_checks_report_as_aws() {
     let msg = e.to_string();
     assert!(msg.starts_with("2 validation errors detected: Value '[invalidruntime, nodejs20.x]' at 'compatibleRuntimes'"), "{msg}");
     assert!(msg.contains("Value '[invalidarch, x86_64]' at 'compatibleArchitectures' failed to satisfy constraint: Member must satisfy constraint: [Member must satisfy enum value set: [x86_64, arm64], Member must not be null]"), "{msg}");
+    let mut deprecated = ValidationErrors::new();
+    let old: Vec<String> = [
+        "python3.7",
+        "nodejs12.x",
+        "java8",
+        "go1.x",
+        "provided",
+        "ruby2.7",
+    ]
+    .map(String::from)
+    .to_vec();
+    check_publish(None, None, &old, &[], &mut deprecated);
+    assert!(
+        deprecated.is_empty(),
+        "AWS accepts deprecated runtimes: {deprecated}"
+    );
     let mut ok = ValidationErrors::new();
     check_publish(
         Some("d"),

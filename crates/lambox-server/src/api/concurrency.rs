@@ -68,8 +68,9 @@ pub(super) async fn put(ctx: &Ctx<'_>, label: &str) -> Result<Response, ApiError
         .update_reserved_concurrency(&ctx.scope, &name, |others| {
             let unreserved = account.saturating_sub(others + u64::from(n));
             if unreserved < min_unreserved {
+                // Without `Type`, as AWS sends it (recorded).
                 return Err(Refusal::Api(
-                    LambdaError::InvalidParameterValue(format!(
+                    LambdaError::InvalidParameterValueUntyped(format!(
                         "Specified ReservedConcurrentExecutions for function decreases account's \
                          UnreservedConcurrentExecution below its minimum value of [{min_unreserved}]."
                     ))

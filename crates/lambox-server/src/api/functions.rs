@@ -30,6 +30,8 @@ pub(super) struct CodeInput {
     pub s3_bucket: Option<String>,
     #[serde(rename = "S3Key")]
     pub s3_key: Option<String>,
+    #[serde(rename = "S3ObjectVersion")]
+    pub s3_object_version: Option<String>,
     pub image_uri: Option<String>,
 }
 
@@ -47,16 +49,42 @@ struct CreateFunctionInput {
     settings: FunctionSettings,
 }
 
-/// The answer when a Zip function's code is not given inline. Code from S3 cannot be fetched:
-/// lambox has no S3, so, as AWS answers for a missing bucket, no bucket exists.
-pub(super) fn missing_zip(from_s3: bool) -> LambdaError {
-    LambdaError::InvalidParameterValue(if from_s3 {
-        "Error occurred while GetObject. S3 Error Code: NoSuchBucket. S3 Error Message: The \
-         specified bucket does not exist"
-            .to_owned()
-    } else {
-        "Please provide a source for function code.".to_owned()
-    })
+/// The answer when a Zip function's code is given neither inline nor as an S3 object.
+pub(super) fn missing_zip() -> LambdaError {
+    LambdaError::InvalidParameterValue("Please provide a source for function code.".to_owned())
+}
+
+/// The package a request gives: `ZipFile`, or the object `S3Bucket`/`S3Key` (and
+/// `S3ObjectVersion`) name, fetched from the configured S3 endpoint; checked either way.
+pub(super) async fn package(
+    ctx: &Ctx<'_>,
+    zip_file: Option<String>,
+    bucket: Option<&str>,
+    key: Option<&str>,
+    version: Option<&str>,
+) -> Result<CheckedZip, ApiError> {
+    match (zip_file, bucket, key) {
+        (Some(zip), _, _) => check_zip(ctx, zip).await,
+        (None, Some(bucket), Some(key)) => {
+            // A package in S3 may be as large as its unzipped limit (the zipped one is for
+            // uploads).
+            let limit = ctx.state.config.limits.max_unzipped_bytes;
+            let object = crate::s3::S3Object {
+                bucket,
+                key,
+                version,
+            };
+            let bytes = crate::s3::get_object(&ctx.state.config.s3, object, limit).await?;
+            check_package(ctx, bytes, limit).await
+        }
+        (None, Some(_), None) | (None, None, Some(_)) => Err(LambdaError::InvalidParameterValue(
+            "Error occurred while GetObject. S3 Error Code: NoSuchKey. S3 Error Message: The \
+             specified key does not exist."
+                .to_owned(),
+        )
+        .into()),
+        (None, None, None) => Err(missing_zip().into()),
+    }
 }
 
 /// `CodeSha256` (hex) and `CodeSize` of new code: the zip's, or, for an image, the digest of
@@ -86,17 +114,35 @@ pub(super) struct CheckedZip {
 /// Decodes `ZipFile` and checks it against the limits; a large archive off the async threads
 /// (inflating it takes a while), a small one right here (a thread hop would cost more).
 pub(super) async fn check_zip(ctx: &Ctx<'_>, zip_base64: String) -> Result<CheckedZip, ApiError> {
-    let limits = ctx.state.config.limits.clone();
     let small = zip_base64.len() < 256 * 1024;
-    let check = move || {
-        let bytes = base64::engine::general_purpose::STANDARD
+    let decode = move || {
+        base64::engine::general_purpose::STANDARD
             .decode(zip_base64.as_bytes())
-            .map_err(|e| ApiError::Serialization(format!("ZipFile is not valid base64: {e}")))?;
-        let package = inspect_zip(&bytes, limits.max_zipped_bytes, limits.max_unzipped_bytes)
-            .map_err(|e| {
-                tracing::debug!(reason = %e, "deployment package refused");
-                ApiError::from(LambdaError::from(e))
-            })?;
+            .map_err(|e| ApiError::Serialization(format!("ZipFile is not valid base64: {e}")))
+    };
+    let bytes = if small {
+        decode()?
+    } else {
+        tokio::task::spawn_blocking(decode)
+            .await
+            .map_err(|e| ApiError::from(LambdaError::Service(e.to_string())))??
+    };
+    check_package(ctx, bytes, ctx.state.config.limits.max_zipped_bytes).await
+}
+
+/// Checks a package against the limits (`max_zipped` its size) and its tree.
+async fn check_package(
+    ctx: &Ctx<'_>,
+    bytes: Vec<u8>,
+    max_zipped: u64,
+) -> Result<CheckedZip, ApiError> {
+    let max_unzipped = ctx.state.config.limits.max_unzipped_bytes;
+    let small = bytes.len() < 192 * 1024;
+    let check = move || {
+        let package = inspect_zip(&bytes, max_zipped, max_unzipped).map_err(|e| {
+            tracing::debug!(reason = %e, "deployment package refused");
+            ApiError::from(LambdaError::from(e))
+        })?;
         Ok(CheckedZip {
             sha256_hex: lower_hex(&package.sha256),
             size: package.zipped_size,
@@ -187,8 +233,8 @@ pub(super) async fn create(ctx: &Ctx<'_>) -> Result<Response, ApiError> {
                 )
                 .into());
             }
-            if code.zip_file.is_none() {
-                return Err(missing_zip(code.s3_bucket.is_some() || code.s3_key.is_some()).into());
+            if code.zip_file.is_none() && code.s3_bucket.is_none() && code.s3_key.is_none() {
+                return Err(missing_zip().into());
             }
         }
         PackageType::Image => {
@@ -199,7 +245,11 @@ pub(super) async fn create(ctx: &Ctx<'_>) -> Result<Response, ApiError> {
                 )
                 .into());
             }
-            if code.zip_file.is_some() || s.runtime.is_some() || s.handler.is_some() {
+            if code.zip_file.is_some()
+                || code.s3_bucket.is_some()
+                || s.runtime.is_some()
+                || s.handler.is_some()
+            {
                 return Err(LambdaError::InvalidParameterValue(
                     "Runtime and Handler are not supported for functions created with container \
                      images, and code must be given as ImageUri."
@@ -217,9 +267,18 @@ pub(super) async fn create(ctx: &Ctx<'_>) -> Result<Response, ApiError> {
     let tags = input.tags.unwrap_or_default();
     tags_limit(ctx, tags.len())?;
 
-    let zip = match code.zip_file {
-        Some(z) => Some(check_zip(ctx, z).await?),
-        None => None,
+    let zip = match package_type {
+        PackageType::Zip => Some(
+            package(
+                ctx,
+                code.zip_file,
+                code.s3_bucket.as_deref(),
+                code.s3_key.as_deref(),
+                code.s3_object_version.as_deref(),
+            )
+            .await?,
+        ),
+        PackageType::Image => None,
     };
     check_combined_size(ctx, zip.as_ref().map_or(0, |z| z.unzipped_size), &layers)?;
     let (code_sha, code_size) = code_identity(zip.as_ref(), code.image_uri.as_deref());
@@ -415,19 +474,25 @@ pub(super) async fn delete(ctx: &Ctx<'_>, label: &str) -> Result<Response, ApiEr
                 .map_err(ctx.store_error(&f.name))?;
             ctx.state.invoker.function_deleted(&ctx.scope, &f.name);
         }
+        // Refused before anything is looked up, as AWS does (recorded for a missing function).
         Some(LATEST) => {
-            ctx.load_function(&f.name).await?;
             return Err(LambdaError::InvalidParameterValue(
                 "$LATEST version cannot be deleted without deleting the function.".to_owned(),
             )
             .into());
         }
+        Some(q) if is_alias_shaped(q) => {
+            return Err(LambdaError::InvalidParameterValue(
+                "Deletion of aliases is not currently supported.".to_owned(),
+            )
+            .into());
+        }
         Some(q) => {
             let Some(seq) = q.parse::<i64>().ok().filter(|n| *n > 0) else {
-                return Err(LambdaError::InvalidParameterValue(
-                    "Deletion of aliases is not currently supported.".to_owned(),
-                )
-                .into());
+                // Neither a version nor an alias (`$latest`): nothing of an existing function
+                // to delete; a missing function is named without it (recorded).
+                ctx.load_function(&f.name).await?;
+                return Ok(no_content());
             };
             let deleted = store
                 .delete_version(&ctx.scope, &f.name, seq)
@@ -452,9 +517,26 @@ pub(super) async fn delete(ctx: &Ctx<'_>, label: &str) -> Result<Response, ApiEr
     Ok(no_content())
 }
 
+/// Whether a qualifier could name an alias: letters, digits, `-` and `_`, not only digits.
+fn is_alias_shaped(q: &str) -> bool {
+    !q.is_empty()
+        && q.chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+        && !q.chars().all(|c| c.is_ascii_digit())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn qualifiers_shaped_like_aliases() {
+        assert!(is_alias_shaped("live"));
+        assert!(is_alias_shaped("v-1_a"));
+        assert!(!is_alias_shaped("12"));
+        assert!(!is_alias_shaped("$latest"));
+        assert!(!is_alias_shaped(""));
+    }
 
     #[test]
     fn markers_round_trip() {

@@ -152,7 +152,8 @@ fn allowed(
 ) -> Result<Arc<Resolved>, ApiError> {
     let action = "lambda:InvokeFunction";
     if !ctx.is_cross_account() {
-        return resolved.ok_or_else(|| ctx.not_found(name, qualifier));
+        // AWS names `$LATEST` when no qualifier was given (recorded).
+        return resolved.ok_or_else(|| ctx.not_found(name, Some(qualifier.unwrap_or(LATEST))));
     }
     match resolved {
         Some(r) if allows(&r.policy, &ctx.caller.account, &ctx.caller.region, action) => Ok(r),

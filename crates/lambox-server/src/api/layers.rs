@@ -21,7 +21,7 @@ use lambox_store::{
 };
 use serde::{Deserialize, Serialize};
 
-use super::functions::{CheckedZip, check_zip, missing_zip};
+use super::functions::{CheckedZip, package};
 use super::versions::{decode_marker, encode_marker, max_items_up_to};
 use super::{Ctx, json_response, no_content};
 use crate::error::ApiError;
@@ -72,6 +72,8 @@ struct ContentInput {
     s3_bucket: Option<String>,
     #[serde(rename = "S3Key")]
     s3_key: Option<String>,
+    #[serde(rename = "S3ObjectVersion")]
+    s3_object_version: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -79,11 +81,9 @@ struct ContentInput {
 struct PublishInput {
     description: Option<String>,
     content: Option<ContentInput>,
-    #[serde(default)]
-    compatible_runtimes: Vec<String>,
+    compatible_runtimes: Option<Vec<String>>,
     license_info: Option<String>,
-    #[serde(default)]
-    compatible_architectures: Vec<String>,
+    compatible_architectures: Option<Vec<String>>,
 }
 
 #[derive(Serialize)]
@@ -104,10 +104,12 @@ struct LayerVersionOut<'a> {
     description: &'a str,
     created_date: String,
     version: i64,
-    compatible_runtimes: &'a [String],
+    #[serde(skip_serializing_if = "Option::is_none")]
+    compatible_runtimes: Option<&'a [String]>,
     #[serde(skip_serializing_if = "Option::is_none")]
     license_info: Option<&'a str>,
-    compatible_architectures: &'a [String],
+    #[serde(skip_serializing_if = "Option::is_none")]
+    compatible_architectures: Option<&'a [String]>,
 }
 
 /// `LayerVersionsListItem`.
@@ -118,10 +120,12 @@ struct LayerVersionItem<'a> {
     version: i64,
     description: &'a str,
     created_date: String,
-    compatible_runtimes: &'a [String],
+    #[serde(skip_serializing_if = "Option::is_none")]
+    compatible_runtimes: Option<&'a [String]>,
     #[serde(skip_serializing_if = "Option::is_none")]
     license_info: Option<&'a str>,
-    compatible_architectures: &'a [String],
+    #[serde(skip_serializing_if = "Option::is_none")]
+    compatible_architectures: Option<&'a [String]>,
 }
 
 fn version_item<'a>(layer: &LayerRef, v: &'a LayerVersionRecord) -> LayerVersionItem<'a> {
@@ -130,9 +134,9 @@ fn version_item<'a>(layer: &LayerRef, v: &'a LayerVersionRecord) -> LayerVersion
         version: v.version,
         description: &v.description,
         created_date: format_timestamp(v.created_ms),
-        compatible_runtimes: &v.compatible_runtimes,
+        compatible_runtimes: v.compatible_runtimes.as_deref(),
         license_info: v.license_info.as_deref(),
-        compatible_architectures: &v.compatible_architectures,
+        compatible_architectures: v.compatible_architectures.as_deref(),
     }
 }
 
@@ -163,9 +167,9 @@ fn version_out<'a>(
         description: &v.description,
         created_date: format_timestamp(v.created_ms),
         version: v.version,
-        compatible_runtimes: &v.compatible_runtimes,
+        compatible_runtimes: v.compatible_runtimes.as_deref(),
         license_info: v.license_info.as_deref(),
-        compatible_architectures: &v.compatible_architectures,
+        compatible_architectures: v.compatible_architectures.as_deref(),
     }
 }
 
@@ -192,21 +196,28 @@ pub(super) async fn publish(ctx: &Ctx<'_>, label: &str) -> Result<Response, ApiE
     layer::check_publish(
         input.description.as_deref(),
         input.license_info.as_deref(),
-        &input.compatible_runtimes,
-        &input.compatible_architectures,
+        input.compatible_runtimes.as_deref().unwrap_or_default(),
+        input
+            .compatible_architectures
+            .as_deref()
+            .unwrap_or_default(),
         &mut errors,
     );
     errors.into_result().map_err(LambdaError::Validation)?;
     let content = input.content.unwrap_or_default();
-    let Some(zip) = content.zip_file else {
-        return Err(missing_zip(content.s3_bucket.is_some() || content.s3_key.is_some()).into());
-    };
     let CheckedZip {
         bytes,
         sha256_hex,
         unzipped_size,
         ..
-    } = check_zip(ctx, zip).await?;
+    } = package(
+        ctx,
+        content.zip_file,
+        content.s3_bucket.as_deref(),
+        content.s3_key.as_deref(),
+        content.s3_object_version.as_deref(),
+    )
+    .await?;
     let record = ctx
         .state
         .store
@@ -215,8 +226,8 @@ pub(super) async fn publish(ctx: &Ctx<'_>, label: &str) -> Result<Response, ApiE
             name: &layer.name,
             description: input.description.as_deref().unwrap_or_default(),
             license_info: input.license_info.as_deref(),
-            compatible_runtimes: &input.compatible_runtimes,
-            compatible_architectures: &input.compatible_architectures,
+            compatible_runtimes: input.compatible_runtimes.as_deref(),
+            compatible_architectures: input.compatible_architectures.as_deref(),
             blob: CodeUpload {
                 sha256_hex: &sha256_hex,
                 bytes: &bytes,

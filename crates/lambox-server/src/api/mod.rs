@@ -32,6 +32,7 @@ use axum::response::{IntoResponse, Response};
 use http_body_util::BodyExt;
 use lambox_core::LambdaError;
 use lambox_core::arn::{FunctionRef, NameShape, ResolvedFunction, check_qualifier};
+use lambox_core::lifecycle::Transition;
 use lambox_core::presign::UrlSigner;
 use lambox_core::validate::ValidationErrors;
 use lambox_store::{FunctionRecord, Scope, Store, StoreError};
@@ -140,6 +141,7 @@ impl Ctx<'_> {
         move |e| match e {
             StoreError::NotFound => LambdaError::function_not_found(&arn).into(),
             StoreError::RevisionMismatch => LambdaError::revision_mismatch().into(),
+            StoreError::TransitionUnderWay(t) => transition_conflict(t, &arn).into(),
             e => e.into(),
         }
     }
@@ -181,6 +183,19 @@ impl Ctx<'_> {
     pub fn arn(&self, name: &str, qualifier: Option<&str>) -> String {
         lambox_core::arn::function_arn(&self.scope.region, &self.scope.account, name, qualifier)
     }
+}
+
+/// AWS's refusal of an update while the function's last change is still taking effect.
+fn transition_conflict(transition: Transition, arn: &str) -> LambdaError {
+    LambdaError::ResourceConflict(match transition {
+        Transition::Updating => format!(
+            "The operation cannot be performed at this time. An update is in progress for \
+             resource: {arn}"
+        ),
+        Transition::Creating => "The operation cannot be performed at this time. The function \
+                                 is currently in the following state: Pending"
+            .to_owned(),
+    })
 }
 
 /// Why a read-modify-write of a function did not happen: the store refused, or the new state

@@ -113,6 +113,12 @@ pub(super) async fn put(ctx: &Ctx<'_>, label: &str) -> Result<Response, ApiError
             |c| {
                 let refuse =
                     |m: String| Err(Refusal::Api(LambdaError::InvalidParameterValue(m).into()));
+                // The account's limits: AWS sends these without `Type` (recorded).
+                let over_limit = |m: String| {
+                    Err(Refusal::Api(
+                        LambdaError::InvalidParameterValueUntyped(m).into(),
+                    ))
+                };
                 if c.overlaps {
                     return Err(Refusal::Api(
                         LambdaError::ResourceConflict(
@@ -137,12 +143,12 @@ pub(super) async fn put(ctx: &Ctx<'_>, label: &str) -> Result<Response, ApiError
                     None => {
                         let unreserved = account.saturating_sub(c.held_elsewhere);
                         if u64::from(requested) > unreserved {
-                            refuse(format!(
+                            over_limit(format!(
                                 "Specified ConcurrentExecutions for function is greater than \
                                  account's unreserved concurrency [{unreserved}]."
                             ))
                         } else if unreserved - u64::from(requested) < min_unreserved {
-                            refuse(format!(
+                            over_limit(format!(
                                 "Specified ConcurrentExecutions for function decreases account's \
                                  UnreservedConcurrentExecution below its minimum value of \
                                  [{min_unreserved}]."

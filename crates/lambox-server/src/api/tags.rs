@@ -34,13 +34,28 @@ fn tagged_function(ctx: &Ctx<'_>, resource: &str) -> Result<String, ApiError> {
         errors.pattern("resource", resource, TAGGABLE_PATTERN);
     }
     errors.into_result().map_err(LambdaError::Validation)?;
-    if resource.split(':').nth(5) != Some("function") {
-        // Layers, code signing configs, event source mappings and capacity providers are not
-        // stored by lambox yet, so none of them exists.
-        return Err(LambdaError::ResourceNotFound(
-            "The resource you requested does not exist.".to_owned(),
-        )
-        .into());
+    match resource.split(':').nth(5) {
+        Some("function") => {}
+        // Event source mappings and capacity providers are not stored by lambox yet, so none
+        // exists; AWS names what it did not find.
+        Some("event-source-mapping") => {
+            return Err(LambdaError::ResourceNotFound(format!(
+                "Event source mapping not found: {resource}"
+            ))
+            .into());
+        }
+        Some("capacity-provider") => {
+            return Err(LambdaError::ResourceNotFound(format!(
+                "Capacity provider not found: {resource}"
+            ))
+            .into());
+        }
+        _ => {
+            return Err(LambdaError::ResourceNotFound(
+                "The resource you requested does not exist.".to_owned(),
+            )
+            .into());
+        }
     }
     let parsed = FunctionRef::parse(resource, NameShape::Plain).map_err(LambdaError::Validation)?;
     if parsed.qualifier.is_some() {
@@ -77,10 +92,15 @@ pub(super) async fn tag(ctx: &Ctx<'_>, resource: &str) -> Result<Response, ApiEr
     }
     ctx.state
         .store
-        .update_tags(&ctx.scope, &name, |tags| {
-            tags.extend(new_tags);
-            tags_limit(ctx, tags.len()).map_err(|e| Refusal::Api(e.into()))
-        })
+        .update_tags(
+            &ctx.scope,
+            &name,
+            &uuid::Uuid::new_v4().to_string(),
+            |tags| {
+                tags.extend(new_tags);
+                tags_limit(ctx, tags.len()).map_err(|e| Refusal::Api(e.into()))
+            },
+        )
         .await
         .map_err(ctx.refusal_error(&name))?;
     Ok(no_content())
@@ -101,12 +121,17 @@ pub(super) async fn untag(ctx: &Ctx<'_>, resource: &str) -> Result<Response, Api
     }
     ctx.state
         .store
-        .update_tags::<StoreError>(&ctx.scope, &name, |tags| {
-            for k in &keys {
-                tags.remove(k);
-            }
-            Ok(())
-        })
+        .update_tags::<StoreError>(
+            &ctx.scope,
+            &name,
+            &uuid::Uuid::new_v4().to_string(),
+            |tags| {
+                for k in &keys {
+                    tags.remove(k);
+                }
+                Ok(())
+            },
+        )
         .await
         .map_err(ctx.store_error(&name))?;
     Ok(no_content())

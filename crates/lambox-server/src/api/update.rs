@@ -10,7 +10,7 @@ use lambox_core::validate::ValidationErrors;
 use lambox_store::{CodeUpload, LatestUpdate, StoreError, VersionRecord};
 use serde::Deserialize;
 
-use super::functions::{check_zip, code_identity, missing_zip, no_layers_for_images};
+use super::functions::{code_identity, no_layers_for_images, package};
 use super::layers::{
     check_combined_size, layer_gone, resolve_function_layers, stored_unzipped_size,
 };
@@ -26,6 +26,8 @@ struct UpdateCodeInput {
     s3_bucket: Option<String>,
     #[serde(rename = "S3Key")]
     s3_key: Option<String>,
+    #[serde(rename = "S3ObjectVersion")]
+    s3_object_version: Option<String>,
     image_uri: Option<String>,
     #[serde(default)]
     publish: bool,
@@ -43,13 +45,14 @@ struct UpdateConfigurationInput {
     settings: FunctionSettings,
 }
 
-/// The answer of an update: the published version when one was published, else `$LATEST`.
+/// The answer of an update: `$LATEST` in progress, or, when a version was published, that
+/// version as AWS shows a new one (its qualified ARN, `State: Pending`; recorded).
 fn updated(ctx: &Ctx<'_>, latest: &VersionRecord, published: Option<&VersionRecord>) -> Response {
-    let shown = published.unwrap_or(latest);
-    json_response(
-        StatusCode::OK,
-        &wire::function_configuration(&ctx.scope, shown, View::Updated, false),
-    )
+    let body = match published {
+        Some(v) => wire::function_configuration(&ctx.scope, v, View::Created, true),
+        None => wire::function_configuration(&ctx.scope, latest, View::Updated, false),
+    };
+    json_response(StatusCode::OK, &body)
 }
 
 pub(super) async fn code(ctx: &Ctx<'_>, label: &str) -> Result<Response, ApiError> {
@@ -72,14 +75,16 @@ pub(super) async fn code(ctx: &Ctx<'_>, label: &str) -> Result<Response, ApiErro
                 )
                 .into());
             }
-            match input.zip_file {
-                Some(z) => Some(check_zip(ctx, z).await?),
-                None => {
-                    return Err(
-                        missing_zip(input.s3_bucket.is_some() || input.s3_key.is_some()).into(),
-                    );
-                }
-            }
+            Some(
+                package(
+                    ctx,
+                    input.zip_file,
+                    input.s3_bucket.as_deref(),
+                    input.s3_key.as_deref(),
+                    input.s3_object_version.as_deref(),
+                )
+                .await?,
+            )
         }
         PackageType::Image => {
             if input.image_uri.is_none() {

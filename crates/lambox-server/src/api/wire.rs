@@ -6,6 +6,7 @@ use lambox_core::arn::{function_arn, partition};
 use lambox_core::code::{code_sha256, lower_hex, sha256};
 use lambox_core::env_vars::EnvVars;
 use lambox_core::function::{FileSystemConfig, ImageConfig, LoggingConfig, PackageType, VpcConfig};
+use lambox_core::lifecycle::Transition;
 use lambox_core::time::format_timestamp;
 use lambox_store::{AliasRecord, Scope, VersionRecord};
 use serde::Serialize;
@@ -70,9 +71,11 @@ struct ImageConfigResponseOut<'a> {
 #[derive(Serialize)]
 #[serde(rename_all = "PascalCase")]
 struct VpcOut<'a> {
-    #[serde(flatten)]
-    vpc: &'a VpcConfig,
+    subnet_ids: &'a [String],
+    security_group_ids: &'a [String],
     vpc_id: &'a str,
+    /// AWS answers `false` when it was never set.
+    ipv6_allowed_for_dual_stack: bool,
 }
 
 #[derive(Serialize)]
@@ -159,11 +162,18 @@ pub fn function_configuration_at<'a>(
     let creating = "The function is being created.";
     let (state, state_reason, state_reason_code) = match view {
         View::Created => (Some("Pending"), Some(creating), Some("Creating")),
+        View::Current if v.transition == Some(Transition::Creating) => {
+            (Some("Pending"), Some(creating), Some("Creating"))
+        }
         View::Updated | View::Current => (Some("Active"), None, None),
         View::Listed => (None, None, None),
     };
     let (last_update_status, lus_reason, lus_code) = match view {
         View::Updated => (Some("InProgress"), Some(creating), Some("Creating")),
+        View::Current if v.transition == Some(Transition::Updating) => {
+            (Some("InProgress"), Some(creating), Some("Creating"))
+        }
+        View::Current if v.transition == Some(Transition::Creating) => (None, None, None),
         View::Current => (Some("Successful"), None, None),
         View::Created | View::Listed => (None, None, None),
     };
@@ -191,7 +201,12 @@ pub fn function_configuration_at<'a>(
         last_modified: format_timestamp(v.last_modified_ms),
         code_sha256: code_sha256(&hex_digest(&v.code_sha256_hex)),
         version: &v.version,
-        vpc_config: c.vpc.as_ref().map(|vpc| VpcOut { vpc, vpc_id: "" }),
+        vpc_config: c.vpc.as_ref().map(|vpc: &VpcConfig| VpcOut {
+            subnet_ids: &vpc.subnet_ids,
+            security_group_ids: &vpc.security_group_ids,
+            vpc_id: "",
+            ipv6_allowed_for_dual_stack: vpc.ipv6_allowed_for_dual_stack.unwrap_or(false),
+        }),
         dead_letter_config: c
             .dead_letter_target
             .as_deref()

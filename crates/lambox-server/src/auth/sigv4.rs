@@ -101,7 +101,7 @@ pub struct SignedRequest<'a> {
 }
 
 /// AWS's URI encoding: everything but unreserved characters (and `/` when `keep_slash`) as `%XX`.
-fn uri_encode(s: &str, keep_slash: bool) -> String {
+pub fn uri_encode(s: &str, keep_slash: bool) -> String {
     let mut out = String::with_capacity(s.len());
     for b in s.bytes() {
         if b.is_ascii_alphanumeric()
@@ -171,6 +171,57 @@ pub fn signature(
         key = hmac_sha256(&key, part.as_bytes());
     }
     lower_hex(&hmac_sha256(&key, string_to_sign.as_bytes()))
+}
+
+/// An `X-Amz-Date` (`YYYYMMDDTHHMMSSZ`) of a moment in epoch milliseconds.
+pub fn amz_date(millis: i64) -> String {
+    let t = lambox_core::time::format_timestamp(millis);
+    format!(
+        "{}{}{}T{}{}{}Z",
+        &t[0..4],
+        &t[5..7],
+        &t[8..10],
+        &t[11..13],
+        &t[14..16],
+        &t[17..19]
+    )
+}
+
+/// Who signs a request lambox sends as a client (`lambox invoke`, fetching code from S3).
+#[derive(Debug, Clone, Copy)]
+pub struct ClientSigner<'a> {
+    /// The access key id.
+    pub access_key_id: &'a str,
+    /// Its secret.
+    pub secret_access_key: &'a str,
+    /// The region of the credential scope.
+    pub region: &'a str,
+    /// The service of the credential scope (`lambda`, `s3`).
+    pub service: &'a str,
+}
+
+impl ClientSigner<'_> {
+    /// The `Authorization` value of a request signed at `amz_date` over all of `headers`
+    /// (lower-case names, `host` and `x-amz-date` among them).
+    pub fn authorization(&self, request: &SignedRequest<'_>, amz_date: &str) -> String {
+        let signed: Vec<String> = request.headers.iter().map(|(k, _)| k.clone()).collect();
+        let canonical = canonical_request(request, &signed);
+        let auth = Authorization {
+            access_key_id: self.access_key_id.to_owned(),
+            date: amz_date[..8].to_owned(),
+            region: self.region.to_owned(),
+            service: self.service.to_owned(),
+            signed_headers: signed.clone(),
+            signature: String::new(),
+        };
+        let signature = signature(self.secret_access_key, &auth, amz_date, &canonical);
+        format!(
+            "AWS4-HMAC-SHA256 Credential={}/{}, SignedHeaders={}, Signature={signature}",
+            self.access_key_id,
+            auth.scope(),
+            signed.join(";")
+        )
+    }
 }
 
 /// Seconds since the Unix epoch of an `X-Amz-Date` (`YYYYMMDDTHHMMSSZ`).
@@ -247,6 +298,44 @@ mod tests {
             &signature("other", &auth, "20150830T123600Z", &cr),
             &auth.signature
         ));
+    }
+
+    /// AWS's documented example of a signed S3 GetObject ("Signature Calculations for the
+    /// Authorization Header", GET Object), as lambox signs its requests for code in S3.
+    #[test]
+    fn signs_as_awss_s3_example() {
+        let headers = [
+            ("host", "examplebucket.s3.amazonaws.com"),
+            ("range", "bytes=0-9"),
+            (
+                "x-amz-content-sha256",
+                "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
+            ),
+            ("x-amz-date", "20130524T000000Z"),
+        ]
+        .map(|(k, v)| (k.to_owned(), v.to_owned()));
+        let signer = ClientSigner {
+            access_key_id: "AKIAIOSFODNN7EXAMPLE",
+            secret_access_key: "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+            region: "us-east-1",
+            service: "s3",
+        };
+        let authorization = signer.authorization(
+            &SignedRequest {
+                method: "GET",
+                raw_path: "/test.txt",
+                query: &[],
+                headers: &headers,
+                payload_sha256: "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
+            },
+            "20130524T000000Z",
+        );
+        assert_eq!(
+            authorization,
+            "AWS4-HMAC-SHA256 Credential=AKIAIOSFODNN7EXAMPLE/20130524/us-east-1/s3/aws4_request, \
+             SignedHeaders=host;range;x-amz-content-sha256;x-amz-date, \
+             Signature=f0e8bdb87c964420e857bd35b5d6ed310bd44f0170aba48dd91039c6036bdb41"
+        );
     }
 
     #[test]

@@ -36,20 +36,6 @@ const LABEL: &AsciiSet = &NON_ALPHANUMERIC
     .remove(b'.')
     .remove(b'~');
 
-/// The current time as `YYYYMMDDTHHMMSSZ`.
-fn amz_date() -> String {
-    let t = lambox_core::time::format_timestamp(lambox_core::time::now_millis());
-    format!(
-        "{}{}{}T{}{}{}Z",
-        &t[0..4],
-        &t[5..7],
-        &t[8..10],
-        &t[11..13],
-        &t[14..16],
-        &t[17..19]
-    )
-}
-
 impl Target {
     async fn send(
         &self,
@@ -64,14 +50,21 @@ impl Target {
             .trim_start_matches("http://")
             .trim_end_matches('/')
             .to_owned();
-        let date = amz_date();
+        let date = sigv4::amz_date(lambox_core::time::now_millis());
         let payload_hash = lambox_core::code::lower_hex(&Sha256::digest(&body));
         let headers = vec![
             ("host".to_owned(), host.clone()),
             ("x-amz-date".to_owned(), date.clone()),
         ];
-        let signed: Vec<String> = vec!["host".into(), "x-amz-date".into()];
-        let canonical = sigv4::canonical_request(
+        let signer = sigv4::ClientSigner {
+            access_key_id: &self.access_key_id,
+            secret_access_key: &self.secret_access_key,
+            region: &self.region,
+            service: "lambda",
+        };
+        // The path is encoded already; the canonical request encodes it again, as for every
+        // service but S3.
+        let authorization = signer.authorization(
             &sigv4::SignedRequest {
                 method,
                 raw_path: path,
@@ -79,17 +72,8 @@ impl Target {
                 headers: &headers,
                 payload_sha256: &payload_hash,
             },
-            &signed,
+            &date,
         );
-        let auth = sigv4::Authorization {
-            access_key_id: self.access_key_id.clone(),
-            date: date[..8].to_owned(),
-            region: self.region.clone(),
-            service: "lambda".to_owned(),
-            signed_headers: signed.clone(),
-            signature: String::new(),
-        };
-        let signature = sigv4::signature(&self.secret_access_key, &auth, &date, &canonical);
         let query_string = query
             .iter()
             .map(|(k, v)| {
@@ -111,15 +95,7 @@ impl Target {
             .uri(uri)
             .header("host", host)
             .header("x-amz-date", &date)
-            .header(
-                "authorization",
-                format!(
-                    "AWS4-HMAC-SHA256 Credential={}/{}, SignedHeaders={}, Signature={signature}",
-                    self.access_key_id,
-                    auth.scope(),
-                    signed.join(";")
-                ),
-            )
+            .header("authorization", authorization)
             .header("content-type", "application/json");
         for (name, value) in extra_headers {
             request = request.header(*name, *value);
@@ -232,6 +208,13 @@ pub async fn logs(target: &Target, name: &str, follow: bool) -> anyhow::Result<(
     }
 }
 
+/// The region a function ARN names (`arn:aws:lambda:eu-west-1:…:function:f`), if `name` is one.
+pub fn region_of_arn(name: &str) -> Option<String> {
+    let mut fields = name.strip_prefix("arn:")?.split(':');
+    let region = fields.nth(2)?;
+    (!region.is_empty()).then(|| region.to_owned())
+}
+
 /// The region when none is given, as the AWS CLI finds it: `AWS_DEFAULT_REGION`, else the
 /// `region` of the profile (`AWS_PROFILE`, else `default`) in the config file (`AWS_CONFIG_FILE`,
 /// else `~/.aws/config`), else us-east-1.
@@ -285,7 +268,17 @@ pub fn check_payload(payload: &str) -> anyhow::Result<()> {
 
 #[cfg(test)]
 mod tests {
-    use super::profile_region;
+    use super::{profile_region, region_of_arn};
+
+    #[test]
+    fn regions_of_arns() {
+        assert_eq!(
+            region_of_arn("arn:aws:lambda:eu-west-1:111111111111:function:f").as_deref(),
+            Some("eu-west-1")
+        );
+        assert_eq!(region_of_arn("f"), None);
+        assert_eq!(region_of_arn("111111111111:function:f"), None);
+    }
 
     #[test]
     fn regions_of_profiles() {

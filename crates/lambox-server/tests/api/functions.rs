@@ -1,6 +1,6 @@
 //! The function life cycle: create, read, list, update, delete, and the presigned code URL.
 
-use crate::support::{TestApp, base64, zip_of};
+use crate::support::{Answer, TestApp, base64, zip_of};
 
 #[tokio::test]
 async fn create_get_update_delete() {
@@ -87,8 +87,75 @@ async fn a_duplicate_create_is_a_conflict_and_changes_nothing() {
     let got = t
         .call("111111111111", "GET", "/2015-03-31/functions/dup", b"")
         .await;
+    // The same function as created (its RevisionId has moved on since: it settled).
+    for key in ["LastModified", "CodeSha256"] {
+        assert_eq!(got.json()["Configuration"][key], first.json()[key], "{key}");
+    }
+}
+
+#[tokio::test]
+async fn changes_have_a_transition_that_refuses_a_second_update() {
+    let t = TestApp::with(|c| c.state_transition_ms = 300).await;
+    let created = t.create("111111111111", "settling").await.json();
+    let pending = settling_get(&t).await.json();
+    assert_eq!(pending["Configuration"]["State"], "Pending");
     assert_eq!(
-        got.json()["Configuration"]["RevisionId"],
+        pending["Configuration"]["RevisionId"],
+        created["RevisionId"]
+    );
+    let refused = settling_update(&t, 5).await;
+    assert_eq!(refused.status, 409);
+    assert_eq!(
+        refused.json()["message"],
+        "The operation cannot be performed at this time. The function is currently in the \
+         following state: Pending"
+    );
+    tokio::time::sleep(std::time::Duration::from_millis(350)).await;
+    let active = settling_get(&t).await.json();
+    assert_eq!(active["Configuration"]["State"], "Active");
+    assert_eq!(active["Configuration"]["LastUpdateStatus"], "Successful");
+    assert_ne!(active["Configuration"]["RevisionId"], created["RevisionId"]);
+    let first = settling_update(&t, 6).await;
+    assert_eq!(first.status, 200);
+    assert_eq!(first.json()["LastUpdateStatus"], "InProgress");
+    let during = settling_get(&t).await.json();
+    assert_eq!(during["Configuration"]["LastUpdateStatus"], "InProgress");
+    assert_eq!(
+        during["Configuration"]["RevisionId"],
         first.json()["RevisionId"]
     );
+    let second = settling_update(&t, 7).await;
+    assert_eq!(second.status, 409);
+    assert_eq!(
+        second.json()["message"],
+        "The operation cannot be performed at this time. An update is in progress for resource: \
+         arn:aws:lambda:us-east-1:111111111111:function:settling"
+    );
+    tokio::time::sleep(std::time::Duration::from_millis(350)).await;
+    let settled = settling_get(&t).await.json();
+    assert_eq!(settled["Configuration"]["LastUpdateStatus"], "Successful");
+    assert_eq!(
+        settled["Configuration"]["Timeout"], 6,
+        "the refused update changed nothing"
+    );
+    assert_ne!(
+        settled["Configuration"]["RevisionId"],
+        first.json()["RevisionId"]
+    );
+}
+
+async fn settling_get(t: &TestApp) -> Answer {
+    t.call("111111111111", "GET", "/2015-03-31/functions/settling", b"")
+        .await
+}
+
+async fn settling_update(t: &TestApp, timeout: u32) -> Answer {
+    let body = serde_json::json!({"Timeout": timeout}).to_string();
+    t.call(
+        "111111111111",
+        "PUT",
+        "/2015-03-31/functions/settling/configuration",
+        body.as_bytes(),
+    )
+    .await
 }

@@ -142,8 +142,10 @@ pub struct TestApp {
 }
 
 impl TestApp {
+    /// With changes taking effect at once (no `Pending`/`InProgress` window), so that a test
+    /// may update a function right after creating it.
     pub async fn new() -> Self {
-        Self::with(|_| {}).await
+        Self::with(|c| c.state_transition_ms = 0).await
     }
 
     /// With a configuration changed by `change`.

@@ -2,6 +2,10 @@
 //! variables (nested keys joined by `__`, e.g. `LAMBOX_AUTH__STRICT=true`), then command-line
 //! flags.
 
+mod env;
+
+pub use env::unknown_variables;
+
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
@@ -20,11 +24,16 @@ pub struct Config {
     /// Directory holding the database.
     pub data_dir: PathBuf,
     /// Account of requests whose access key carries none.
+    #[serde(deserialize_with = "digits")]
     pub default_account: String,
     /// Region of unsigned requests.
     pub default_region: String,
     /// `full` (commits survive power loss) or `normal` (commits survive a crash of lambox).
     pub durability: DurabilityMode,
+    /// Milliseconds a function stays `Pending` after CreateFunction and `InProgress` after an
+    /// update, as on AWS: a second update in that time is refused (ResourceConflictException),
+    /// and its `RevisionId` advances when it ends. 0: changes take effect at once.
+    pub state_transition_ms: u64,
     /// Logging.
     pub log: LogConfig,
     /// Authentication.
@@ -48,6 +57,8 @@ pub struct Config {
     pub logs: LogsConfig,
     /// The HTTP front door.
     pub http: HttpConfig,
+    /// Where code named by `S3Bucket`/`S3Key` is fetched from.
+    pub s3: crate::s3::S3Config,
 }
 
 /// Settings of the HTTP server.
@@ -293,6 +304,21 @@ impl std::fmt::Debug for Credential {
     }
 }
 
+/// A string of digits, also when a source gives it as a number (`LAMBOX_DEFAULT_ACCOUNT=…`
+/// reads as one).
+fn digits<'de, D: serde::Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Digits {
+        Text(String),
+        Number(u64),
+    }
+    Ok(match Digits::deserialize(d)? {
+        Digits::Text(s) => s,
+        Digits::Number(n) => n.to_string(),
+    })
+}
+
 impl Default for Config {
     fn default() -> Self {
         Self {
@@ -301,6 +327,7 @@ impl Default for Config {
             default_account: "000000000000".to_owned(),
             default_region: "us-east-1".to_owned(),
             durability: DurabilityMode::Full,
+            state_transition_ms: 250,
             log: LogConfig::default(),
             auth: AuthConfig::default(),
             limits: Limits::default(),
@@ -312,6 +339,7 @@ impl Default for Config {
             async_events: AsyncEventsConfig::default(),
             logs: LogsConfig::default(),
             http: HttpConfig::default(),
+            s3: crate::s3::S3Config::default(),
         }
     }
 }
@@ -340,7 +368,17 @@ pub struct Overrides {
 
 impl Config {
     /// Loads defaults → `file` (or `lambox.toml` if it exists) → `LAMBOX_*` → `overrides`.
+    /// A `file` named explicitly must exist; `LAMBOX_*` variables that name no setting are left
+    /// out (see [`unknown_variables`] to warn about them).
     pub fn load(file: Option<&Path>, overrides: &Overrides) -> Result<Self, ConfigError> {
+        if let Some(f) = file
+            && !f.is_file()
+        {
+            return Err(ConfigError::Invalid(format!(
+                "the configuration file {} does not exist",
+                f.display()
+            )));
+        }
         Self::figment(file, overrides)
             .extract::<Self>()
             .map_err(|e| ConfigError::Load(Box::new(e)))?
@@ -351,11 +389,12 @@ impl Config {
         let file = file.map_or_else(|| PathBuf::from("lambox.toml"), Path::to_path_buf);
         Figment::from(Serialized::defaults(Self::default()))
             .merge(Toml::file(file))
-            .merge(
+            .merge({
+                let paths = env::SettingPaths::of(&Self::default());
                 Env::prefixed("LAMBOX_")
-                    .ignore(&["CONFIG", "BIN"])
-                    .split("__"),
-            )
+                    .split("__")
+                    .filter(move |k| paths.names_a_setting(&k.as_str().to_ascii_lowercase()))
+            })
             .merge(Serialized::defaults(overrides))
     }
 
@@ -394,12 +433,28 @@ impl Config {
         format!("http://{addr}")
     }
 
+    /// The configuration with the values lambox derives filled in where they are left empty:
+    /// `public_url` from `listen`, `process.agent` this program, `docker.agent` the
+    /// `lambox-agent` next to it.
+    pub fn with_derived_values(mut self) -> Self {
+        self.public_url = self.lambox_url();
+        let exe = std::env::current_exe().unwrap_or_default();
+        if self.process.agent.is_empty() {
+            self.process.agent = exe.display().to_string();
+        }
+        if self.docker.agent.is_empty() {
+            self.docker.agent = exe.with_file_name("lambox-agent").display().to_string();
+        }
+        self
+    }
+
     /// The configuration as TOML, secrets masked.
     pub fn to_toml(&self) -> String {
         let mut shown = self.clone();
         for c in &mut shown.auth.credentials {
             c.secret_access_key = "********".to_owned();
         }
+        shown.s3.secret_access_key = "********".to_owned();
         toml::to_string_pretty(&shown).expect("config serializes to TOML")
     }
 }
@@ -458,8 +513,14 @@ mod tests {
             jail.set_env("LAMBOX_DEFAULT_ACCOUNT", "12");
             assert!(Config::load(None, &Overrides::default()).is_err());
             jail.set_env("LAMBOX_DEFAULT_ACCOUNT", "123456789012");
+            // A variable that names no setting is left out (and warned about by the binary)...
             jail.set_env("LAMBOX_NO_SUCH_KEY", "1");
+            let loaded = Config::load(None, &Overrides::default());
+            assert!(loaded.is_ok(), "{loaded:?}");
+            // ...a key of the file that names none is an error, as is a file that is not there.
+            jail.create_file("lambox.toml", "no_such_key = 1\n")?;
             assert!(Config::load(None, &Overrides::default()).is_err());
+            assert!(Config::load(Some(Path::new("missing.toml")), &Overrides::default()).is_err());
             Ok(())
         });
     }
