@@ -160,6 +160,9 @@ def test_layer_versions_with_aws_shapes_and_errors(server, lam):
     assert refused(lam.get_layer_version, LayerName="deps", VersionNumber=0) == (
         "InvalidParameterValueException", 400, "Layer Version Cannot be less than 1")
     assert refused(lam.delete_layer_version, LayerName="deps", VersionNumber=-1)[2] == "Layer Version Cannot be less than 1"
+    # Another region's layer is not reachable from this one.
+    assert refused(lam.get_layer_version_by_arn, Arn=v1["LayerVersionArn"].replace("us-east-1", "eu-west-1"))[:2] == (
+        "AccessDeniedException", 403)
     code, status, msg = refused(lam.get_layer_version_by_arn, Arn=v1["LayerArn"])
     assert (code, status) == ("ValidationException", 400)
     assert msg.startswith(f"1 validation error detected: Value '{v1['LayerArn']}' at 'arn' failed to satisfy constraint")

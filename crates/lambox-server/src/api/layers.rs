@@ -49,7 +49,7 @@ pub(super) fn own_layer_only(
     action: &str,
     resource: &str,
 ) -> Result<(), ApiError> {
-    if layer.account == ctx.caller.account {
+    if layer.account == ctx.caller.account && layer.region == ctx.caller.region {
         return Ok(());
     }
     Err(access_denied(&ctx.caller.account, &ctx.caller.region, action, resource).into())
@@ -257,10 +257,18 @@ async fn readable_version(
         .store
         .layer_version(&scope_of(layer), &layer.name, version)
         .await?;
-    if layer.account == ctx.caller.account {
+    if layer.account == ctx.caller.account && layer.region == ctx.caller.region {
         return Ok(found.map(|(v, _)| v));
     }
     match found {
+        // Another region's layers are not reachable from this one.
+        _ if layer.region != ctx.caller.region => Err(access_denied(
+            &ctx.caller.account,
+            &ctx.caller.region,
+            GET_LAYER_VERSION,
+            &layer.version_arn(version),
+        )
+        .into()),
         Some((v, statements))
             if allows(
                 &statements,
@@ -451,13 +459,15 @@ pub(super) async fn resolve_function_layers(
         let Some((v, statements)) = found else {
             return Err(not_found().into());
         };
-        // A function of another account (reached through its policy) uses what its owner may
-        // read; the caller's own functions what the caller may.
-        let user = &ctx.scope.account;
-        if &parsed.layer.account != user
-            && !allows(&statements, user, &ctx.scope.region, GET_LAYER_VERSION)
+        // The caller must be able to read the layer (AWS checks the caller's
+        // lambda:GetLayerVersion), also when it changes another account's function.
+        let caller = &ctx.caller;
+        if parsed.layer.account != caller.account
+            && !allows(&statements, &caller.account, &caller.region, GET_LAYER_VERSION)
         {
-            return Err(access_denied(user, &ctx.scope.region, GET_LAYER_VERSION, arn).into());
+            return Err(
+                access_denied(&caller.account, &caller.region, GET_LAYER_VERSION, arn).into(),
+            );
         }
         resolved.push(FunctionLayer {
             arn: parsed.arn(),
