@@ -44,12 +44,54 @@ function request(method, urlPath, body, headers) {
   });
 }
 
-// Lambda's console format: `<time>\t<request id>\t<LEVEL>\t<message>`.
+// Lambda's console formats. Text: `<time>\t<request id>\t<LEVEL>\t<message>`. JSON (the
+// function's LogFormat, told by AWS_LAMBDA_LOG_FORMAT): one compact object per line,
+// {timestamp, level, requestId, message}, with methods below AWS_LAMBDA_LOG_LEVEL silenced.
 let currentRequestId = "undefined";
+const JSON_LOGS = (process.env.AWS_LAMBDA_LOG_FORMAT || "").toUpperCase() === "JSON";
+const LEVELS = ["TRACE", "DEBUG", "INFO", "WARN", "ERROR", "FATAL"];
+
+function errorFields(err) {
+  return {
+    errorType: (err.constructor && err.constructor.name) || err.name || "Error",
+    errorMessage: err.message,
+    stackTrace: typeof err.stack === "string" ? err.stack.split("\n") : [],
+  };
+}
+
+function jsonLine(level, args) {
+  const line = { timestamp: new Date().toISOString(), level };
+  if (currentRequestId !== "undefined") line.requestId = currentRequestId;
+  if (args.length === 1) {
+    line.message = args[0] instanceof Error ? errorFields(args[0]) : args[0];
+  } else {
+    line.message = util.format(...args);
+    const err = args.find((a) => a instanceof Error);
+    if (err) Object.assign(line, errorFields(err));
+  }
+  let text;
+  try {
+    text = JSON.stringify(line);
+  } catch (e) {
+    text = JSON.stringify({ ...line, message: util.format(...args) });
+  }
+  return text.replace(/\n/g, "\r");
+}
+
 function patchConsole() {
-  const write = (stream, level) => (...args) => {
-    const message = util.format(...args).replace(/\n/g, "\r");
-    stream.write(`${new Date().toISOString()}\t${currentRequestId}\t${level}\t${message}\n`);
+  const threshold = JSON_LOGS
+    ? Math.max(0, LEVELS.indexOf((process.env.AWS_LAMBDA_LOG_LEVEL || "INFO").toUpperCase()))
+    : 0;
+  const write = (stream, level) => {
+    if (LEVELS.indexOf(level) < threshold && level !== "FATAL") return () => {};
+    return (...args) => {
+      if (JSON_LOGS) {
+        stream.write(jsonLine(level, args) + "\n");
+        return;
+      }
+      const message = util.format(...args).replace(/\n/g, "\r");
+      stream.write(`${new Date().toISOString()}\t${currentRequestId}\t${level}\t${message}\n`);
+    };
   };
   console.log = write(process.stdout, "INFO");
   console.info = write(process.stdout, "INFO");
@@ -57,6 +99,22 @@ function patchConsole() {
   console.trace = write(process.stdout, "TRACE");
   console.warn = write(process.stderr, "WARN");
   console.error = write(process.stderr, "ERROR");
+  console.fatal = write(process.stderr, "FATAL");
+}
+
+function logInvokeError(requestId, body) {
+  if (JSON_LOGS) {
+    process.stderr.write(
+      JSON.stringify({
+        timestamp: new Date().toISOString(),
+        level: "ERROR",
+        requestId,
+        message: { errorType: body.errorType, errorMessage: body.errorMessage, stackTrace: body.trace },
+      }) + "\n",
+    );
+    return;
+  }
+  process.stderr.write(`${new Date().toISOString()}\t${requestId}\tERROR\tInvoke Error \t${JSON.stringify(body)}\n`);
 }
 
 function errorJson(err, fallbackType) {
@@ -182,7 +240,7 @@ async function main() {
       result = await runHandler(handler, event, context);
     } catch (err) {
       const body = errorJson(err);
-      process.stderr.write(`${new Date().toISOString()}\t${requestId}\tERROR\tInvoke Error \t${JSON.stringify(body)}\n`);
+      logInvokeError(requestId, body);
       await request("POST", `${BASE}/invocation/${requestId}/error`, JSON.stringify(body), {
         "Lambda-Runtime-Function-Error-Type": body.errorType,
         "Content-Type": "application/json",

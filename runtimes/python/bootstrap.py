@@ -127,7 +127,23 @@ def _exception_error(exc, request_id=""):
     return _error(type(exc).__name__, str(exc), stack, request_id)
 
 
+# The function's log format (LoggingConfig.LogFormat), as Lambda tells its runtimes.
+_JSON_LOGS = os.environ.get("AWS_LAMBDA_LOG_FORMAT", "").upper() == "JSON"
+
+
 def _log_error(error):
+    if _JSON_LOGS:
+        line = {
+            "timestamp": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+            "log_level": "ERROR",
+            "errorMessage": error["errorMessage"],
+            "errorType": error["errorType"],
+            "requestId": error.get("requestId", ""),
+            "stackTrace": error["stackTrace"],
+        }
+        sys.stdout.write(json.dumps(line, ensure_ascii=False) + "\n")
+        sys.stdout.flush()
+        return
     lines = [f"[ERROR] {error['errorType']}: {error['errorMessage']}"]
     if error["stackTrace"]:
         lines.append("Traceback (most recent call last):")
@@ -191,17 +207,55 @@ class _RequestIdFilter:
 _request_ids = None
 
 
+def _json_formatter(logging):
+    """Lambda's JSON log records: timestamp, level, message, logger, the exception's fields,
+    requestId and any extra fields, in that order, leaving out what is None."""
+    import traceback
+
+    reserved = set(vars(logging.LogRecord("", 0, "", 0, "", (), None))) | {"message", "asctime", "aws_request_id"}
+
+    class JsonFormatter(logging.Formatter):
+        def format(self, record):
+            line = {
+                "timestamp": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(record.created)),
+                "level": logging.getLevelName(record.levelno // 10 * 10),
+                "message": record.getMessage(),
+                "logger": record.name,
+            }
+            if record.exc_info and record.exc_info[0] is not None:
+                line["stackTrace"] = traceback.format_tb(record.exc_info[2])
+                line["errorType"] = record.exc_info[0].__name__
+                line["errorMessage"] = str(record.exc_info[1])
+            line["requestId"] = getattr(record, "aws_request_id", "")
+            if record.exc_info:
+                line["location"] = f"{record.pathname}:{record.funcName}:{record.lineno}"
+            for key, value in vars(record).items():
+                if key not in reserved:
+                    line[key] = value
+            return json.dumps({k: v for k, v in line.items() if v is not None}, default=str, ensure_ascii=False)
+
+    return JsonFormatter()
+
+
 def _setup_logging(logging):
-    """Lambda's root log handler: what logging.* calls of the function print, and how."""
+    """Lambda's root log handler: what logging.* calls of the function print, and how (the
+    function's log format and, for JSON, its application log level)."""
     global _request_ids
     handler = logging.StreamHandler(sys.stdout)
-    handler.setFormatter(
-        logging.Formatter(
-            "[%(levelname)s]\t%(asctime)s.%(msecs)03dZ\t%(aws_request_id)s\t%(message)s\n",
-            "%Y-%m-%dT%H:%M:%S",
+    if _JSON_LOGS:
+        handler.setFormatter(_json_formatter(logging))
+        level = os.environ.get("AWS_LAMBDA_LOG_LEVEL", "INFO").upper()
+        level = "DEBUG" if level == "TRACE" else level
+        if isinstance(logging.getLevelName(level), int):
+            logging.getLogger().setLevel(level)
+    else:
+        handler.setFormatter(
+            logging.Formatter(
+                "[%(levelname)s]\t%(asctime)s.%(msecs)03dZ\t%(aws_request_id)s\t%(message)s\n",
+                "%Y-%m-%dT%H:%M:%S",
+            )
         )
-    )
-    handler.formatter.converter = time.gmtime
+        handler.formatter.converter = time.gmtime
     _request_ids = _RequestIdFilter()
     handler.addFilter(_request_ids)
     logging.getLogger().addHandler(handler)

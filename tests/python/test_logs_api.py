@@ -75,7 +75,9 @@ def test_groups_streams_events_and_filters(server, lam):
     stream = next(iter(streams))
     got = logs.get_log_events(logGroupName=group, logStreamName=stream, startFromHead=True)
     messages = [e["message"] for e in got["events"]]
-    assert messages[0].startswith("START RequestId: ")
+    # A sandbox's stream opens with its init phase, as Lambda's does.
+    assert messages[0].startswith("INIT_START Runtime Version: python:")
+    assert messages[1].startswith("START RequestId: ")
     assert any(m.startswith("hello from " + stream) for m in messages)
     assert messages[-1].startswith("REPORT RequestId: ")
     stamps = [e["timestamp"] for e in got["events"]]
@@ -100,7 +102,11 @@ def test_groups_streams_events_and_filters(server, lam):
 
     assert matching("ERROR") == ['{"level": "ERROR", "n": 1}', "ERROR something broke: disk full"]
     assert matching('"disk full"') == ["ERROR something broke: disk full"]
-    assert len(matching("?REPORT ?START")) == 6
+    # START and REPORT of three invocations, and the INIT_START of each sandbox (a term matches
+    # within a word too).
+    found = matching("?REPORT ?START")
+    assert len([m for m in found if not m.startswith("INIT_START")]) == 6
+    assert all(m.startswith(("START", "REPORT", "INIT_START")) for m in found)
     assert matching('{ $.level = "ERROR" }') == ['{"level": "ERROR", "n": 1}']
     assert matching("{ $.n >= 1 }") == ['{"level": "ERROR", "n": 1}', '{"level": "INFO", "n": 2}']
     # Pagination of FilterLogEvents with nextToken.

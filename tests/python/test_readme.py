@@ -129,7 +129,14 @@ def test_lambox_invoke_finds_the_region_as_the_aws_cli_does(tmp_path):
         by_arn = run_lambox("invoke", arn, "--payload", '{"b": 2}', cwd=tmp_path, AWS_REGION="us-east-1", **base)
         assert by_arn.returncode == 0, by_arn.stderr
         assert '"b": 2' in by_arn.stdout or '"b":2' in by_arn.stdout
-        logs = run_lambox("logs", arn, cwd=tmp_path, AWS_REGION="us-east-1", **base)
-        assert logs.returncode == 0 and "REPORT RequestId:" in logs.stdout, logs.stderr
+        # The logs are stored a moment after the invocation answered.
+        deadline = time.monotonic() + 20
+        while True:
+            logs = run_lambox("logs", arn, cwd=tmp_path, AWS_REGION="us-east-1", **base)
+            assert logs.returncode == 0, logs.stderr
+            if "REPORT RequestId:" in logs.stdout or time.monotonic() > deadline:
+                break
+            time.sleep(0.2)
+        assert "REPORT RequestId:" in logs.stdout
     finally:
         s.stop()

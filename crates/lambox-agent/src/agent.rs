@@ -32,6 +32,27 @@ pub struct Settings {
     pub sandbox_dir: Option<PathBuf>,
     /// The secret every push must carry; `None` accepts every push (as AWS's emulator does).
     pub secret: Option<String>,
+    /// The runtime version that runs, for the init log; `None` when the backend does not know.
+    pub runtime_version: Option<RuntimeVersion>,
+    /// Lambda's text lines, or JSON records of a system log level.
+    pub log_style: crate::platform::LogStyle,
+    /// The function's name, for the JSON init record.
+    pub function_name: String,
+    /// The sandbox's log stream, its instance id in the JSON init record.
+    pub log_stream: String,
+    /// `on-demand` or `provisioned-concurrency`.
+    pub initialization_type: String,
+}
+
+/// The runtime version a sandbox runs, as its init log names it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RuntimeVersion {
+    /// `python:3.12.1`.
+    pub version: String,
+    /// Its ARN.
+    pub arn: String,
+    /// What to say besides, when it is not the version the runtime names.
+    pub note: Option<String>,
 }
 
 impl std::fmt::Debug for Settings {
@@ -208,6 +229,7 @@ impl Agent {
             .bootstrap
             .split_first()
             .ok_or_else(|| std::io::Error::other("no bootstrap command"))?;
+        self.write_init_start();
         let mut command = tokio::process::Command::new(program);
         command
             .args(args)
@@ -215,8 +237,12 @@ impl Agent {
                 "AWS_LAMBDA_RUNTIME_API",
                 self.settings.runtime_api.to_string(),
             )
-            // The agent's secret is the agent's alone.
+            // The agent's secret is the agent's alone, and what it tells the init log too.
             .env_remove(lambox_core::protocol::AGENT_SECRET_ENV)
+            .env_remove(lambox_core::protocol::RUNTIME_VERSION_ENV)
+            .env_remove(lambox_core::protocol::RUNTIME_VERSION_ARN_ENV)
+            .env_remove(lambox_core::protocol::RUNTIME_NOTE_ENV)
+            .env_remove(lambox_core::protocol::SYSTEM_LOG_LEVEL_ENV)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -281,6 +307,38 @@ impl Agent {
             generation,
             cold: true,
         })
+    }
+
+    /// The init phase's first line(s): INIT_START (or its JSON record), and what lambox must
+    /// say of the runtime version.
+    fn write_init_start(&self) {
+        let s = &self.settings;
+        let rv = s.runtime_version.as_ref();
+        let mut out = self.output();
+        match s.log_style {
+            crate::platform::LogStyle::Text => {
+                if let Some(rv) = rv {
+                    out.line(&crate::report::init_start_line(&rv.version, &rv.arn));
+                }
+            }
+            style => {
+                if let Some(line) = crate::platform::init_start(
+                    style,
+                    &crate::report::now_z(),
+                    &s.initialization_type,
+                    rv.map(|r| (r.version.as_str(), r.arn.as_str())),
+                    &s.function_name,
+                    &s.version,
+                    &s.log_stream,
+                    s.memory_mb,
+                ) {
+                    out.line(&line);
+                }
+            }
+        }
+        if let Some(note) = rv.and_then(|r| r.note.as_ref()) {
+            out.line(&format!("lambox: {note}"));
+        }
     }
 
     /// Copies one of the runtime's output pipes into the log stream until it closes.

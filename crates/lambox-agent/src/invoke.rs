@@ -11,6 +11,7 @@ use hyper::header::{HeaderMap, HeaderValue};
 use lambox_core::protocol;
 
 use crate::agent::{Agent, Invocation, Outcome};
+use crate::platform::{self, LogStyle, Status};
 use crate::report::{self, Report};
 
 fn header(headers: &HeaderMap, name: &str) -> Option<String> {
@@ -64,12 +65,25 @@ pub async fn invoke(agent: &Arc<Agent>, headers: &HeaderMap, body: Bytes) -> Res
         body,
     };
 
+    let style = settings.log_style;
+    // A cold sandbox's init lines (INIT_START) come before START, as on Lambda.
+    let runtime = agent.ensure_runtime();
     {
         let mut out = agent.output();
         out.begin_capture();
-        out.line(&report::start_line(&request_id, &settings.version));
+        match style {
+            LogStyle::Text => out.line(&report::start_line(&request_id, &settings.version)),
+            _ => {
+                let arn = &invocation.invoked_arn;
+                if let Some(line) =
+                    platform::start(style, &report::now_z(), &request_id, arn, &settings.version)
+                {
+                    out.line(&line);
+                }
+            }
+        }
     }
-    let runtime = match agent.ensure_runtime() {
+    let runtime = match runtime {
         Ok(r) => r,
         Err(e) => {
             let message =
@@ -102,13 +116,13 @@ pub async fn invoke(agent: &Arc<Agent>, headers: &HeaderMap, body: Bytes) -> Res
     } else {
         None
     };
-    let (failed, body): (bool, Bytes) = match ending {
-        Ending::Answered(Outcome::Response(body)) => (false, body),
-        Ending::Answered(Outcome::Error(body)) => (true, body),
+    let (failed, body, status): (bool, Bytes, Status) = match ending {
+        Ending::Answered(Outcome::Response(body)) => (false, body, Status::Success),
+        Ending::Answered(Outcome::Error(body)) => (true, body, Status::Error),
         Ending::Answered(Outcome::InitError(body)) => {
             // The runtime is of no further use; the next invocation starts a new one.
             agent.kill_runtime();
-            (true, body)
+            (true, body, Status::Failure)
         }
         Ending::TimedOut => {
             agent.kill_runtime();
@@ -118,28 +132,69 @@ pub async fn invoke(agent: &Arc<Agent>, headers: &HeaderMap, body: Bytes) -> Res
                 lambox_core::time::format_timestamp(epoch_ms() as i64).replace("+0000", "Z"),
                 settings.timeout.as_secs_f64()
             ));
-            (true, protocol::error_body(&t, &message).into())
+            (
+                true,
+                protocol::error_body(&t, &message).into(),
+                Status::Timeout,
+            )
         }
         Ending::Exited(exit) => {
             let (t, message) = report::exit_error(&request_id, exit.code, exit.signal);
             agent.output().line(&message);
-            (true, protocol::error_body(&t, &message).into())
+            (
+                true,
+                protocol::error_body(&t, &message).into(),
+                Status::Failure,
+            )
         }
     };
     agent.drain_output();
     let duration = started.elapsed();
     let tail = {
         let mut out = agent.output();
-        out.line(&report::end_line(&request_id));
-        out.line(&report::report_line(
-            &request_id,
-            &Report {
-                duration,
-                memory_size_mb: settings.memory_mb,
-                max_memory_used_mb: max_memory,
-                init,
-            },
-        ));
+        let r = Report {
+            duration,
+            memory_size_mb: settings.memory_mb,
+            max_memory_used_mb: max_memory,
+            init,
+        };
+        match style {
+            LogStyle::Text => {
+                out.line(&report::end_line(&request_id));
+                out.line(&report::report_line(&request_id, &r));
+            }
+            _ => {
+                let now = report::now_z();
+                let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+                let done = platform::runtime_done(
+                    style,
+                    &now,
+                    &request_id,
+                    status,
+                    ms(duration),
+                    body.len(),
+                );
+                let error_type = failed.then(|| error_type_of(&body)).flatten();
+                let metrics = platform::Metrics {
+                    duration_ms: ms(duration),
+                    billed_ms: report::billed_ms(duration, init),
+                    memory_size_mb: settings.memory_mb,
+                    max_memory_used_mb: max_memory,
+                    init_ms: init.map(ms),
+                };
+                let reported = platform::report(
+                    style,
+                    &now,
+                    &request_id,
+                    &metrics,
+                    status,
+                    error_type.as_deref(),
+                );
+                for line in [done, reported].into_iter().flatten() {
+                    out.line(&line);
+                }
+            }
+        }
         out.end_capture()
     };
     answer(
@@ -149,6 +204,12 @@ pub async fn invoke(agent: &Arc<Agent>, headers: &HeaderMap, body: Bytes) -> Res
         want_tail.then_some(tail),
         runtime_time,
     )
+}
+
+/// The `errorType` of a function's error body, if it names one.
+fn error_type_of(body: &[u8]) -> Option<String> {
+    let v: serde_json::Value = serde_json::from_slice(body).ok()?;
+    v.get("errorType")?.as_str().map(str::to_owned)
 }
 
 /// Who proves an answer: the agent's secret and the request id, when the agent has a secret.

@@ -11,6 +11,7 @@ mod agent;
 mod invoke;
 pub mod isolate;
 pub mod output;
+pub mod platform;
 pub mod report;
 mod runtime_api;
 
@@ -31,7 +32,7 @@ use hyper_util::rt::TokioIo;
 use lambox_core::protocol;
 use tokio::net::TcpListener;
 
-pub use agent::{Agent, Settings};
+pub use agent::{Agent, RuntimeVersion, Settings};
 pub use output::Output;
 
 /// How the agent is started.
@@ -209,6 +210,25 @@ async fn serve(args: AgentArgs) -> anyhow::Result<()> {
         default_arn: lambox_core::arn::function_arn(&region, "000000000000", &name, None),
         sandbox_dir: args.sandbox_dir,
         secret,
+        log_style: match std::env::var("AWS_LAMBDA_LOG_FORMAT") {
+            Ok(f) if f.eq_ignore_ascii_case("JSON") => {
+                platform::LogStyle::Json(platform::Level::parse(
+                    &std::env::var(protocol::SYSTEM_LOG_LEVEL_ENV).unwrap_or_default(),
+                ))
+            }
+            _ => platform::LogStyle::Text,
+        },
+        function_name: name.clone(),
+        log_stream: std::env::var("AWS_LAMBDA_LOG_STREAM_NAME").unwrap_or_default(),
+        initialization_type: std::env::var("AWS_LAMBDA_INITIALIZATION_TYPE")
+            .unwrap_or_else(|_| "on-demand".to_owned()),
+        runtime_version: std::env::var(protocol::RUNTIME_VERSION_ENV)
+            .ok()
+            .map(|version| RuntimeVersion {
+                version,
+                arn: std::env::var(protocol::RUNTIME_VERSION_ARN_ENV).unwrap_or_default(),
+                note: std::env::var(protocol::RUNTIME_NOTE_ENV).ok(),
+            }),
     };
     let mut output = Output::new();
     output.line(&protocol::ready_line(

@@ -3,6 +3,24 @@
 
 use std::time::Duration;
 
+/// `INIT_START Runtime Version: <version>\tRuntime Version ARN: <arn>`, as a sandbox's init
+/// phase begins.
+pub fn init_start_line(version: &str, arn: &str) -> String {
+    format!("INIT_START Runtime Version: {version}\tRuntime Version ARN: {arn}")
+}
+
+/// Now, as Lambda's records and lines write it (`2024-05-20T16:29:45.022Z`).
+pub fn now_z() -> String {
+    lambox_core::time::format_timestamp(lambox_core::time::now_millis()).replace("+0000", "Z")
+}
+
+/// The billed duration: the invocation's, with the init phase's on a cold start (Lambda bills
+/// the init phase too), rounded up to the millisecond.
+pub fn billed_ms(duration: Duration, init: Option<Duration>) -> u64 {
+    let ms = (duration + init.unwrap_or_default()).as_secs_f64() * 1000.0;
+    ms.ceil().max(1.0) as u64
+}
+
 /// `START RequestId: <id> Version: <version>`.
 pub fn start_line(request_id: &str, version: &str) -> String {
     format!("START RequestId: {request_id} Version: {version}")
@@ -30,7 +48,7 @@ pub struct Report {
 /// writes it.
 pub fn report_line(request_id: &str, r: &Report) -> String {
     let ms = r.duration.as_secs_f64() * 1000.0;
-    let billed = ms.ceil().max(1.0) as u64;
+    let billed = billed_ms(r.duration, r.init);
     let mut line = format!(
         "REPORT RequestId: {request_id}\tDuration: {ms:.2} ms\tBilled Duration: {billed} ms\t\
          Memory Size: {} MB\tMax Memory Used: {} MB\t",
@@ -83,10 +101,12 @@ mod tests {
         };
         assert_eq!(
             report_line("id-1", &r),
-            "REPORT RequestId: id-1\tDuration: 3.65 ms\tBilled Duration: 4 ms\tMemory Size: 128 MB\t\
-             Max Memory Used: 71 MB\tInit Duration: 107.85 ms\t"
+            "REPORT RequestId: id-1\tDuration: 3.65 ms\tBilled Duration: 112 ms\tMemory Size: 128 MB\t\
+             Max Memory Used: 71 MB\tInit Duration: 107.85 ms\t",
+            "a cold start bills its init too (3.654 + 107.85 ms, rounded up)"
         );
-        assert!(!report_line("x", &Report { init: None, ..r }).contains("Init"));
+        let warm = report_line("x", &Report { init: None, ..r });
+        assert!(!warm.contains("Init") && warm.contains("Billed Duration: 4 ms"));
     }
 
     #[test]

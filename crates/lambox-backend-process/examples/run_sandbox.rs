@@ -58,6 +58,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         agent_command: vec![agent, "agent".into()],
         python: "python3".into(),
         node: "node".into(),
+        interpreters: Default::default(),
         installation_id: "example".into(),
     })?;
     let zip = handler_zip();

@@ -9,6 +9,7 @@
 //! There is no isolation beyond the operating-system user: this is the zero-setup backend.
 
 mod extract;
+pub mod interpreters;
 mod layers;
 mod packages;
 mod records;
@@ -22,7 +23,7 @@ use lambox_core::backend::{Backend, BackendError, BoxFuture, LogSink, Sandbox, S
 use lambox_core::function::PackageType;
 use lambox_core::lines::LineSplitter;
 use lambox_core::protocol::parse_ready_line;
-use lambox_core::revision::{SandboxPaths, sandbox_environment};
+use lambox_core::revision::{FunctionRevision, SandboxPaths, sandbox_environment};
 use lambox_core::runtime::{RuntimeFamily, clients};
 use tokio::io::AsyncReadExt;
 use tokio::sync::OnceCell;
@@ -47,10 +48,13 @@ pub struct ProcessBackendConfig {
     pub hidden_dirs: Vec<PathBuf>,
     /// The agent's command line (e.g. `["/usr/bin/lambox", "agent"]`).
     pub agent_command: Vec<String>,
-    /// The Python interpreter (a name on PATH or a path).
+    /// The Python interpreter (a name on PATH or a path) of python runtimes this machine has
+    /// no exact version for.
     pub python: String,
-    /// The Node.js interpreter.
+    /// The Node.js interpreter of nodejs runtimes this machine has no exact major for.
     pub node: String,
+    /// Interpreters per runtime (`python3.12` → a path), before those found on this machine.
+    pub interpreters: std::collections::BTreeMap<String, String>,
     /// Marks this installation's sandboxes.
     pub installation_id: String,
 }
@@ -58,8 +62,7 @@ pub struct ProcessBackendConfig {
 /// The process backend.
 pub struct ProcessBackend {
     config: ProcessBackendConfig,
-    python: OnceCell<String>,
-    node: OnceCell<String>,
+    interpreters: interpreters::Interpreters,
     /// Whether `isolate` works here (probed once).
     isolation: OnceCell<bool>,
     /// Whether the log said that an interpreter's place keeps sandboxes from being isolated.
@@ -88,9 +91,12 @@ impl ProcessBackend {
         )?;
         std::fs::write(config.runtimes_dir.join("node/bootstrap.js"), clients::NODE)?;
         Ok(Self {
+            interpreters: interpreters::Interpreters::new(
+                config.interpreters.clone(),
+                config.python.clone(),
+                config.node.clone(),
+            ),
             config,
-            python: OnceCell::new(),
-            node: OnceCell::new(),
             isolation: OnceCell::new(),
             warned_hidden: std::sync::atomic::AtomicBool::new(false),
             extracting: packages::DigestLocks::default(),
@@ -98,11 +104,8 @@ impl ProcessBackend {
         })
     }
 
-    /// Resolves the interpreters and probes the namespaces now rather than on the first cold
-    /// start.
+    /// Probes the namespaces now rather than on the first cold start.
     pub async fn warm_up(&self) {
-        let _ = self.interpreter(RuntimeFamily::Python).await;
-        let _ = self.interpreter(RuntimeFamily::Node).await;
         let _ = self.isolated().await;
     }
 
@@ -116,7 +119,8 @@ impl ProcessBackend {
             .isolation
             .get_or_init(|| async {
                 // Everything a sandbox does, but with the runtime clients for its code.
-                let root = self.config.sandboxes_dir.join(".probe-root");
+                // Beside the sandboxes, not among them: reaping at start removes what is there.
+                let root = self.config.sandboxes_dir.with_file_name(".isolate-probe");
                 let _ = std::fs::create_dir_all(&root);
                 let runtimes = &self.config.runtimes_dir;
                 let probe = tokio::process::Command::new(program)
@@ -182,42 +186,18 @@ impl ProcessBackend {
         }
     }
 
-    /// The real executable behind an interpreter name: version managers put shell-script shims
-    /// on PATH that cost tens of milliseconds on every start.
-    async fn interpreter(&self, family: RuntimeFamily) -> Result<String, BackendError> {
-        let (cell, name, probe): (&OnceCell<String>, &str, &[&str]) = match family {
-            RuntimeFamily::Python => (
-                &self.python,
-                &self.config.python,
-                &["-c", "import sys; print(sys.executable)"],
-            ),
-            RuntimeFamily::Node => (
-                &self.node,
-                &self.config.node,
-                &["-e", "console.log(process.execPath)"],
-            ),
-            _ => {
-                return Err(BackendError::Unsupported(
-                    "no interpreter for this runtime".into(),
-                ));
+    /// The interpreter of a revision of a python or nodejs runtime.
+    async fn interpreter(
+        &self,
+        spec: &SandboxSpec,
+    ) -> Result<Option<interpreters::Interpreter>, BackendError> {
+        let runtime = spec.revision.config.runtime.as_deref().unwrap_or_default();
+        match spec.revision.family() {
+            Some(RuntimeFamily::Python | RuntimeFamily::Node) => {
+                self.interpreters.of(runtime).await.map(Some)
             }
-        };
-        cell.get_or_try_init(|| async {
-            let out = tokio::process::Command::new(name)
-                .args(probe)
-                .stdin(Stdio::null())
-                .output()
-                .await
-                .map_err(|e| BackendError::Unsupported(format!("{name} cannot be started: {e}")))?;
-            let path = String::from_utf8_lossy(&out.stdout).trim().to_owned();
-            Ok(if out.status.success() && !path.is_empty() {
-                path
-            } else {
-                name.to_owned()
-            })
-        })
-        .await
-        .cloned()
+            _ => Ok(None),
+        }
     }
 
     /// The arguments of `isolate` for a sandbox of these directories.
@@ -251,13 +231,10 @@ impl ProcessBackend {
     /// directories (`/tmp`, `/opt`, `/var/task`, `/var/runtime`), so that it would not be found
     /// there; such a sandbox is started without isolation (said once in the log).
     async fn interpreter_hidden(&self, spec: &SandboxSpec) -> bool {
-        let family = spec.revision.family();
-        let Some(family @ (RuntimeFamily::Python | RuntimeFamily::Node)) = family else {
+        let Ok(Some(interpreter)) = self.interpreter(spec).await else {
             return false;
         };
-        let Ok(interpreter) = self.interpreter(family).await else {
-            return false;
-        };
+        let interpreter = interpreter.path;
         // Where it really is: a link on PATH may lead under /opt.
         let real = std::fs::canonicalize(&interpreter)
             .map_or_else(|_| interpreter.clone(), |p| p.display().to_string());
@@ -292,11 +269,17 @@ impl ProcessBackend {
         let family = rev.family().unwrap_or(RuntimeFamily::Provided);
         Ok(match family {
             RuntimeFamily::Python => vec![
-                self.interpreter(family).await?,
+                self.interpreter(spec)
+                    .await?
+                    .map(|i| i.path)
+                    .unwrap_or_default(),
                 format!("{runtimes}/python/bootstrap.py"),
             ],
             RuntimeFamily::Node => vec![
-                self.interpreter(family).await?,
+                self.interpreter(spec)
+                    .await?
+                    .map(|i| i.path)
+                    .unwrap_or_default(),
                 format!("{runtimes}/node/bootstrap.js"),
             ],
             // Lambda's order: the function's own bootstrap, then one a layer brings.
@@ -399,6 +382,22 @@ impl ProcessBackend {
             let path = format!("{host}:{}/bin", paths.opt);
             environment.retain(|(k, _)| k != "PATH");
             environment.push(("PATH".to_owned(), path));
+        }
+        // What the init log says of the runtime (`INIT_START Runtime Version: …`), and what
+        // it must say when this machine has not the version the runtime names.
+        if let Some(interpreter) = self.interpreter(spec).await? {
+            let runtime = rev.config.runtime.as_deref().unwrap_or_default();
+            environment.push((
+                lambox_core::protocol::RUNTIME_VERSION_ENV.to_owned(),
+                interpreter.runtime_version(),
+            ));
+            environment.push((
+                lambox_core::protocol::RUNTIME_VERSION_ARN_ENV.to_owned(),
+                lambox_core::runtime::runtime_version_arn(&rev.region, runtime),
+            ));
+            if let Some(note) = interpreter.note(runtime) {
+                environment.push((lambox_core::protocol::RUNTIME_NOTE_ENV.to_owned(), note));
+            }
         }
         let home = if isolated {
             "/tmp".to_owned()
@@ -532,6 +531,30 @@ impl ProcessBackend {
 impl Backend for ProcessBackend {
     fn kind(&self) -> &'static str {
         "process"
+    }
+
+    /// Finds the runtime's interpreter, and says when this machine has not the version the
+    /// runtime names.
+    fn prepare<'a>(&'a self, revision: &'a FunctionRevision) -> BoxFuture<'a, ()> {
+        Box::pin(async move {
+            let Some(runtime) = revision.config.runtime.as_deref() else {
+                return;
+            };
+            if !matches!(
+                revision.family(),
+                Some(RuntimeFamily::Python | RuntimeFamily::Node)
+            ) {
+                return;
+            }
+            match self.interpreters.of(runtime).await {
+                Ok(i) => {
+                    if let Some(note) = i.note(runtime) {
+                        tracing::warn!(function = %revision.name, "{note}");
+                    }
+                }
+                Err(e) => tracing::warn!(function = %revision.name, error = %e, "no interpreter"),
+            }
+        })
     }
 
     fn launch<'a>(

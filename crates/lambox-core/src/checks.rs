@@ -60,10 +60,14 @@ pub const RESERVED_ENVIRONMENT_KEYS: [&str; 18] = [
 
 /// Variables lambox sets in sandboxes for its own agent; a function may not set them, as it may
 /// not set Lambda's own (refused with the same message).
-pub const LAMBOX_ENVIRONMENT_KEYS: [&str; 3] = [
+pub const LAMBOX_ENVIRONMENT_KEYS: [&str; 7] = [
     crate::protocol::AGENT_SECRET_ENV,
     crate::protocol::FALLBACK_BOOTSTRAP_ENV,
     crate::protocol::SANDBOX_ID_ENV,
+    crate::protocol::RUNTIME_VERSION_ENV,
+    crate::protocol::RUNTIME_VERSION_ARN_ENV,
+    crate::protocol::RUNTIME_NOTE_ENV,
+    crate::protocol::SYSTEM_LOG_LEVEL_ENV,
 ];
 
 fn enum_violation(errors: &mut ValidationErrors, field: &str, value: &str, allowed: &[&str]) {

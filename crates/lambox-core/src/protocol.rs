@@ -48,6 +48,21 @@ pub const AGENT_SECRET_ENV: &str = "LAMBOX_AGENT_SECRET";
 /// Environment: the runtime command an agent runs when the function brings no `bootstrap`
 /// (lambox's runtime client for the function's runtime family).
 pub const FALLBACK_BOOTSTRAP_ENV: &str = "LAMBOX_FALLBACK_BOOTSTRAP";
+
+/// The runtime version that really runs (`python:3.12.1`), for the agent's init log
+/// (`INIT_START Runtime Version: …`); set by backends that know it.
+pub const RUNTIME_VERSION_ENV: &str = "LAMBOX_RUNTIME_VERSION";
+
+/// The runtime version's ARN, for the same line.
+pub const RUNTIME_VERSION_ARN_ENV: &str = "LAMBOX_RUNTIME_VERSION_ARN";
+
+/// The function's `SystemLogLevel` when its log format is JSON: which of the platform's
+/// records the agent writes.
+pub const SYSTEM_LOG_LEVEL_ENV: &str = "LAMBOX_SYSTEM_LOG_LEVEL";
+
+/// What the init log must say besides, when the machine runs another version than the
+/// runtime names.
+pub const RUNTIME_NOTE_ENV: &str = "LAMBOX_RUNTIME_NOTE";
 /// File in the sandbox directory (`--sandbox-dir`) the agent writes its runtime's pid to.
 pub const RUNTIME_PID_FILE: &str = "runtime.pid";
 

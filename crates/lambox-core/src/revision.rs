@@ -200,6 +200,15 @@ pub fn sandbox_environment(
         .unwrap_or_else(|| format!("/aws/lambda/{}", rev.name));
     set("AWS_LAMBDA_LOG_GROUP_NAME", group);
     set("AWS_LAMBDA_LOG_STREAM_NAME", log_stream.to_owned());
+    // Lambda tells the runtime its log format and application log level (JSON only); the
+    // agent, which writes the platform's records, reads the system log level.
+    if c.logging.log_format.as_deref() == Some("JSON") {
+        set("AWS_LAMBDA_LOG_FORMAT", "JSON".to_owned());
+        let level = c.logging.application_log_level.as_deref().unwrap_or("INFO");
+        set("AWS_LAMBDA_LOG_LEVEL", level.to_owned());
+        let system = c.logging.system_log_level.as_deref().unwrap_or("INFO");
+        set(crate::protocol::SYSTEM_LOG_LEVEL_ENV, system.to_owned());
+    }
     set("AWS_LAMBDA_INITIALIZATION_TYPE", "on-demand".to_owned());
     set("AWS_REGION", rev.region.clone());
     set("AWS_DEFAULT_REGION", rev.region.clone());

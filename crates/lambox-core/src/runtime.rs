@@ -93,6 +93,15 @@ impl RuntimeFamily {
     }
 }
 
+/// A stable runtime version ARN per runtime and region: AWS's shape, lambox's own identifier.
+pub fn runtime_version_arn(region: &str, runtime: &str) -> String {
+    let id = crate::code::lower_hex(&crate::code::sha256(runtime.as_bytes()));
+    format!(
+        "arn:{}:lambda:{region}::runtime:{id}",
+        crate::arn::partition(region)
+    )
+}
+
 /// Checks that `runtime` may be used to create or update a function, with AWS's messages.
 pub fn check_runtime(runtime: &str) -> Result<(), LambdaError> {
     if SUPPORTED_RUNTIMES.contains(&runtime) {

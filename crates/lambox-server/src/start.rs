@@ -130,6 +130,25 @@ pub async fn open_state(
         }
     });
     background.keep(reaping.abort_handle());
+    // Log groups' retention (PutRetentionPolicy): expired events go within a minute.
+    let expiring = store.clone();
+    background.keep(
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(Duration::from_secs(60));
+            loop {
+                tick.tick().await;
+                match expiring
+                    .expire_log_events(lambox_core::time::now_millis())
+                    .await
+                {
+                    Ok(0) => {}
+                    Ok(n) => tracing::debug!(events = n, "expired log events deleted"),
+                    Err(e) => tracing::warn!(error = %e, "expiring log events failed"),
+                }
+            }
+        })
+        .abort_handle(),
+    );
     let invoker = Arc::new(Invoker::new(store.clone(), pool, config.lambox_url()));
     let queue = EventQueue::start(
         store.clone(),
@@ -220,6 +239,7 @@ async fn configured_backend(
                 agent_command: agent,
                 python: config.process.python.clone(),
                 node: config.process.node.clone(),
+                interpreters: config.process.interpreters.clone(),
                 installation_id: installation_id.to_owned(),
             })?);
             // Before serving, so that what it removes cannot be code unpacked for a function

@@ -40,6 +40,8 @@ pub struct LogGroupRecord {
     pub created_ms: i64,
     /// Bytes of its stored messages.
     pub stored_bytes: i64,
+    /// Its retention in days (PutRetentionPolicy), if set.
+    pub retention_days: Option<i64>,
 }
 
 /// A log stream with its first and last event times.
@@ -217,9 +219,9 @@ impl Store {
         after: &str,
         limit: u32,
     ) -> Result<(Vec<LogGroupRecord>, bool), StoreError> {
-        let rows: Vec<(String, i64, i64)> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        let rows: Vec<(String, i64, i64, Option<i64>)> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
             "SELECT g.name, g.created_ms, COALESCE((SELECT SUM(s.stored_bytes) FROM log_streams s \
-             WHERE s.group_id = g.id), 0) FROM log_groups g \
+             WHERE s.group_id = g.id), 0), g.retention_days FROM log_groups g \
              WHERE g.account = ? AND g.region = ? AND g.name > ? AND substr(g.name, 1, ?) = ? \
              ORDER BY g.name {}",
             page_limit(limit)
@@ -235,11 +237,14 @@ impl Store {
         Ok((
             rows.into_iter()
                 .take(limit as usize)
-                .map(|(name, created_ms, stored_bytes)| LogGroupRecord {
-                    name,
-                    created_ms,
-                    stored_bytes,
-                })
+                .map(
+                    |(name, created_ms, stored_bytes, retention_days)| LogGroupRecord {
+                        name,
+                        created_ms,
+                        stored_bytes,
+                        retention_days,
+                    },
+                )
                 .collect(),
             more,
         ))
@@ -341,6 +346,38 @@ impl Store {
                 .collect(),
             more,
         ))
+    }
+
+    /// Sets (or, with `None`, removes) a group's retention; `false` when there is no such group.
+    pub async fn set_log_retention(
+        &self,
+        scope: &Scope,
+        group: &str,
+        days: Option<i64>,
+    ) -> Result<bool, StoreError> {
+        let changed = sqlx::query(
+            "UPDATE log_groups SET retention_days = ? WHERE account = ? AND region = ? AND name = ?",
+        )
+        .bind(days)
+        .bind(&scope.account)
+        .bind(&scope.region)
+        .bind(group)
+        .execute(&mut *self.write().await)
+        .await?;
+        Ok(changed.rows_affected() > 0)
+    }
+
+    /// Deletes the events older than their group's retention at `now_ms`; returns how many.
+    pub async fn expire_log_events(&self, now_ms: i64) -> Result<u64, StoreError> {
+        let deleted = sqlx::query(
+            "DELETE FROM log_events WHERE id IN (SELECT e.id FROM log_groups g JOIN log_events e \
+             ON e.group_id = g.id WHERE g.retention_days IS NOT NULL \
+             AND e.ts_ms < ?1 - g.retention_days * 86400000)",
+        )
+        .bind(now_ms)
+        .execute(&mut *self.write().await)
+        .await?;
+        Ok(deleted.rows_affected())
     }
 
     /// Deletes a group with its streams and events; `false` when there was none.

@@ -463,7 +463,12 @@ pub(super) async fn resolve_function_layers(
         // lambda:GetLayerVersion), also when it changes another account's function.
         let caller = &ctx.caller;
         if parsed.layer.account != caller.account
-            && !allows(&statements, &caller.account, &caller.region, GET_LAYER_VERSION)
+            && !allows(
+                &statements,
+                &caller.account,
+                &caller.region,
+                GET_LAYER_VERSION,
+            )
         {
             return Err(
                 access_denied(&caller.account, &caller.region, GET_LAYER_VERSION, arn).into(),

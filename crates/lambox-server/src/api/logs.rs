@@ -101,6 +101,8 @@ pub(super) async fn handle(ctx: &Ctx<'_>, target: &str) -> Result<Response, ApiE
         "GetLogEvents" => get_events(ctx).await,
         "FilterLogEvents" => filter_events(ctx).await,
         "DeleteLogGroup" => delete_group(ctx).await,
+        "PutRetentionPolicy" => put_retention(ctx).await,
+        "DeleteRetentionPolicy" => delete_retention(ctx).await,
         other => Err(ApiError::Logs {
             status: 400,
             code: "UnknownOperationException",
@@ -147,9 +149,13 @@ async fn describe_groups(ctx: &Ctx<'_>) -> Result<Response, ApiError> {
         .iter()
         .map(|g| {
             let arn = group_arn(ctx, &g.name);
-            json!({"logGroupName": g.name, "creationTime": g.created_ms, "metricFilterCount": 0,
-                   "arn": format!("{arn}:*"), "logGroupArn": arn, "storedBytes": g.stored_bytes,
-                   "logGroupClass": "STANDARD"})
+            let mut item = json!({"logGroupName": g.name, "creationTime": g.created_ms,
+                   "metricFilterCount": 0, "arn": format!("{arn}:*"), "logGroupArn": arn,
+                   "storedBytes": g.stored_bytes, "logGroupClass": "STANDARD"});
+            if let Some(days) = g.retention_days {
+                item["retentionInDays"] = json!(days);
+            }
+            item
         })
         .collect();
     let mut out = json!({"logGroups": items});
@@ -453,6 +459,64 @@ async fn delete_group(ctx: &Ctx<'_>) -> Result<Response, ApiError> {
         .log_group_name
         .ok_or_else(|| invalid("logGroupName is required"))?;
     if !ctx.state.store.delete_log_group(&ctx.scope, &group).await? {
+        return Err(not_found("The specified log group does not exist."));
+    }
+    Ok(answer(&json!({})))
+}
+
+/// The retentions CloudWatch Logs accepts, in days.
+const RETENTION_DAYS: [i64; 22] = [
+    1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922,
+    3288, 3653,
+];
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct RetentionInput {
+    log_group_name: Option<String>,
+    retention_in_days: Option<i64>,
+}
+
+/// PutRetentionPolicy: lambox deletes the group's events older than this within a minute.
+async fn put_retention(ctx: &Ctx<'_>) -> Result<Response, ApiError> {
+    let i: RetentionInput = input(ctx)?;
+    let group = i
+        .log_group_name
+        .ok_or_else(|| invalid("logGroupName is required"))?;
+    let days = i
+        .retention_in_days
+        .ok_or_else(|| invalid("retentionInDays is required"))?;
+    if !RETENTION_DAYS.contains(&days) {
+        let allowed: Vec<String> = RETENTION_DAYS.iter().map(i64::to_string).collect();
+        return Err(invalid(format!(
+            "1 validation error detected: Value '{days}' at 'retentionInDays' failed to satisfy \
+             constraint: Member must satisfy enum value set: [{}]",
+            allowed.join(", ")
+        )));
+    }
+    if !ctx
+        .state
+        .store
+        .set_log_retention(&ctx.scope, &group, Some(days))
+        .await?
+    {
+        return Err(not_found("The specified log group does not exist."));
+    }
+    Ok(answer(&json!({})))
+}
+
+/// DeleteRetentionPolicy: the group's events are kept again (within lambox's bound).
+async fn delete_retention(ctx: &Ctx<'_>) -> Result<Response, ApiError> {
+    let i: DeleteGroupInput = input(ctx)?;
+    let group = i
+        .log_group_name
+        .ok_or_else(|| invalid("logGroupName is required"))?;
+    if !ctx
+        .state
+        .store
+        .set_log_retention(&ctx.scope, &group, None)
+        .await?
+    {
         return Err(not_found("The specified log group does not exist."));
     }
     Ok(answer(&json!({})))

@@ -2,8 +2,8 @@
 
 use std::collections::BTreeMap;
 
-use lambox_core::arn::{function_arn, partition};
-use lambox_core::code::{code_sha256, lower_hex, sha256};
+use lambox_core::arn::function_arn;
+use lambox_core::code::code_sha256;
 use lambox_core::env_vars::EnvVars;
 use lambox_core::function::{FileSystemConfig, ImageConfig, LoggingConfig, PackageType, VpcConfig};
 use lambox_core::lifecycle::Transition;
@@ -180,7 +180,7 @@ pub fn function_configuration_at<'a>(
     let runtime_version_config = match (view, c.runtime.as_deref()) {
         (View::Listed, _) | (_, None) => None,
         (_, Some(runtime)) => Some(RuntimeVersionOut {
-            runtime_version_arn: runtime_version_arn(&scope.region, runtime),
+            runtime_version_arn: lambox_core::runtime::runtime_version_arn(&scope.region, runtime),
         }),
     };
     FunctionConfiguration {
@@ -251,12 +251,6 @@ pub fn function_configuration_at<'a>(
         runtime_version_config,
         logging_config: &c.logging,
     }
-}
-
-/// A stable runtime version ARN per runtime: AWS's shape, lambox's own identifier.
-fn runtime_version_arn(region: &str, runtime: &str) -> String {
-    let id = lower_hex(&sha256(runtime.as_bytes()));
-    format!("arn:{}:lambda:{region}::runtime:{id}", partition(region))
 }
 
 /// The 32 bytes of a hex SHA-256 (zeros if the text is not one, which the store never holds).

@@ -130,6 +130,10 @@ pub struct ProcessConfig {
     pub python: String,
     /// The interpreter of nodejs runtimes.
     pub node: String,
+    /// The interpreter of a runtime (`"python3.12" = "/opt/py312/bin/python3"`); a runtime not
+    /// listed runs on its exact version where this machine has it (`pythonX.Y` on `PATH`, a
+    /// pyenv or nvm installation), else on `python`/`node`, which lambox then says.
+    pub interpreters: std::collections::BTreeMap<String, String>,
     /// Start runtimes in mount (and user) namespaces, where Linux allows them, so that they
     /// see Lambda's paths (`/var/task`, `/opt`, a `/tmp` of their own); `false`: per-sandbox
     /// directories stand in for them.
@@ -142,6 +146,7 @@ impl Default for ProcessConfig {
             agent: String::new(),
             python: "python3".to_owned(),
             node: "node".to_owned(),
+            interpreters: std::collections::BTreeMap::new(),
             namespaces: true,
         }
     }

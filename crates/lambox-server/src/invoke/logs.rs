@@ -28,11 +28,25 @@ pub struct LogSegmenter {
     request_id: Option<String>,
 }
 
+/// The request id of a JSON platform record of `kind` (`start`, `report`: what stands for
+/// START and REPORT when a function's log format is JSON).
+fn platform_record(line: &str, kind: &str) -> Option<String> {
+    if !line.starts_with("{\"time\":") || !line.contains(&format!("\"type\":\"platform.{kind}\"")) {
+        return None;
+    }
+    let v: serde_json::Value = serde_json::from_str(line).ok()?;
+    v["record"]["requestId"].as_str().map(str::to_owned)
+}
+
 impl LogSegmenter {
     /// Takes one line; returns the finished record (request id, text) when it ends one.
     pub fn push(&mut self, line: &str) -> Option<(String, String)> {
-        if let Some(rest) = line.strip_prefix("START RequestId: ") {
-            self.request_id = rest.split_whitespace().next().map(str::to_owned);
+        let started = line
+            .strip_prefix("START RequestId: ")
+            .and_then(|rest| rest.split_whitespace().next().map(str::to_owned))
+            .or_else(|| platform_record(line, "start"));
+        if let Some(id) = started {
+            self.request_id = Some(id);
             // What came before (a runtime's start-up output) is over half the bound: keep its
             // end, so that the record's own lines have the room.
             if !self.tail.is_empty() {
@@ -48,10 +62,11 @@ impl LogSegmenter {
             }
         }
         self.add(line);
-        let ends = line
+        let reported = line
             .strip_prefix("REPORT RequestId: ")
-            .and_then(|r| r.split_whitespace().next())
-            .is_some_and(|id| Some(id) == self.request_id.as_deref());
+            .and_then(|r| r.split_whitespace().next().map(str::to_owned))
+            .or_else(|| platform_record(line, "report"));
+        let ends = reported.is_some_and(|id| Some(id.as_str()) == self.request_id.as_deref());
         if ends {
             let id = self.request_id.take().unwrap_or_default();
             return Some((id, self.take()));
@@ -275,6 +290,21 @@ mod tests {
         assert!(
             text.ends_with("START RequestId: small Version: $LATEST\nREPORT RequestId: small\n")
         );
+    }
+
+    #[test]
+    fn json_platform_records_delimit_invocations_too() {
+        let mut s = LogSegmenter::default();
+        let start = r#"{"time":"t","type":"platform.start","record":{"requestId":"j","functionArn":"a","version":"$LATEST"}}"#;
+        let report = r#"{"time":"t","type":"platform.report","record":{"requestId":"j","metrics":{},"status":"success"}}"#;
+        assert_eq!(s.push(start), None);
+        assert_eq!(
+            s.push(r#"{"timestamp": "x", "level": "INFO", "message": "hi"}"#),
+            None
+        );
+        let (id, text) = s.push(report).unwrap();
+        assert_eq!(id, "j");
+        assert!(text.contains("\"message\": \"hi\""));
     }
 
     #[test]
