@@ -290,6 +290,40 @@ pub fn allows(statements: &[Statement], caller: &str, region: &str, action: &str
     })
 }
 
+/// Whether `statements` allow a request to a function URL of `auth_type` (`NONE`, `AWS_IAM`)
+/// by `caller` (`None`: anonymous), as AWS decides it: a statement for
+/// `lambda:InvokeFunctionUrl` naming the caller's account (or `*`, the only principal an
+/// anonymous caller matches), whose only condition, if any, is
+/// `StringEquals lambda:FunctionUrlAuthType` equal to the URL's.
+pub fn allows_url(
+    statements: &[Statement],
+    caller: Option<&str>,
+    region: &str,
+    auth_type: &str,
+) -> bool {
+    let partition = partition(region);
+    let principal_matches = |p: &Principal| match (p, caller) {
+        (Principal::Any(s), _) => s == "*",
+        (Principal::Named(m), None) => m.get("AWS").is_some_and(|p| p == "*"),
+        (p, Some(account)) => names_account(p, account, partition),
+    };
+    let condition_holds = |c: &Option<BTreeMap<String, BTreeMap<String, String>>>| match c {
+        None => true,
+        Some(c) => c.iter().all(|(op, keys)| {
+            op == "StringEquals"
+                && keys
+                    .iter()
+                    .all(|(k, v)| k == "lambda:FunctionUrlAuthType" && v == auth_type)
+        }),
+    };
+    statements.iter().any(|s| {
+        s.effect == "Allow"
+            && covers(&s.action, "lambda:InvokeFunctionUrl")
+            && principal_matches(&s.principal)
+            && condition_holds(&s.condition)
+    })
+}
+
 /// AWS's refusal of a call no resource-based policy allows.
 pub fn access_denied(caller: &str, region: &str, action: &str, resource: &str) -> LambdaError {
     LambdaError::AccessDenied(format!(
@@ -477,5 +511,62 @@ mod tests {
         assert!(
             doc.starts_with(r#"{"Version":"2012-10-17","Id":"default","Statement":[{"Sid":"s""#)
         );
+    }
+
+    #[test]
+    fn function_url_grants_follow_the_auth_type_condition() {
+        let public = |auth: &str| {
+            PermissionRequest {
+                statement_id: Some("u".into()),
+                action: Some("lambda:InvokeFunctionUrl".into()),
+                principal: Some("*".into()),
+                function_url_auth_type: Some(auth.into()),
+                ..Default::default()
+            }
+            .statement(R, "us-east-1")
+            .unwrap()
+        };
+        let r = "us-east-1";
+        // AWS's public statement opens a NONE URL to anyone, an AWS_IAM one to no one.
+        assert!(allows_url(&[public("NONE")], None, r, "NONE"));
+        assert!(!allows_url(
+            &[public("NONE")],
+            Some("222222222222"),
+            r,
+            "AWS_IAM"
+        ));
+        assert!(allows_url(
+            &[public("AWS_IAM")],
+            Some("222222222222"),
+            r,
+            "AWS_IAM"
+        ));
+        // Nothing granted, or only InvokeFunction: refused.
+        assert!(!allows_url(&[], None, r, "NONE"));
+        assert!(!allows_url(
+            &[grant("*", "lambda:InvokeFunction")],
+            None,
+            r,
+            "NONE"
+        ));
+        // An account's grant does not reach anonymous callers, nor other accounts.
+        let account = grant("222222222222", "lambda:InvokeFunctionUrl");
+        assert!(!allows_url(std::slice::from_ref(&account), None, r, "NONE"));
+        assert!(allows_url(
+            std::slice::from_ref(&account),
+            Some("222222222222"),
+            r,
+            "AWS_IAM"
+        ));
+        assert!(!allows_url(&[account], Some("333333333333"), r, "AWS_IAM"));
+        // Any other condition cannot hold for a URL request.
+        let mut sourced = public("NONE");
+        sourced
+            .condition
+            .get_or_insert_default()
+            .entry("ArnLike".into())
+            .or_default()
+            .insert("AWS:SourceArn".into(), "arn:aws:s3:::b".into());
+        assert!(!allows_url(&[sourced], None, r, "NONE"));
     }
 }

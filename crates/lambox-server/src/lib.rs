@@ -30,6 +30,7 @@ pub mod routing;
 pub mod s3;
 mod server;
 mod start;
+pub mod urls;
 
 use std::sync::Arc;
 

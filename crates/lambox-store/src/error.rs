@@ -10,6 +10,9 @@ pub enum StoreError {
     /// No function (or version) of that name exists in the scope.
     #[error("function not found")]
     NotFound,
+    /// The function (or alias) has a URL already.
+    #[error("function url exists")]
+    UrlExists,
     /// An alias of that name already exists for the function.
     #[error("alias already exists")]
     AliasExists,

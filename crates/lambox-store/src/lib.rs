@@ -18,6 +18,7 @@ mod policies;
 mod provisioned;
 mod records;
 mod settings;
+mod urls;
 mod versions;
 
 use std::path::Path;
@@ -43,6 +44,7 @@ pub use records::{
     AccountUsage, CodeUpload, FunctionRecord, ListCursor, NewFunction, Scope, VersionRecord,
 };
 pub use settings::SettingKind;
+pub use urls::{UrlRecord, UrlSettings, UrlTarget};
 
 /// How hard a commit waits for the disk.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]

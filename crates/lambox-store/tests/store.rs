@@ -488,3 +488,84 @@ async fn concurrent_reservations_never_exceed_the_limit() {
         .unwrap();
     assert_eq!(seen, Some(800));
 }
+
+#[tokio::test]
+async fn urls_follow_their_function_and_alias() {
+    use lambox_store::{AliasState, UrlSettings};
+    let (_dir, store) = open().await;
+    let s = scope("111111111111", "us-east-1");
+    create(&store, &s, "web", b"zip").await.unwrap();
+    publish(&store, &s, "web", "r2", 2).await;
+    let alias = AliasState {
+        function_version: "1".into(),
+        additional: None,
+        description: String::new(),
+        revision_id: "a1".into(),
+    };
+    store.create_alias(&s, "web", "live", &alias).await.unwrap();
+    let settings = UrlSettings {
+        auth_type: Some("NONE".into()),
+        cors: None,
+        invoke_mode: None,
+    };
+    let id = |c: char| c.to_string().repeat(32);
+    store
+        .create_url(&s, "web", "", &id('a'), &settings, 3)
+        .await
+        .unwrap();
+    store
+        .create_url(&s, "web", "live", &id('b'), &settings, 3)
+        .await
+        .unwrap();
+    assert!(matches!(
+        store
+            .create_url(&s, "web", "", &id('c'), &settings, 3)
+            .await,
+        Err(StoreError::UrlExists)
+    ));
+    assert!(matches!(
+        store
+            .create_url(&s, "web", "gone", &id('c'), &settings, 3)
+            .await,
+        Err(StoreError::AliasNotFound)
+    ));
+    // An update changes only what it names.
+    let changed = store
+        .update_url(
+            &s,
+            "web",
+            "",
+            &UrlSettings {
+                auth_type: None,
+                cors: Some(Some("{}".into())),
+                invoke_mode: Some("RESPONSE_STREAM".into()),
+            },
+            4,
+        )
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(changed.auth_type, "NONE");
+    assert_eq!(
+        (changed.cors.as_deref(), changed.modified_ms),
+        (Some("{}"), 4)
+    );
+    let target = store.url_target(&id('b')).await.unwrap().unwrap();
+    assert_eq!(
+        (target.scope, target.url.qualifier.as_str()),
+        (s.clone(), "live")
+    );
+    let (page, more) = store.list_urls(&s, "web", None, 1).await.unwrap();
+    assert_eq!(
+        (page.len(), more, page[0].qualifier.as_str()),
+        (1, true, "")
+    );
+    let (rest, more) = store.list_urls(&s, "web", Some(""), 1).await.unwrap();
+    assert_eq!((rest[0].qualifier.as_str(), more), ("live", false));
+    // The alias takes its URL along; the function takes all of them.
+    assert!(store.delete_alias(&s, "web", "live").await.unwrap());
+    assert!(store.url_target(&id('b')).await.unwrap().is_none());
+    assert!(store.url_target(&id('a')).await.unwrap().is_some());
+    store.delete_function(&s, "web").await.unwrap();
+    assert!(store.url_target(&id('a')).await.unwrap().is_none());
+}

@@ -17,6 +17,7 @@ mod policy;
 mod provisioned;
 mod tags;
 mod update;
+mod urls;
 mod versions;
 pub mod wire;
 
@@ -237,6 +238,14 @@ pub async fn dispatch(State(state): State<Arc<AppState>>, request: Request) -> R
     let started = std::time::Instant::now();
     let request_id = uuid::Uuid::new_v4().to_string();
     let (parts, body) = request.into_parts();
+    // A function URL's request is the function's, not an API call.
+    if let Some(addressed) = crate::urls::addressed_by(&parts) {
+        let mut response = crate::urls::serve(&state, parts, body, addressed, &request_id).await;
+        if let Ok(v) = HeaderValue::from_str(&request_id) {
+            response.headers_mut().insert("x-amzn-RequestId", v);
+        }
+        return response;
+    }
     let result = match read_request(&state, &parts, body).await {
         Err(e) => Err(e),
         Ok(Read::Answered(r)) => Ok(r),
@@ -302,7 +311,7 @@ fn body_limit(op: &Operation, config: &Config) -> u64 {
 /// Reads the body up to `limit` bytes, waiting at most `idle` for each part of it. A larger body
 /// is still drained up to twice the limit, so that a client that is still sending reads AWS's
 /// 413 instead of a broken connection; one declared larger than that is refused at once.
-async fn read_body(
+pub(crate) async fn read_body(
     body: Body,
     limit: u64,
     declared: Option<u64>,
@@ -496,6 +505,11 @@ async fn run(
         Op::RemoveLayerVersionPermission(l, v, sid) => {
             layer_policy::remove(&ctx, &l, &v, &sid).await
         }
+        Op::CreateFunctionUrlConfig(f) => urls::create(&ctx, &f).await,
+        Op::GetFunctionUrlConfig(f) => urls::get(&ctx, &f).await,
+        Op::UpdateFunctionUrlConfig(f) => urls::update(&ctx, &f).await,
+        Op::DeleteFunctionUrlConfig(f) => urls::delete(&ctx, &f).await,
+        Op::ListFunctionUrlConfigs(f) => urls::list(&ctx, &f).await,
         Op::CloudWatchLogs(target) => logs::handle(&ctx, &target).await,
         Op::AdminLogs => admin::logs(&ctx).await,
         Op::AdminDestinationRecords => admin::destination_records(&ctx).await,

@@ -59,6 +59,8 @@ pub struct Config {
     pub http: HttpConfig,
     /// Where code named by `S3Bucket`/`S3Key` is fetched from.
     pub s3: crate::s3::S3Config,
+    /// Function URLs.
+    pub urls: crate::urls::UrlsConfig,
 }
 
 /// Settings of the HTTP server.
@@ -345,6 +347,7 @@ impl Default for Config {
             logs: LogsConfig::default(),
             http: HttpConfig::default(),
             s3: crate::s3::S3Config::default(),
+            urls: crate::urls::UrlsConfig::default(),
         }
     }
 }

@@ -109,6 +109,16 @@ pub enum Operation {
     GetLayerVersionPolicy(String, String),
     /// `DELETE /2018-10-31/layers/{LayerName}/versions/{VersionNumber}/policy/{StatementId}`
     RemoveLayerVersionPermission(String, String, String),
+    /// `POST /2021-10-31/functions/{FunctionName}/url`
+    CreateFunctionUrlConfig(String),
+    /// `GET /2021-10-31/functions/{FunctionName}/url`
+    GetFunctionUrlConfig(String),
+    /// `PUT /2021-10-31/functions/{FunctionName}/url`
+    UpdateFunctionUrlConfig(String),
+    /// `DELETE /2021-10-31/functions/{FunctionName}/url`
+    DeleteFunctionUrlConfig(String),
+    /// `GET /2021-10-31/functions/{FunctionName}/urls`
+    ListFunctionUrlConfigs(String),
     /// `POST /` with `X-Amz-Target: Logs_20140328.<operation>`: the CloudWatch Logs API
     /// (JSON 1.1) for functions' logs.
     CloudWatchLogs(String),
@@ -184,6 +194,11 @@ impl Operation {
             Self::AdminDestinationRecords => "AdminDestinationRecords",
             Self::DownloadCode(_) => "DownloadCode",
             Self::DownloadLayer(_) => "DownloadLayer",
+            Self::CreateFunctionUrlConfig(_) => "CreateFunctionUrlConfig",
+            Self::GetFunctionUrlConfig(_) => "GetFunctionUrlConfig",
+            Self::UpdateFunctionUrlConfig(_) => "UpdateFunctionUrlConfig",
+            Self::DeleteFunctionUrlConfig(_) => "DeleteFunctionUrlConfig",
+            Self::ListFunctionUrlConfigs(_) => "ListFunctionUrlConfigs",
             Self::Health => "Health",
         }
     }
@@ -212,6 +227,8 @@ impl Operation {
                 | Self::GetLayerVersion(..)
                 | Self::ListLayers
                 | Self::GetLayerVersionPolicy(..)
+                | Self::GetFunctionUrlConfig(_)
+                | Self::ListFunctionUrlConfigs(_)
                 | Self::AdminLogs
                 | Self::AdminDestinationRecords
                 | Self::DownloadCode(_)
@@ -261,7 +278,12 @@ impl Operation {
             | Op::DeleteProvisionedConcurrencyConfig(f)
             | Op::AddPermission(f)
             | Op::GetPolicy(f)
-            | Op::RemovePermission(f, _) => Some(f),
+            | Op::RemovePermission(f, _)
+            | Op::CreateFunctionUrlConfig(f)
+            | Op::GetFunctionUrlConfig(f)
+            | Op::UpdateFunctionUrlConfig(f)
+            | Op::DeleteFunctionUrlConfig(f)
+            | Op::ListFunctionUrlConfigs(f) => Some(f),
             Op::CreateFunction
             | Op::CloudWatchLogs(_)
             | Op::ListFunctions
@@ -426,6 +448,11 @@ pub fn route(method: &str, raw_path: &str) -> Option<Operation> {
         ("DELETE", ["2015-03-31", "functions", f, "policy", sid]) => {
             Op::RemovePermission(label(f)?, label(sid)?)
         }
+        ("POST", ["2021-10-31", "functions", f, "url"]) => Op::CreateFunctionUrlConfig(label(f)?),
+        ("GET", ["2021-10-31", "functions", f, "url"]) => Op::GetFunctionUrlConfig(label(f)?),
+        ("PUT", ["2021-10-31", "functions", f, "url"]) => Op::UpdateFunctionUrlConfig(label(f)?),
+        ("DELETE", ["2021-10-31", "functions", f, "url"]) => Op::DeleteFunctionUrlConfig(label(f)?),
+        ("GET", ["2021-10-31", "functions", f, "urls"]) => Op::ListFunctionUrlConfigs(label(f)?),
         ("GET", ["_lambox", "admin", "logs"]) => Op::AdminLogs,
         ("GET", ["_lambox", "admin", "destination-records"]) => Op::AdminDestinationRecords,
         ("GET", ["_lambox", "code", sha]) => Op::DownloadCode(label(sha)?),
