@@ -2,10 +2,12 @@
 //
 // Runs where a sandbox has no /var/runtime/bootstrap: resolves the handler from _HANDLER
 // (`file.export`, `dir/file.export`, `file.nested.export`; .js, .cjs or .mjs), then loops over
-// the Runtime API at AWS_LAMBDA_RUNTIME_API. Async handlers and callback handlers both work.
+// the Runtime API at AWS_LAMBDA_RUNTIME_API. Async handlers and callback handlers both work, and
+// handlers wrapped in `awslambda.streamifyResponse` stream their response as they write it.
 "use strict";
 
 const http = require("http");
+const { Writable } = require("stream");
 const path = require("path");
 const fs = require("fs");
 const util = require("util");
@@ -178,6 +180,107 @@ async function loadHandler() {
   return handler;
 }
 
+// Response streaming, as Lambda's Node.js runtimes offer it on the global `awslambda`.
+const STREAMING = Symbol.for("aws.lambda.runtime.handler.streaming");
+const HTTP_INTEGRATION = "application/vnd.awslambda.http-integration-response";
+
+globalThis.awslambda = {
+  streamifyResponse(handler, options) {
+    handler[STREAMING] = "response";
+    if (options && options.highWaterMark) handler.highWaterMark = options.highWaterMark;
+    return handler;
+  },
+  HttpResponseStream: {
+    // Status, headers and cookies go first, as JSON and eight NUL bytes, on the first write.
+    from(stream, metadata) {
+      stream.setContentType(HTTP_INTEGRATION);
+      stream._beforeFirstWrite = () => Buffer.concat([Buffer.from(JSON.stringify(metadata || {})), Buffer.alloc(8)]);
+      return stream;
+    },
+  },
+};
+
+// The response stream handed to a streaming handler: each write goes out as a chunk of the
+// POST to /response as it is made; an error goes in its trailers.
+function responseStream(requestId, highWaterMark) {
+  let req = null;
+  let contentType = "application/octet-stream";
+  let answered;
+  const open = () => {
+    if (req) return req;
+    req = http.request({
+      host: HOST,
+      port: PORT,
+      method: "POST",
+      path: `${BASE}/invocation/${requestId}/response`,
+      agent,
+      headers: {
+        "Lambda-Runtime-Function-Response-Mode": "streaming",
+        "Transfer-Encoding": "chunked",
+        Trailer: ["Lambda-Runtime-Function-Error-Type", "Lambda-Runtime-Function-Error-Body"],
+        "Content-Type": contentType,
+      },
+    });
+    req.setNoDelay(true);
+    answered = new Promise((resolve, reject) => {
+      req.on("response", (res) => {
+        res.resume();
+        res.on("end", () => resolve(res.statusCode));
+      });
+      req.on("error", reject);
+    });
+    return req;
+  };
+  const stream = new Writable({
+    highWaterMark,
+    write(chunk, encoding, callback) {
+      const r = open();
+      if (stream._beforeFirstWrite) {
+        const prelude = stream._beforeFirstWrite();
+        stream._beforeFirstWrite = null;
+        r.write(prelude);
+      }
+      r.write(chunk, callback);
+    },
+    final(callback) {
+      open().end(callback);
+    },
+  });
+  stream.setContentType = (type) => {
+    if (req) throw new Error("Cannot set content-type, too late.");
+    contentType = type;
+  };
+  // Ends the response with the handler's error in the trailers.
+  stream.fail = (body) => {
+    const r = open();
+    r.addTrailers({
+      "Lambda-Runtime-Function-Error-Type": body.errorType,
+      "Lambda-Runtime-Function-Error-Body": Buffer.from(JSON.stringify(body)).toString("base64"),
+    });
+    r.end();
+  };
+  stream.answered = () => answered;
+  return stream;
+}
+
+async function runStreaming(handler, event, context, requestId) {
+  const stream = responseStream(requestId, handler.highWaterMark);
+  try {
+    await handler(event, stream, context);
+    if (!stream.writableEnded) throw new Error("Response stream is not finished.");
+    if (!stream.writableFinished) await new Promise((resolve) => stream.on("finish", resolve));
+  } catch (err) {
+    const body = errorJson(err);
+    logInvokeError(requestId, body);
+    // Once the response has ended, an error can only be logged.
+    if (!stream.writableEnded) {
+      stream.destroy();
+      stream.fail(body);
+    }
+  }
+  await stream.answered();
+}
+
 function makeContext(headers) {
   const deadline = Number(headers["lambda-runtime-deadline-ms"] || 0);
   const parse = (v) => (v ? JSON.parse(v) : undefined);
@@ -234,6 +337,16 @@ async function main() {
     currentRequestId = requestId;
     process.env._X_AMZN_TRACE_ID = next.headers["lambda-runtime-trace-id"] || "";
     const context = makeContext(next.headers);
+    if (handler[STREAMING] === "response") {
+      let event;
+      try {
+        event = next.body.length ? JSON.parse(next.body.toString("utf8")) : {};
+      } catch (err) {
+        event = {};
+      }
+      await runStreaming(handler, event, context, requestId);
+      continue;
+    }
     let result;
     try {
       const event = next.body.length ? JSON.parse(next.body.toString("utf8")) : {};

@@ -46,6 +46,14 @@ from test_provisioned import (  # noqa: F401
 from test_runtime_clients import (  # noqa: F401
     test_lambda_runtime_crate_runs_a_provided_al2023_function,
 )
+from test_streaming import (  # noqa: F401
+    test_chunks_arrive_as_the_handler_writes_them,
+    test_errors_and_timeouts_end_the_stream_as_aws_ends_it,
+    test_streaming_urls_send_status_headers_then_each_write,
+)
+from test_urls import (  # noqa: F401
+    test_the_event_and_the_answers,
+)
 from test_versions import (  # noqa: F401
     test_versions_keep_their_code_configuration_and_sandboxes,
     test_weighted_routing_and_shifting_traffic,

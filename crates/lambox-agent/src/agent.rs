@@ -82,6 +82,26 @@ pub struct Invocation {
     pub trace_id: String,
     /// The event.
     pub body: Bytes,
+    /// The largest streamed answer lambox takes; `None`: it takes whole answers only.
+    pub stream_limit: Option<u64>,
+}
+
+/// A piece of a streaming response, as the runtime sends it.
+#[derive(Debug)]
+pub enum Piece {
+    /// Bytes of the response.
+    Data(Bytes),
+    /// The end: the function's error JSON when it failed.
+    End(Option<String>),
+}
+
+/// A streaming response the runtime has begun.
+#[derive(Debug)]
+pub struct StreamStart {
+    /// The runtime's `Content-Type`.
+    pub content_type: String,
+    /// The response's pieces, as they arrive.
+    pub pieces: tokio::sync::mpsc::Receiver<Piece>,
 }
 
 /// How the runtime answered an invocation.
@@ -89,6 +109,8 @@ pub struct Invocation {
 pub enum Outcome {
     /// The function's result.
     Response(Bytes),
+    /// The function's result, streamed.
+    Stream(StreamStart),
     /// The function failed: its error JSON.
     Error(Bytes),
     /// The runtime could not initialise: its error JSON.
@@ -113,6 +135,7 @@ struct Runtime {
 
 struct Current {
     request_id: String,
+    stream_limit: Option<u64>,
     outcome: Option<oneshot::Sender<Outcome>>,
     delivered: Option<Instant>,
 }
@@ -145,8 +168,9 @@ pub struct Agent {
     output: Arc<Mutex<Output>>,
     /// Notified whenever the log writer has written a chunk.
     drained: Arc<Notify>,
-    /// Held by the invocation in flight; pushes queue behind it.
-    pub(crate) busy: tokio::sync::Mutex<()>,
+    /// Held by the invocation in flight (to the end of a streamed answer); pushes queue behind
+    /// it.
+    pub(crate) busy: Arc<tokio::sync::Mutex<()>>,
 }
 
 /// Facts about the runtime at the start of an invocation.
@@ -167,7 +191,7 @@ impl Agent {
             exits: watch::channel((0, None)).0,
             output: Arc::new(Mutex::new(output)),
             drained: Arc::new(Notify::new()),
-            busy: tokio::sync::Mutex::new(()),
+            busy: Arc::new(tokio::sync::Mutex::new(())),
         })
     }
 
@@ -384,6 +408,7 @@ impl Agent {
         }
         st.current = Some(Current {
             request_id: invocation.request_id.clone(),
+            stream_limit: invocation.stream_limit,
             outcome: Some(tx),
             delivered: None,
         });
@@ -430,6 +455,15 @@ impl Agent {
             }
             ready.await;
         }
+    }
+
+    /// The largest streamed answer lambox takes for `request_id`, if it takes one at all.
+    pub fn stream_limit(&self, request_id: &str) -> Option<u64> {
+        self.state()
+            .current
+            .as_ref()
+            .filter(|c| c.request_id == request_id)
+            .and_then(|c| c.stream_limit)
     }
 
     /// The runtime's answer for `request_id`.

@@ -8,12 +8,14 @@
 //! standard output. The protocol it speaks with lambox is [`lambox_core::protocol`].
 
 mod agent;
+mod body;
 mod invoke;
 pub mod isolate;
 pub mod output;
 pub mod platform;
 pub mod report;
 mod runtime_api;
+mod streamed;
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
@@ -23,7 +25,7 @@ use std::time::Duration;
 
 use anyhow::{Context, bail};
 use bytes::Bytes;
-use http_body_util::{BodyExt, Full};
+use http_body_util::BodyExt;
 use hyper::body::Incoming;
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
@@ -292,13 +294,13 @@ async fn write_log(agent: &Agent) {
     }
 }
 
-fn refused(status: StatusCode, body: &'static [u8]) -> Response<Full<Bytes>> {
-    let mut r = Response::new(Full::new(Bytes::from_static(body)));
+fn refused(status: StatusCode, body: &'static [u8]) -> Response<body::AgentBody> {
+    let mut r = Response::new(body::whole(Bytes::from_static(body)));
     *r.status_mut() = status;
     r
 }
 
-async fn push(agent: Arc<Agent>, req: Request<Incoming>) -> Response<Full<Bytes>> {
+async fn push(agent: Arc<Agent>, req: Request<Incoming>) -> Response<body::AgentBody> {
     if req.method() != Method::POST || req.uri().path() != protocol::INVOKE_PATH {
         return refused(StatusCode::NOT_FOUND, b"{\"errorMessage\":\"not found\"}");
     }
@@ -328,6 +330,7 @@ async fn push(agent: Arc<Agent>, req: Request<Incoming>) -> Response<Full<Bytes>
             secret,
             header(protocol::REQUEST_ID),
             header(protocol::DEADLINE_MS),
+            header(lambox_core::answer_stream::STREAM_LIMIT),
             &body,
         );
         if !lambox_core::crypto::constant_time_eq(header(protocol::PUSH_AUTH), &expected) {
@@ -340,7 +343,7 @@ async fn push(agent: Arc<Agent>, req: Request<Incoming>) -> Response<Full<Bytes>
 async fn accept<F, Fut>(listener: TcpListener, handler: F)
 where
     F: Fn(Request<Incoming>) -> Fut + Clone + Send + 'static,
-    Fut: Future<Output = Response<Full<Bytes>>> + Send + 'static,
+    Fut: Future<Output = Response<body::AgentBody>> + Send + 'static,
 {
     loop {
         let Ok((stream, _)) = listener.accept().await else {

@@ -106,7 +106,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         let body = br#"{"hello": "sandbox"}"#;
         let deadline = lambox_core::time::now_millis() + 10_000;
         // The secret itself never travels: the push carries an HMAC under it.
-        let auth = protocol::push_auth(&secret, "req-1", &deadline.to_string(), body);
+        let auth = protocol::push_auth(&secret, "req-1", &deadline.to_string(), "", body);
         let mut s = std::net::TcpStream::connect(&endpoint)?;
         write!(
             s,

@@ -9,6 +9,7 @@
 
 pub mod account;
 pub mod alias;
+pub mod answer_stream;
 pub mod arn;
 pub mod backend;
 pub mod checks;

@@ -28,6 +28,8 @@ pub struct Limits {
     pub min_unreserved_concurrency: u32,
     /// Total code storage per account and region, in bytes.
     pub total_code_size: u64,
+    /// Largest streamed response (InvokeWithResponseStream, `RESPONSE_STREAM` URLs), in bytes.
+    pub max_streamed_response_bytes: u64,
 }
 
 impl Default for Limits {
@@ -44,6 +46,7 @@ impl Default for Limits {
             account_concurrency: 1000,
             min_unreserved_concurrency: 100,
             total_code_size: 80_530_636_800,
+            max_streamed_response_bytes: 209_715_200,
         }
     }
 }

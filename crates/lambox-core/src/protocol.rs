@@ -97,7 +97,7 @@ pub fn error_body(error_type: &str, message: &str) -> Vec<u8> {
         .expect("error body serializes")
 }
 
-fn keyed(secret: &str, parts: &[&[u8]]) -> String {
+pub(crate) fn keyed(secret: &str, parts: &[&[u8]]) -> String {
     let mut message = Vec::new();
     for p in parts {
         // Length-prefixed, so that no two different inputs sign the same text.
@@ -108,8 +108,15 @@ fn keyed(secret: &str, parts: &[&[u8]]) -> String {
 }
 
 /// What lambox sends in [`PUSH_AUTH`]: the hex HMAC-SHA256, under the sandbox's secret, of the
-/// request id, the deadline header and the payload's SHA-256.
-pub fn push_auth(secret: &str, request_id: &str, deadline_ms: &str, payload: &[u8]) -> String {
+/// request id, the deadline header, the stream limit header (`""` without one) and the
+/// payload's SHA-256.
+pub fn push_auth(
+    secret: &str,
+    request_id: &str,
+    deadline_ms: &str,
+    stream_limit: &str,
+    payload: &[u8],
+) -> String {
     let digest = crate::code::sha256(payload);
     keyed(
         secret,
@@ -117,6 +124,7 @@ pub fn push_auth(secret: &str, request_id: &str, deadline_ms: &str, payload: &[u
             b"push",
             request_id.as_bytes(),
             deadline_ms.as_bytes(),
+            stream_limit.as_bytes(),
             &digest,
         ],
     )
@@ -139,18 +147,19 @@ mod tests {
 
     #[test]
     fn authenticators_bind_everything_they_cover() {
-        let base = push_auth("s", "r", "1000", b"{}");
+        let base = push_auth("s", "r", "1000", "", b"{}");
         assert_eq!(base.len(), 64);
-        assert_ne!(base, push_auth("t", "r", "1000", b"{}"));
-        assert_ne!(base, push_auth("s", "q", "1000", b"{}"));
-        assert_ne!(base, push_auth("s", "r", "1001", b"{}"));
-        assert_ne!(base, push_auth("s", "r", "1000", b"{ }"));
+        assert_ne!(base, push_auth("t", "r", "1000", "", b"{}"));
+        assert_ne!(base, push_auth("s", "q", "1000", "", b"{}"));
+        assert_ne!(base, push_auth("s", "r", "1001", "", b"{}"));
+        assert_ne!(base, push_auth("s", "r", "1000", "1", b"{}"));
+        assert_ne!(base, push_auth("s", "r", "1000", "", b"{ }"));
         let answer = answer_proof("s", "r", false, b"1");
         assert_ne!(answer, answer_proof("s", "r", true, b"1"));
         assert_ne!(answer, answer_proof("s", "r", false, b"2"));
         assert_ne!(
             answer,
-            push_auth("s", "r", "0", b"1"),
+            push_auth("s", "r", "0", "", b"1"),
             "a push is never an answer"
         );
     }

@@ -65,3 +65,23 @@ pub async fn serve(
     drop(listener);
     graceful.shutdown().await;
 }
+
+/// A response body fed through a bounded channel as its bytes become known (streamed answers);
+/// an error ends the connection without the body's proper end, so that the client sees the
+/// answer was cut short.
+#[derive(Debug)]
+pub struct ChannelBody(pub tokio::sync::mpsc::Receiver<Result<bytes::Bytes, std::io::Error>>);
+
+impl hyper::body::Body for ChannelBody {
+    type Data = bytes::Bytes;
+    type Error = std::io::Error;
+
+    fn poll_frame(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<hyper::body::Frame<bytes::Bytes>, std::io::Error>>> {
+        self.0
+            .poll_recv(cx)
+            .map(|o| o.map(|r| r.map(hyper::body::Frame::data)))
+    }
+}

@@ -24,6 +24,7 @@ pub mod auth;
 pub mod cli;
 pub mod config;
 pub mod error;
+pub mod eventstream;
 pub mod http;
 pub mod invoke;
 pub mod routing;

@@ -35,17 +35,43 @@ fn header<'a>(ctx: &'a Ctx<'_>, name: &str) -> Option<&'a str> {
     ctx.headers.get(name).and_then(|v| v.to_str().ok())
 }
 
-pub(super) async fn invoke(ctx: &Ctx<'_>, label: &str) -> Result<Response, ApiError> {
+/// An invocation, checked and resolved, ready to run.
+pub(super) struct Prepared {
+    kind: InvocationType,
+    pub(super) name: String,
+    pub(super) qualifier: Option<String>,
+    pub(super) request: InvokeRequest,
+    pub(super) resolved: Arc<Resolved>,
+}
+
+impl Prepared {
+    /// Whether the caller asked only for the checks (`DryRun`).
+    pub(super) fn is_dry_run(&self) -> bool {
+        self.kind == InvocationType::DryRun
+    }
+}
+
+/// The checks of an invocation's headers and payload, in AWS's order, and the resolution of
+/// what it runs. `streaming`: InvokeWithResponseStream, which takes no `Event` invocations.
+pub(super) async fn prepare(
+    ctx: &Ctx<'_>,
+    label: &str,
+    streaming: bool,
+) -> Result<Prepared, ApiError> {
     let mut errors = ValidationErrors::new();
     let kind = match header(ctx, "x-amz-invocation-type").unwrap_or("RequestResponse") {
         "RequestResponse" => InvocationType::RequestResponse,
-        "Event" => InvocationType::Event,
+        "Event" if !streaming => InvocationType::Event,
         "DryRun" => InvocationType::DryRun,
         other => {
             errors.violation(
                 "invocationType",
                 other,
-                "Member must satisfy enum value set: [Event, RequestResponse, DryRun]",
+                if streaming {
+                    "Member must satisfy enum value set: [RequestResponse, DryRun]"
+                } else {
+                    "Member must satisfy enum value set: [Event, RequestResponse, DryRun]"
+                },
             );
             InvocationType::RequestResponse
         }
@@ -71,9 +97,14 @@ pub(super) async fn invoke(ctx: &Ctx<'_>, label: &str) -> Result<Response, ApiEr
     } else {
         MAX_SYNC_PAYLOAD
     };
+    let operation = if streaming {
+        "InvokeWithResponseStream"
+    } else {
+        "InvokeFunction"
+    };
     if payload.len() > limit {
         return Err(LambdaError::RequestEntityTooLarge(format!(
-            "Request must be smaller than {limit} bytes for the InvokeFunction operation"
+            "Request must be smaller than {limit} bytes for the {operation} operation"
         ))
         .into());
     }
@@ -92,25 +123,46 @@ pub(super) async fn invoke(ctx: &Ctx<'_>, label: &str) -> Result<Response, ApiEr
     let invoker = &ctx.state.invoker;
     let resolved = invoker.resolve(&ctx.scope, &f.name, qualifier).await?;
     let resolved = allowed(ctx, resolved, &f.name, qualifier)?;
-    let request_id = ctx.request_id;
+    Ok(Prepared {
+        kind,
+        request: InvokeRequest {
+            request_id: ctx.request_id.to_owned(),
+            payload,
+            client_context,
+            tail,
+            invoked_arn: ctx.arn(&f.name, qualifier),
+        },
+        name: f.name,
+        qualifier: f.qualifier,
+        resolved,
+    })
+}
+
+pub(super) async fn invoke(ctx: &Ctx<'_>, label: &str) -> Result<Response, ApiError> {
+    let Prepared {
+        kind,
+        name,
+        qualifier,
+        request,
+        resolved,
+    } = prepare(ctx, label, false).await?;
     match kind {
         InvocationType::DryRun => Ok(StatusCode::NO_CONTENT.into_response()),
         InvocationType::Event => {
-            let version = qualifier.unwrap_or(LATEST);
+            let version = qualifier.as_deref().unwrap_or(LATEST);
             ctx.state
                 .queue
-                .enqueue(&ctx.scope, &f.name, version, request_id, &payload)
+                .enqueue(
+                    &ctx.scope,
+                    &name,
+                    version,
+                    &request.request_id,
+                    &request.payload,
+                )
                 .await?;
             Ok(StatusCode::ACCEPTED.into_response())
         }
         InvocationType::RequestResponse => {
-            let request = InvokeRequest {
-                request_id: request_id.to_owned(),
-                payload,
-                client_context,
-                tail,
-                invoked_arn: ctx.arn(&f.name, qualifier),
-            };
             // (The dispatcher runs this to its end even if the caller goes away.)
             let result = ctx
                 .state

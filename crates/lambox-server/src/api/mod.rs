@@ -10,6 +10,7 @@ mod function_settings;
 mod functions;
 mod internal;
 mod invoke;
+mod invoke_stream;
 mod layer_policy;
 mod layers;
 mod logs;
@@ -303,7 +304,9 @@ fn body_limit(op: &Operation, config: &Config) -> u64 {
         }
         // Payload limits are checked by the operation, with its own error; this only bounds
         // what is read.
-        Operation::Invoke(_) | Operation::InvokeAsync(_) => 7 * 1024 * 1024,
+        Operation::Invoke(_)
+        | Operation::InvokeAsync(_)
+        | Operation::InvokeWithResponseStream(_) => 7 * 1024 * 1024,
         _ => 6 * 1024 * 1024,
     }
 }
@@ -427,7 +430,12 @@ async fn run(
         && let Some(owner) = policy::other_account(label, &caller)
     {
         scope.account = owner;
-        if !matches!(op, Operation::Invoke(_) | Operation::InvokeAsync(_)) {
+        if !matches!(
+            op,
+            Operation::Invoke(_)
+                | Operation::InvokeAsync(_)
+                | Operation::InvokeWithResponseStream(_)
+        ) {
             policy::authorize(state, &caller, &scope, label, &query, &op.action()).await?;
         }
     }
@@ -455,6 +463,7 @@ async fn run(
         Op::GetAccountSettings => account::settings(&ctx).await,
         Op::Invoke(f) => invoke::invoke(&ctx, &f).await,
         Op::InvokeAsync(f) => invoke::invoke_async(&ctx, &f).await,
+        Op::InvokeWithResponseStream(f) => invoke_stream::invoke(&ctx, &f).await,
         Op::PutFunctionConcurrency(f) => concurrency::put(&ctx, &f).await,
         Op::GetFunctionConcurrency(f) => concurrency::get(&ctx, &f).await,
         Op::DeleteFunctionConcurrency(f) => concurrency::delete(&ctx, &f).await,

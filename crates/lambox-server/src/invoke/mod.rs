@@ -7,6 +7,7 @@ pub mod provisioned;
 mod push;
 pub mod queue;
 pub mod revisions;
+pub mod stream;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -26,7 +27,17 @@ use lambox_core::protocol;
 use lambox_core::revision::FunctionRevision;
 use lambox_store::{Scope, Store, StoreError, VersionRecord};
 
-use self::push::Push;
+use self::push::{Push, Pushed};
+use self::stream::ResponseStream;
+
+/// What an invocation that takes streamed answers gets.
+#[derive(Debug)]
+pub enum Answer {
+    /// The whole answer (a function that does not stream, or one that failed before it did).
+    Whole(InvokeResult),
+    /// The function's streamed response.
+    Stream(ResponseStream),
+}
 use self::revisions::{Resolved, RevisionCache, function_key};
 
 /// One invocation to run.
@@ -317,6 +328,22 @@ impl Invoker {
         resolved: &Resolved,
         req: &InvokeRequest,
     ) -> Result<InvokeResult, InvokeError> {
+        match self.invoke_answer(resolved, req, None).await? {
+            Answer::Whole(result) => Ok(result),
+            // Not asked for; read whole all the same.
+            Answer::Stream(s) => Ok(s.collect(protocol::MAX_RESPONSE_BYTES).await),
+        }
+    }
+
+    /// Runs one invocation whose caller takes a streamed answer of up to `stream_limit` bytes
+    /// (InvokeWithResponseStream, function URLs in `RESPONSE_STREAM` mode); `None`: whole
+    /// answers only.
+    pub async fn invoke_answer(
+        &self,
+        resolved: &Resolved,
+        req: &InvokeRequest,
+        stream_limit: Option<u64>,
+    ) -> Result<Answer, InvokeError> {
         // A draw only for an alias that routes (it reads the OS random source).
         let rev = match resolved.additional {
             Some(_) => resolved.pick(random_draw()),
@@ -337,16 +364,40 @@ impl Invoker {
                     match permit.launch(&spec).await {
                         Ok(lease) => lease,
                         Err(PoolError::Launch(BackendError::Launch(message))) => {
-                            return Ok(entrypoint_error(rev, &req.request_id, &message));
+                            return Ok(Answer::Whole(entrypoint_error(
+                                rev,
+                                &req.request_id,
+                                &message,
+                            )));
                         }
                         Err(e) => return Err(e.into()),
                     }
                 }
             };
-            match push::push(&self.client, lease.sandbox(), rev, req, timeout).await {
-                Ok(result) => {
+            match push::push(
+                &self.client,
+                lease.sandbox(),
+                rev,
+                req,
+                timeout,
+                stream_limit,
+            )
+            .await
+            {
+                Ok(Pushed::Whole(result)) => {
                     lease.release();
-                    return Ok(result);
+                    return Ok(Answer::Whole(result));
+                }
+                Ok(Pushed::Stream { content_type, body }) => {
+                    return Ok(Answer::Stream(ResponseStream::new(
+                        rev.version.clone(),
+                        content_type,
+                        stream_limit.unwrap_or_default(),
+                        body,
+                        lease,
+                        req.request_id.clone(),
+                        timeout,
+                    )));
                 }
                 Err(Push::NeverArrived(e)) => {
                     tracing::warn!(sandbox = %lease.sandbox_id(), error = %e, "sandbox unreachable; trying another");
@@ -358,7 +409,7 @@ impl Invoker {
                 }
                 Err(Push::TooLarge) => {
                     lease.discard();
-                    return Ok(response_too_large(rev));
+                    return Ok(Answer::Whole(response_too_large(rev)));
                 }
             }
         }

@@ -14,6 +14,18 @@ use lambox_core::protocol;
 use lambox_core::revision::FunctionRevision;
 
 use super::{InvokeRequest, InvokeResult};
+use lambox_core::answer_stream;
+
+/// What a push brought back: a whole answer, or the start of a streamed one.
+pub(super) enum Pushed {
+    /// The whole answer.
+    Whole(InvokeResult),
+    /// A streamed answer: its runtime's content type and the framed rest.
+    Stream {
+        content_type: String,
+        body: hyper::body::Incoming,
+    },
+}
 
 /// The HTTP client invocations are pushed with.
 pub(super) type AgentClient = Client<HttpConnector, Full<Bytes>>;
@@ -34,14 +46,17 @@ pub(super) enum Push {
 }
 
 /// Pushes one invocation to a sandbox's agent and reads its answer, within the invocation's
-/// timeout (plus a margin for a runtime the agent has to kill) and the response limit.
+/// timeout (plus a margin for a runtime the agent has to kill) and the response limit. With a
+/// `stream_limit`, a runtime's streaming response comes back as a stream whose headers the agent
+/// proved (its frames are read, and their end checked, by `super::stream`).
 pub(super) async fn push(
     client: &AgentClient,
     sandbox: &Sandbox,
     rev: &FunctionRevision,
     req: &InvokeRequest,
     timeout: Duration,
-) -> Result<InvokeResult, Push> {
+    stream_limit: Option<u64>,
+) -> Result<Pushed, Push> {
     let deadline = lambox_core::time::now_millis() + timeout.as_millis() as i64;
     let endpoint = &sandbox.endpoint;
     let mut request = Request::post(format!("http://{endpoint}{}", protocol::INVOKE_PATH))
@@ -54,10 +69,20 @@ pub(super) async fn push(
         }
     };
     let deadline = deadline.to_string();
+    let limit = stream_limit.map(|l| l.to_string()).unwrap_or_default();
     set(
         protocol::PUSH_AUTH,
-        &protocol::push_auth(&sandbox.secret, &req.request_id, &deadline, &req.payload),
+        &protocol::push_auth(
+            &sandbox.secret,
+            &req.request_id,
+            &deadline,
+            &limit,
+            &req.payload,
+        ),
     );
+    if stream_limit.is_some() {
+        set(answer_stream::STREAM_LIMIT, &limit);
+    }
     set(protocol::REQUEST_ID, &req.request_id);
     set(protocol::DEADLINE_MS, &deadline);
     set(protocol::INVOKED_ARN, &req.invoked_arn);
@@ -81,6 +106,33 @@ pub(super) async fn push(
                 "{endpoint} answered {}",
                 parts.status
             )));
+        }
+        let streamed = stream_limit.is_some()
+            && parts
+                .headers
+                .get(answer_stream::ANSWER_MODE)
+                .is_some_and(|m| m == "stream");
+        if streamed {
+            let proven = parts
+                .headers
+                .get(protocol::AGENT_PROOF)
+                .and_then(|v| v.to_str().ok())
+                .is_some_and(|p| {
+                    let expected = answer_stream::stream_proof(&sandbox.secret, &req.request_id);
+                    lambox_core::crypto::constant_time_eq(p, &expected)
+                });
+            if !proven {
+                return Err(Push::NeverArrived(format!(
+                    "{endpoint} answered without the agent's proof"
+                )));
+            }
+            let content_type = parts
+                .headers
+                .get(answer_stream::STREAM_CONTENT_TYPE)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or(answer_stream::DEFAULT_CONTENT_TYPE)
+                .to_owned();
+            return Ok(Err((content_type, body)));
         }
         // The agent holds runtimes to the response limit; a larger answer is refused the
         // same way rather than read without bound.
@@ -108,12 +160,14 @@ pub(super) async fn push(
                 "{endpoint} answered without the agent's proof"
             )));
         }
-        Ok((parts, body))
+        Ok(Ok((parts, body)))
     })
     .await;
     let (parts, body) = match answered {
         Err(_) => return Err(Push::Broken("the agent did not answer".into())),
-        Ok(result) => result?,
+        Ok(Err(e)) => return Err(e),
+        Ok(Ok(Err((content_type, body)))) => return Ok(Pushed::Stream { content_type, body }),
+        Ok(Ok(Ok(whole))) => whole,
     };
     let text = |name: &str| {
         parts
@@ -122,13 +176,13 @@ pub(super) async fn push(
             .and_then(|v| v.to_str().ok())
             .map(str::to_owned)
     };
-    Ok(InvokeResult {
+    Ok(Pushed::Whole(InvokeResult {
         executed_version: rev.version.clone(),
         body,
         function_error: parts.headers.contains_key(protocol::FUNCTION_ERROR),
         log_tail: text(protocol::LOG_TAIL),
         runtime_us: text(protocol::RUNTIME_US).and_then(|v| v.parse().ok()),
-    })
+    }))
 }
 
 #[cfg(test)]

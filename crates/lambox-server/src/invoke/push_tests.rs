@@ -82,7 +82,10 @@ async fn push_to(endpoint: String, timeout: Duration) -> Result<InvokeResult, Pu
         invoked_arn: "arn".into(),
     };
     let rev = Arc::new(revision());
-    push(&client, &sandbox, &rev, &req, timeout).await
+    match push(&client, &sandbox, &rev, &req, timeout, None).await? {
+        Pushed::Whole(result) => Ok(result),
+        Pushed::Stream { .. } => panic!("a push without a stream limit is answered whole"),
+    }
 }
 
 #[tokio::test]

@@ -35,6 +35,8 @@ pub enum Operation {
     Invoke(String),
     /// `POST /2014-11-13/functions/{FunctionName}/invoke-async`
     InvokeAsync(String),
+    /// `POST /2021-11-15/functions/{FunctionName}/response-streaming-invocations`
+    InvokeWithResponseStream(String),
     /// `PUT /2017-10-31/functions/{FunctionName}/concurrency`
     PutFunctionConcurrency(String),
     /// `GET /2019-09-30/functions/{FunctionName}/concurrency`
@@ -194,6 +196,7 @@ impl Operation {
             Self::AdminDestinationRecords => "AdminDestinationRecords",
             Self::DownloadCode(_) => "DownloadCode",
             Self::DownloadLayer(_) => "DownloadLayer",
+            Self::InvokeWithResponseStream(_) => "InvokeWithResponseStream",
             Self::CreateFunctionUrlConfig(_) => "CreateFunctionUrlConfig",
             Self::GetFunctionUrlConfig(_) => "GetFunctionUrlConfig",
             Self::UpdateFunctionUrlConfig(_) => "UpdateFunctionUrlConfig",
@@ -251,6 +254,7 @@ impl Operation {
             | Op::ListTags(f)
             | Op::Invoke(f)
             | Op::InvokeAsync(f)
+            | Op::InvokeWithResponseStream(f)
             | Op::PutFunctionConcurrency(f)
             | Op::GetFunctionConcurrency(f)
             | Op::DeleteFunctionConcurrency(f)
@@ -308,7 +312,9 @@ impl Operation {
     /// operation (`lambda:InvokeFunction` for both invoke operations, else `lambda:<name>`).
     pub fn action(&self) -> String {
         match self {
-            Self::Invoke(_) | Self::InvokeAsync(_) => "lambda:InvokeFunction".to_owned(),
+            Self::Invoke(_) | Self::InvokeAsync(_) | Self::InvokeWithResponseStream(_) => {
+                "lambda:InvokeFunction".to_owned()
+            }
             Self::GetProvisionedConcurrencyConfig(_) => {
                 "lambda:GetProvisionedConcurrencyConfig".to_owned()
             }
@@ -448,6 +454,15 @@ pub fn route(method: &str, raw_path: &str) -> Option<Operation> {
         ("DELETE", ["2015-03-31", "functions", f, "policy", sid]) => {
             Op::RemovePermission(label(f)?, label(sid)?)
         }
+        (
+            "POST",
+            [
+                "2021-11-15",
+                "functions",
+                f,
+                "response-streaming-invocations",
+            ],
+        ) => Op::InvokeWithResponseStream(label(f)?),
         ("POST", ["2021-10-31", "functions", f, "url"]) => Op::CreateFunctionUrlConfig(label(f)?),
         ("GET", ["2021-10-31", "functions", f, "url"]) => Op::GetFunctionUrlConfig(label(f)?),
         ("PUT", ["2021-10-31", "functions", f, "url"]) => Op::UpdateFunctionUrlConfig(label(f)?),

@@ -12,6 +12,7 @@
 pub mod cors;
 pub mod event;
 mod serve;
+pub mod streamed;
 
 use axum::http::header;
 use axum::http::request::Parts;

@@ -17,7 +17,7 @@ use super::event::{self, IamCaller, UrlAnswer, UrlRequest};
 use crate::api::AppState;
 use crate::auth::sigv4;
 use crate::error::ApiError;
-use crate::invoke::{InvokeError, InvokeRequest};
+use crate::invoke::{Answer, InvokeError, InvokeRequest};
 use crate::routing::Query;
 
 /// Largest request body a URL takes (AWS's synchronous payload limit).
@@ -271,9 +271,26 @@ async fn invoke(
             qualifier,
         ),
     };
-    match state.invoker.invoke(&resolved, &request).await {
-        Ok(result) if result.function_error => answer_response(event::function_failed()),
-        Ok(result) => answer_response(event::answer(&result.body)),
+    let streamed = url.invoke_mode.as_deref() == Some("RESPONSE_STREAM");
+    let limit = streamed.then_some(state.config.limits.max_streamed_response_bytes);
+    match state
+        .invoker
+        .invoke_answer(&resolved, &request, limit)
+        .await
+    {
+        Ok(Answer::Whole(result)) if result.function_error => {
+            answer_response(event::function_failed())
+        }
+        // A function that does not stream, behind a streaming URL: its result is the body, as
+        // it is (AWS does not read it as an HTTP response there).
+        Ok(Answer::Whole(result)) if streamed => answer_response(UrlAnswer {
+            status: 200,
+            headers: vec![("content-type".into(), "application/json".into())],
+            cookies: Vec::new(),
+            body: result.body.to_vec(),
+        }),
+        Ok(Answer::Whole(result)) => answer_response(event::answer(&result.body)),
+        Ok(Answer::Stream(stream)) => super::streamed::respond(stream).await,
         Err(
             InvokeError::ReservedConcurrency
             | InvokeError::Saturated
@@ -332,7 +349,7 @@ fn add_headers(r: &mut Response, headers: Vec<(&'static str, String)>) {
 
 /// The HTTP response of a mapped answer. Headers that are not valid HTTP, and those of the
 /// connection (the length is the body's), are left out.
-fn answer_response(a: UrlAnswer) -> Response {
+pub(super) fn answer_response(a: UrlAnswer) -> Response {
     let mut r = Response::new(Body::from(a.body));
     *r.status_mut() = StatusCode::from_u16(a.status).unwrap_or(StatusCode::OK);
     let h = r.headers_mut();

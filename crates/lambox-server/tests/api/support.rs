@@ -57,7 +57,7 @@ async fn answer(
         .map(|b| b.to_bytes())
         .unwrap_or_default();
     let mut r = Response::new(Full::new(body.clone()));
-    if auth != protocol::push_auth(&secret, &request_id, &deadline, &body) {
+    if auth != protocol::push_auth(&secret, &request_id, &deadline, "", &body) {
         *r.status_mut() = StatusCode::FORBIDDEN;
         return Ok(r);
     }
