@@ -45,6 +45,7 @@ from test_provisioned import (  # noqa: F401
 )
 from test_runtime_clients import (  # noqa: F401
     test_lambda_runtime_crate_runs_a_provided_al2023_function,
+    test_lambda_runtime_crate_streams_through_a_url_and_invoke_with_response_stream,
 )
 from test_streaming import (  # noqa: F401
     test_chunks_arrive_as_the_handler_writes_them,

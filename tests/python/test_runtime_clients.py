@@ -101,6 +101,45 @@ def test_lambda_runtime_crate_runs_a_provided_al2023_function(lam):
     assert error["errorMessage"] == "the Rust handler was asked to fail"
 
 
+def test_lambda_runtime_crate_streams_through_a_url_and_invoke_with_response_stream(lam):
+    import http.client
+    import time
+    import urllib.parse
+
+    create(lam, "rust-stream", zip_with_bootstrap(rust_bootstrap().read_bytes()),
+           Runtime="provided.al2023", Handler="bootstrap")
+    events = lam.invoke_with_response_stream(FunctionName="rust-stream", Payload=b'{"stream": true}')["EventStream"]
+    chunks, complete = [], None
+    for e in events:
+        if "PayloadChunk" in e:
+            chunks.append((time.monotonic(), e["PayloadChunk"]["Payload"]))
+        elif "InvokeComplete" in e:
+            complete = e["InvokeComplete"]
+    whole = b"".join(c for _, c in chunks)
+    # The bytes as the runtime sent them: its prelude, eight NULs, then the two writes.
+    prelude, body = whole.split(b"\0" * 8, 1)
+    assert json.loads(prelude)["statusCode"] == 202 and body == b"rs-1;rs-2;"
+    assert chunks[-1][0] - chunks[0][0] > 0.3, "the second write came half a second later"
+    assert complete is not None and "ErrorCode" not in complete
+
+    url = lam.create_function_url_config(FunctionName="rust-stream", AuthType="NONE",
+                                         InvokeMode="RESPONSE_STREAM")["FunctionUrl"]
+    lam.add_permission(FunctionName="rust-stream", StatementId="public", Action="lambda:InvokeFunctionUrl",
+                       Principal="*", FunctionUrlAuthType="NONE")
+    u = urllib.parse.urlsplit(url)
+    conn = http.client.HTTPConnection("127.0.0.1", u.port, timeout=30)
+    conn.request("GET", "/stream", headers={"Host": u.netloc})
+    r = conn.getresponse()
+    # The prelude's status, headers and cookie; then each write as it comes.
+    assert (r.status, r.getheader("x-lambda-rs"), r.getheader("set-cookie")) == (202, "streamed", "rs=1")
+    assert r.getheader("content-type") == "text/plain"
+    first = r.read1(64)
+    first_at = time.monotonic()
+    assert first + r.read() == b"rs-1;rs-2;" and first == b"rs-1;"
+    assert time.monotonic() - first_at > 0.3
+    conn.close()
+
+
 def test_provided_runtime_without_bootstrap_fails_like_lambda(lam):
     create(lam, "no-bootstrap", make_zip({"README": "no bootstrap here"}), Runtime="provided.al2023", Handler="x")
     r = lam.invoke(FunctionName="no-bootstrap", Payload=b"{}")

@@ -61,6 +61,8 @@ pub fn run_all(with_docker: bool, pytest_args: &[&str]) -> anyhow::Result<()> {
         .args(["doc", "--locked", "--workspace", "--no-deps"])
         .env("RUSTDOCFLAGS", "-D warnings"))?;
     run_examples()?;
+    // Headless Chromium for the test of function URLs' CORS in a browser.
+    crate::images::apt_install("chromium", "chromium")?;
     let pytest = |suite: &str, engine: Option<&std::path::Path>| {
         let mut c = Command::new(&python);
         c.args(["-m", "pytest", "-q", "-p", "no:cacheprovider", suite])
@@ -69,6 +71,7 @@ pub fn run_all(with_docker: bool, pytest_args: &[&str]) -> anyhow::Result<()> {
             .env("LAMBOX_RS_BOOTSTRAP", &rs_bootstrap)
             .env("LAMBOX_DOCKER_TESTS", if docker { "1" } else { "0" })
             .env("LAMBOX_STATIC_AGENT", &static_agent)
+            .env("LAMBOX_BROWSER_TESTS", "1")
             .env("LAMBOX_BIN", &bin);
         if let Some(socket) = engine {
             c.env("DOCKER_HOST", format!("unix://{}", socket.display()))

@@ -459,6 +459,22 @@ pub fn run(args: &[&str]) -> anyhow::Result<()> {
         bins[0].0, o.runs
     );
     report["layers"] = super::layers::report(&layer_samples);
+    let mut url_samples = super::urls::Samples::default();
+    for r in 0..o.runs {
+        super::urls::measure(
+            &setup.python,
+            &bins[0].1,
+            &r.to_string(),
+            300,
+            100,
+            &mut url_samples,
+        )?;
+    }
+    println!(
+        "\n[{}] function URLs and streaming, {} runs × 300 requests, 100 MB streamed",
+        bins[0].0, o.runs
+    );
+    report["urls"] = super::urls::report(&url_samples);
     let out = target_dir().join("bench").join("invoke.json");
     std::fs::write(&out, serde_json::to_string_pretty(&report)?)?;
     println!("\nwritten to {}", out.display());

@@ -12,6 +12,7 @@ mod invoke;
 mod layers;
 mod logs;
 mod stats;
+mod urls;
 
 use anyhow::bail;
 
@@ -24,8 +25,9 @@ pub fn run(args: &[&str]) -> anyhow::Result<()> {
         ["embed", rest @ ..] => embed::run_suite(rest),
         ["logs", rest @ ..] => logs::run(rest),
         ["layers", rest @ ..] => layers::run(rest),
+        ["urls", rest @ ..] => urls::run(rest),
         _ => bail!(
-            "usage: cargo xtask bench control-plane|invoke|docker|embed|logs|layers [--runs N] [--against GIT-REV]"
+            "usage: cargo xtask bench control-plane|invoke|docker|embed|logs|layers|urls [--runs N] [--against GIT-REV]"
         ),
     }
 }
