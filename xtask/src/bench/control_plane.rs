@@ -19,7 +19,6 @@ use super::floor;
 use super::harness::{Server, f64s, numeric_options, python_json, scratch_dir};
 use super::invoke::sequential;
 use super::stats::median;
-use crate::cmd::target_dir;
 use crate::test::venv_python;
 
 const OPS: [&str; 6] = [
@@ -365,8 +364,6 @@ pub fn run(args: &[&str]) -> anyhow::Result<()> {
         }
         report["current_over_baseline"] = Value::Object(ratios);
     }
-    let out = target_dir().join("bench").join("control-plane.json");
-    std::fs::write(&out, serde_json::to_string_pretty(&report)?)?;
-    println!("\nwritten to {}", out.display());
+    super::harness::write_report("control-plane", &report)?;
     Ok(())
 }

@@ -151,6 +151,15 @@ pub fn cold_starts(
     Ok((cold, base))
 }
 
+/// Writes a suite's report to `target/bench/<name>.json` and says where.
+pub fn write_report(name: &str, report: &Value) -> anyhow::Result<()> {
+    let out = target_dir().join("bench").join(format!("{name}.json"));
+    std::fs::create_dir_all(target_dir().join("bench"))?;
+    std::fs::write(&out, serde_json::to_string_pretty(report)?)?;
+    println!("\nwritten to {}", out.display());
+    Ok(())
+}
+
 pub fn scratch_dir(name: &str) -> anyhow::Result<PathBuf> {
     let dir = target_dir()
         .join("bench")

@@ -27,7 +27,6 @@ use super::harness::{
 };
 use super::http::Conn;
 use super::stats::{median, percentile};
-use crate::cmd::target_dir;
 use crate::test::venv_python;
 
 const PAYLOAD: &[u8] = br#"{"hello":"world"}"#;
@@ -475,8 +474,6 @@ pub fn run(args: &[&str]) -> anyhow::Result<()> {
         bins[0].0, o.runs
     );
     report["urls"] = super::urls::report(&url_samples);
-    let out = target_dir().join("bench").join("invoke.json");
-    std::fs::write(&out, serde_json::to_string_pretty(&report)?)?;
-    println!("\nwritten to {}", out.display());
+    super::harness::write_report("invoke", &report)?;
     Ok(())
 }

@@ -16,7 +16,6 @@ use super::harness::{
     Server, cold_starts, create_functions, numeric_options, python_json, scratch_dir,
 };
 use super::stats::median;
-use crate::cmd::target_dir;
 use crate::test::venv_python;
 
 const PAYLOAD: &[u8] = br#"{"hello":"world"}"#;
@@ -170,8 +169,6 @@ pub fn run(args: &[&str]) -> anyhow::Result<()> {
         "\nlayers benchmark (release build, process backend, {runs} runs × {functions} functions, {megabytes} MB per layer)"
     );
     let report = report(&s);
-    let out = target_dir().join("bench").join("layers.json");
-    std::fs::write(&out, serde_json::to_string_pretty(&report)?)?;
-    println!("\nwritten to {}", out.display());
+    super::harness::write_report("layers", &report)?;
     Ok(())
 }

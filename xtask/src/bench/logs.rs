@@ -10,7 +10,6 @@ use serde_json::json;
 use super::harness::{Server, f64s, numeric_options, python_json, scratch_dir};
 use super::invoke::sequential;
 use super::stats::median;
-use crate::cmd::target_dir;
 use crate::test::venv_python;
 
 pub fn run(args: &[&str]) -> anyhow::Result<()> {
@@ -86,8 +85,6 @@ pub fn run(args: &[&str]) -> anyhow::Result<()> {
         "filter_log_events_ms": {"p50": filter_p50, "samples": filter_ms, "events": populated["events"],
                                  "matches": filtered["matches"], "populate_seconds": populated["seconds"]},
     });
-    let out = target_dir().join("bench").join("logs.json");
-    std::fs::write(&out, serde_json::to_string_pretty(&report)?)?;
-    println!("\nwritten to {}", out.display());
+    super::harness::write_report("logs", &report)?;
     Ok(())
 }

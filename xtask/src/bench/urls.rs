@@ -19,7 +19,6 @@ use serde_json::{Value, json};
 use super::harness::{ACCOUNT, Server, invoke_path, numeric_options, python_json, scratch_dir};
 use super::http::Conn;
 use super::stats::median;
-use crate::cmd::target_dir;
 use crate::test::venv_python;
 
 /// The samples of one run or several.
@@ -190,8 +189,6 @@ pub fn run(args: &[&str]) -> anyhow::Result<()> {
         "\nfunction URL benchmark (release build, process backend, {runs} runs × {requests} requests, {megabytes} MB streamed)"
     );
     let report = report(&s);
-    let out = target_dir().join("bench").join("urls.json");
-    std::fs::write(&out, serde_json::to_string_pretty(&report)?)?;
-    println!("\nwritten to {}", out.display());
+    super::harness::write_report("urls", &report)?;
     Ok(())
 }
