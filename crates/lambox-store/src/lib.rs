@@ -14,6 +14,7 @@ mod functions;
 mod invocations;
 mod layers;
 mod log_events;
+mod log_search;
 mod policies;
 mod provisioned;
 mod records;
@@ -95,6 +96,10 @@ struct Connections {
 /// Read-only connections: WAL lets them read beside the writer.
 const READERS: usize = 3;
 
+/// How much of the database file read connections map into memory (address space, not
+/// memory: pages are the operating system's cache).
+const MMAP_BYTES: u64 = 1 << 30;
+
 impl Store {
     /// Opens (creating if needed) the database in `data_dir` and applies pending migrations.
     pub async fn open(data_dir: &Path, durability: Durability) -> Result<Self, StoreError> {
@@ -114,7 +119,13 @@ impl Store {
         sqlx::migrate!("../../migrations").run(&mut writer).await?;
         let mut readers = Vec::with_capacity(READERS);
         for _ in 0..READERS {
-            readers.push(Mutex::new(base.clone().read_only(true).connect().await?));
+            // Reads map the file rather than copy it page by page (a log search reads the
+            // whole table).
+            let reader = base
+                .clone()
+                .read_only(true)
+                .pragma("mmap_size", MMAP_BYTES.to_string());
+            readers.push(Mutex::new(reader.connect().await?));
         }
         Ok(Self {
             inner: Arc::new(Connections {

@@ -310,8 +310,16 @@ impl Store {
         let Some(gid) = group_id(&mut reader, scope, group).await? else {
             return Ok((Vec::new(), false));
         };
+        // A search of a whole group for a term has a path of its own (`log_search.rs`).
+        if let Some(term) = q.contains
+            && q.stream.is_none()
+            && q.stream_prefix.is_none()
+        {
+            drop(reader);
+            return self.search_group(gid, group, term, q, limit).await;
+        }
         let order = if q.newest_first { "DESC" } else { "ASC" };
-        let rows: Vec<EventRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        let sql = format!(
             "SELECT e.id, s.name, e.message, e.ts_ms, ?1 FROM log_events e \
              JOIN log_streams s ON s.id = e.stream_id \
              WHERE e.group_id = ?2 AND e.id > ?3 AND (?4 IS NULL OR e.id < ?4) \
@@ -320,18 +328,19 @@ impl Store {
              AND (?7 IS NULL OR e.ts_ms >= ?7) AND (?8 IS NULL OR e.ts_ms < ?8) \
              AND (?9 IS NULL OR instr(e.message, ?9) > 0) ORDER BY e.id {order} {}",
             page_limit(limit)
-        )))
-        .bind(group)
-        .bind(gid)
-        .bind(q.after_id)
-        .bind(q.before_id)
-        .bind(q.stream)
-        .bind(q.stream_prefix)
-        .bind(q.start_ms)
-        .bind(q.end_ms)
-        .bind(q.contains)
-        .fetch_all(&mut *reader)
-        .await?;
+        );
+        let rows: Vec<EventRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .bind(group)
+            .bind(gid)
+            .bind(q.after_id)
+            .bind(q.before_id)
+            .bind(q.stream)
+            .bind(q.stream_prefix)
+            .bind(q.start_ms)
+            .bind(q.end_ms)
+            .bind(q.contains)
+            .fetch_all(&mut *reader)
+            .await?;
         let more = rows.len() > limit as usize;
         Ok((
             rows.into_iter()
