@@ -71,8 +71,11 @@ def alias_setup(endpoint, name):
     c = client(endpoint)
     c.create_function(FunctionName=name, Runtime="python3.12", Role=ROLE, Handler="handler.handler",
                       Code={"ZipFile": small_zip()}, Timeout=30)
+    # As a user of Lambda does: a change is refused until the last one has taken effect.
+    c.get_waiter("function_active_v2").wait(FunctionName=name, WaiterConfig={"Delay": 1})
     c.publish_version(FunctionName=name)
     c.update_function_configuration(FunctionName=name, Description="two")
+    c.get_waiter("function_updated_v2").wait(FunctionName=name, WaiterConfig={"Delay": 1})
     c.publish_version(FunctionName=name)
     c.create_alias(FunctionName=name, Name="live", FunctionVersion="1",
                    RoutingConfig={"AdditionalVersionWeights": {"2": 0.5}})
