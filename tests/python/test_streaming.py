@@ -47,7 +47,7 @@ def test_a_buffered_function_answers_with_its_whole_response(lam):
     create(lam, "echo")
     r = lam.invoke_with_response_stream(FunctionName="echo", Payload=b'{"a": 1}')
     assert r["StatusCode"] == 200 and r["ExecutedVersion"] == "$LATEST"
-    assert r["ResponseStreamContentType"] == "application/vnd.amazon.eventstream"
+    assert r["ResponseStreamContentType"] == "application/json", "a whole answer"
     chunks, complete = events_of(r)
     assert json.loads(b"".join(c for _, c in chunks)) == {"a": 1}
     assert complete is not None and "ErrorCode" not in complete
@@ -62,6 +62,7 @@ def test_chunks_arrive_as_the_handler_writes_them(lam):
     sent = time.monotonic()
     r = lam.invoke_with_response_stream(FunctionName="streamer", Payload=json.dumps({"pause_ms": 800, "more": 3}),
                                         LogType="Tail")
+    assert r["ResponseStreamContentType"] == "text/plain", "the type the handler set"
     chunks, complete = events_of(r)
     body = b"".join(c for _, c in chunks)
     assert body == b"first;more-0;more-1;more-2;last"
@@ -167,3 +168,44 @@ def test_buffered_functions_behind_streaming_urls_send_their_result_as_it_is(lam
     lam.update_function_url_config(FunctionName="plain", InvokeMode="BUFFERED")
     r = open_url(lam.get_function_url_config(FunctionName="plain")["FunctionUrl"])
     assert (r.status, r.read()) == (418, b"tea")
+
+
+FLOOD = """
+import { once } from "node:events";
+export const handler = awslambda.streamifyResponse(async (event, stream) => {
+  const chunk = Buffer.alloc(65536, 120);
+  const chunks = event.rawPath === "/big" ? 800 : 1;
+  for (let i = 0; i < chunks; i++) {
+    if (!stream.write(chunk)) await once(stream, "drain");
+  }
+  stream.end();
+});
+"""
+
+
+def test_a_client_that_stops_reading_does_not_hold_the_sandbox(lam):
+    import socket
+    import urllib.parse
+
+    create(lam, "flood", make_zip({"index.mjs": FLOOD}), Runtime="nodejs20.x", Handler="index.handler", Timeout=1)
+    lam.put_function_concurrency(FunctionName="flood", ReservedConcurrentExecutions=1)
+    url = url_of(lam, "flood", "RESPONSE_STREAM")
+    u = urllib.parse.urlsplit(url)
+    # 50 MB asked for, nothing read: the function fills every buffer on the way and waits.
+    stuck = socket.create_connection(("127.0.0.1", u.port))
+    stuck.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    stuck.sendall(f"GET /big HTTP/1.1\r\nHost: {u.netloc}\r\n\r\n".encode())
+    time.sleep(1.0)
+    assert open_url(url).status == 429, "its one sandbox is taken"
+    # Past the function's timeout (and lambox's margin for the agent), the sandbox is free again.
+    deadline = time.monotonic() + 40
+    status = None
+    while time.monotonic() < deadline:
+        r = open_url(url)
+        status = r.status
+        r.read()
+        if status == 200:
+            break
+        time.sleep(1)
+    stuck.close()
+    assert status == 200

@@ -183,6 +183,12 @@ def test_the_event_and_the_answers(lam):
     status, headers, body = request(url, path="/binary")
     assert (status, body) == (200, bytes(range(256)))
     assert request(url, path="/fail")[::2] == (502, b"Internal Server Error")
+    # A body within the limit whose event is not (JSON escapes each NUL in six bytes): AWS's 413.
+    status, headers, body = request(url, method="POST", body=b"\0" * 1_200_000,
+                                    headers={"Content-Type": "text/plain"})
+    assert status == 413 and header(headers, "x-amzn-ErrorType") == "RequestEntityTooLargeException"
+    assert b"Request must be smaller than 6291456 bytes" in body
+    assert request(url, path="/string")[::2] == (200, b"hello")
 
     # The URL is AWS's host form below localhost; the same URL answers by path, for clients
     # that cannot resolve it.
@@ -193,6 +199,12 @@ def test_the_event_and_the_answers(lam):
     base = f"http://127.0.0.1:{u.port}/"
     out, _ = echoed(f"{base}lambda-url/{url_id}/", path="/by-path?q=1")
     assert (out["event"]["rawPath"], out["event"]["rawQueryString"]) == ("/by-path", "q=1")
+    # On lambox's own origin a URL's cookies stay below its prefix and its pages are sandboxed:
+    # another account's URL on the same origin sees neither.
+    status, headers, _ = request(f"{base}lambda-url/{url_id}/", path="/status")
+    assert [v for k, v in headers if k.lower() == "set-cookie"] == [
+        f"a=1; Path=/lambda-url/{url_id}/", f"b=2; Path=/lambda-url/{url_id}/"]
+    assert header(headers, "content-security-policy").startswith("sandbox")
 
     # A URL no one has, and one whose function is gone, reveal nothing.
     status, headers, body = request(base + "lambda-url/0123456789abcdefghijklmnopqrstuv/")
@@ -275,4 +287,11 @@ def test_alias_urls_run_the_alias_and_survive_a_restart(server):
     assert out["arn"].endswith(":function:web:live")
     assert lam.get_function_url_config(FunctionName="web", Qualifier="live")["FunctionUrl"] == url
     lam.delete_alias(FunctionName="web", Name="live")
+    # AWS's answer to the URL of a deleted alias (recorded): its "Forbidden" message.
+    status, _, body = request(url)
+    assert status == 403 and json.loads(body)["Message"].startswith("Forbidden.")
+    with pytest.raises(ClientError) as e:
+        lam.get_function_url_config(FunctionName="web", Qualifier="live")
+    assert error_of(e)[:2] == ("ResourceNotFoundException", 404)
+    lam.delete_function(FunctionName="web")
     assert request(url)[::2] == (403, b'{"Message":null}')

@@ -84,8 +84,16 @@ async fn pump(
                 Some(Piece::Data(data)) => {
                     digest.update(&data);
                     sent += data.len();
-                    if !lost && tx.send(answer_stream::encode_data(&data).into()).await.is_err() {
-                        lost = true;
+                    if lost {
+                        continue;
+                    }
+                    // A reader that stops reading does not hold the sandbox past the deadline.
+                    tokio::select! {
+                        sent = tx.send(answer_stream::encode_data(&data).into()) => {
+                            lost = sent.is_err();
+                        }
+                        () = &mut deadline => break Ended::TimedOut,
+                        exit = agent.exited(closing.generation) => break Ended::Exited(exit),
                     }
                 }
                 Some(Piece::End(error)) => break Ended::Done(error),
@@ -134,7 +142,12 @@ async fn pump(
         proof,
     };
     if !lost {
-        let _ = tx.send(answer_stream::encode_end(&end).into()).await;
+        // The end waits a little for a slow reader, not for ever: the next push waits for it.
+        let _ = tokio::time::timeout(
+            Duration::from_secs(10),
+            tx.send(answer_stream::encode_end(&end).into()),
+        )
+        .await;
     }
 }
 

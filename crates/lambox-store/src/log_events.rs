@@ -316,7 +316,10 @@ impl Store {
             && q.stream_prefix.is_none()
         {
             drop(reader);
-            return self.search_group(gid, group, term, q, limit).await;
+            if let Some(found) = self.search_group(gid, group, term, q, limit).await? {
+                return Ok(found);
+            }
+            reader = self.read().await;
         }
         let order = if q.newest_first { "DESC" } else { "ASC" };
         let sql = format!(

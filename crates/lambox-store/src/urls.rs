@@ -278,6 +278,16 @@ impl Store {
         ))
     }
 
+    /// Whether `url_id` was the URL of an alias since deleted (its function still exists).
+    pub async fn url_retired(&self, url_id: &str) -> Result<bool, StoreError> {
+        let found: Option<i64> =
+            sqlx::query_scalar("SELECT 1 FROM retired_function_urls WHERE url_id = ?")
+                .bind(url_id)
+                .fetch_optional(&mut *self.read().await)
+                .await?;
+        Ok(found.is_some())
+    }
+
     /// The function (or alias) a URL id belongs to; `None` for an id no URL has.
     pub async fn url_target(&self, url_id: &str) -> Result<Option<UrlTarget>, StoreError> {
         #[derive(sqlx::FromRow)]

@@ -72,7 +72,9 @@ pub(super) async fn invoke(ctx: &Ctx<'_>, label: &str) -> Result<Response, ApiEr
         .await
         .map_err(invoke_error)?;
     let (tx, rx) = mpsc::channel::<Result<Bytes, std::io::Error>>(4);
-    let executed_version = match answer {
+    // `ResponseStreamContentType` is the Content-Type header (AWS's model binds it there): the
+    // type of what the function streams, JSON for a whole answer.
+    let (executed_version, content_type) = match answer {
         Answer::Whole(result) => {
             let mut frames = Vec::new();
             if result.function_error {
@@ -82,13 +84,17 @@ pub(super) async fn invoke(ctx: &Ctx<'_>, label: &str) -> Result<Response, ApiEr
                 frames.extend_from_slice(&complete(None, result.log_tail));
             }
             let _ = tx.try_send(Ok(frames.into()));
-            result.executed_version
+            (result.executed_version, "application/json".to_owned())
         }
         Answer::Stream(mut stream) => {
             let version = stream.executed_version().to_owned();
+            let content_type = stream.content_type().to_owned();
             // Runs to the stream's end; a client that goes away leaves the rest to the
             // stream's own drain.
             tokio::spawn(async move {
+                // A client that stops reading does not hold the sandbox past the deadline:
+                // the stream is dropped, and read to its end without it.
+                let deadline = stream.deadline();
                 while let Some(event) = stream.next().await {
                     let frame = match event {
                         StreamEvent::Chunk(c) => payload_chunk(&c).into(),
@@ -96,20 +102,22 @@ pub(super) async fn invoke(ctx: &Ctx<'_>, label: &str) -> Result<Response, ApiEr
                             error, log_tail, ..
                         }) => complete(error.as_deref(), log_tail),
                     };
-                    if tx.send(Ok(frame)).await.is_err() {
+                    if !matches!(
+                        tokio::time::timeout_at(deadline, tx.send(Ok(frame))).await,
+                        Ok(Ok(()))
+                    ) {
                         return;
                     }
                 }
             });
-            version
+            (version, content_type)
         }
     };
     let mut r = Response::new(Body::new(ChannelBody(rx)));
     let h = r.headers_mut();
-    h.insert(
-        "content-type",
-        HeaderValue::from_static("application/vnd.amazon.eventstream"),
-    );
+    if let Ok(v) = HeaderValue::from_str(&content_type) {
+        h.insert("content-type", v);
+    }
     if let Ok(v) = HeaderValue::from_str(&executed_version) {
         h.insert("x-amz-executed-version", v);
     }

@@ -388,7 +388,11 @@ impl Invoker {
                     lease.release();
                     return Ok(Answer::Whole(result));
                 }
-                Ok(Pushed::Stream { content_type, body }) => {
+                Ok(Pushed::Stream {
+                    content_type,
+                    body,
+                    deadline,
+                }) => {
                     return Ok(Answer::Stream(ResponseStream::new(
                         rev.version.clone(),
                         content_type,
@@ -396,7 +400,7 @@ impl Invoker {
                         body,
                         lease,
                         req.request_id.clone(),
-                        timeout,
+                        deadline,
                     )));
                 }
                 Err(Push::NeverArrived(e)) => {

@@ -24,6 +24,8 @@ pub(super) enum Pushed {
     Stream {
         content_type: String,
         body: hyper::body::Incoming,
+        /// When the agent must have ended it.
+        deadline: tokio::time::Instant,
     },
 }
 
@@ -58,6 +60,7 @@ pub(super) async fn push(
     stream_limit: Option<u64>,
 ) -> Result<Pushed, Push> {
     let deadline = lambox_core::time::now_millis() + timeout.as_millis() as i64;
+    let answer_by = tokio::time::Instant::now() + timeout + GRACE;
     let endpoint = &sandbox.endpoint;
     let mut request = Request::post(format!("http://{endpoint}{}", protocol::INVOKE_PATH))
         .body(Full::new(req.payload.clone()))
@@ -166,7 +169,13 @@ pub(super) async fn push(
     let (parts, body) = match answered {
         Err(_) => return Err(Push::Broken("the agent did not answer".into())),
         Ok(Err(e)) => return Err(e),
-        Ok(Ok(Err((content_type, body)))) => return Ok(Pushed::Stream { content_type, body }),
+        Ok(Ok(Err((content_type, body)))) => {
+            return Ok(Pushed::Stream {
+                content_type,
+                body,
+                deadline: answer_by,
+            });
+        }
         Ok(Ok(Ok(whole))) => whole,
     };
     let text = |name: &str| {

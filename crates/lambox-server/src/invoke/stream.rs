@@ -3,8 +3,6 @@
 //! read and proved; a stream dropped before its end (its client went away) is read to its end by
 //! a task of its own, so that the sandbox still goes back in a known state.
 
-use std::time::Duration;
-
 use bytes::Bytes;
 use http_body_util::BodyExt;
 use hyper::body::Incoming;
@@ -63,9 +61,6 @@ impl std::fmt::Debug for ResponseStream {
     }
 }
 
-/// How long past the invocation's deadline the agent may take to end the stream.
-const GRACE: Duration = Duration::from_secs(10);
-
 fn sandbox_failure(message: &str) -> StreamOutcome {
     StreamOutcome {
         error: Some(protocol::error_body("Sandbox.Failure", message).into()),
@@ -81,7 +76,7 @@ impl ResponseStream {
         body: Incoming,
         lease: Lease,
         request_id: String,
-        timeout: Duration,
+        deadline: tokio::time::Instant,
     ) -> Self {
         Self {
             executed_version,
@@ -94,9 +89,17 @@ impl ResponseStream {
                 received: 0,
                 lease,
                 request_id,
-                deadline: tokio::time::Instant::now() + timeout + GRACE,
+                deadline,
             })),
         }
+    }
+
+    /// When the agent must have ended the stream (the invocation's deadline and a margin);
+    /// whoever passes the stream on waits for its reader no longer than this.
+    pub fn deadline(&self) -> tokio::time::Instant {
+        self.reading
+            .as_ref()
+            .map_or_else(tokio::time::Instant::now, |r| r.deadline)
     }
 
     /// The version that runs.

@@ -9,6 +9,7 @@
 //! `cors` and `event` are pure logic (CORS answers; the payload 2.0 event and the mapping of a
 //! result to an HTTP answer); `serve` is the I/O: lookup, authorization, invocation.
 
+pub mod confine;
 pub mod cors;
 pub mod event;
 mod serve;
@@ -77,6 +78,8 @@ pub struct Addressed {
     pub url_id: String,
     /// The path below the URL, as sent (`/` at least).
     pub raw_path: String,
+    /// Addressed by the `/lambda-url/<id>` path on lambox's own origin, not by host.
+    pub by_path: bool,
 }
 
 /// The URL a request is for, if it is for one: by its `Host` (`<id>.lambda-url.…`) or by its
@@ -90,6 +93,7 @@ pub fn addressed(host: Option<&str>, path: &str) -> Option<Addressed> {
             return Some(Addressed {
                 url_id: id.to_owned(),
                 raw_path: if path.is_empty() { "/" } else { path }.to_owned(),
+                by_path: false,
             });
         }
     }
@@ -101,6 +105,7 @@ pub fn addressed(host: Option<&str>, path: &str) -> Option<Addressed> {
     Some(Addressed {
         url_id: id.to_owned(),
         raw_path: if below.is_empty() { "/" } else { below }.to_owned(),
+        by_path: true,
     })
 }
 
@@ -127,14 +132,16 @@ mod tests {
             addressed(Some(&host), "/a/b"),
             Some(Addressed {
                 url_id: ID.into(),
-                raw_path: "/a/b".into()
+                raw_path: "/a/b".into(),
+                by_path: false,
             })
         );
         assert_eq!(
             addressed(Some("127.0.0.1:9001"), &format!("/lambda-url/{ID}/x%20y")),
             Some(Addressed {
                 url_id: ID.into(),
-                raw_path: "/x%20y".into()
+                raw_path: "/x%20y".into(),
+                by_path: true,
             })
         );
         assert_eq!(

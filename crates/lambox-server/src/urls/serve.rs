@@ -62,6 +62,16 @@ pub(crate) async fn serve(
 ) -> Response {
     let target = match state.store.url_target(&addressed.url_id).await {
         Ok(Some(t)) => t,
+        // The URL of a deleted alias is refused as AWS refuses it (recorded).
+        Ok(None)
+            if state
+                .store
+                .url_retired(&addressed.url_id)
+                .await
+                .unwrap_or(false) =>
+        {
+            return forbidden();
+        }
         // An id no URL has: AWS's answer reveals nothing.
         Ok(None) => {
             return refusal(
@@ -123,6 +133,7 @@ pub(crate) async fn serve(
     };
     // The invocation runs to its end in a task of its own, even if the client goes away: the
     // sandbox must go back to the pool in a known state.
+    let confined = addressed.clone();
     let (task_state, id) = (state.clone(), request_id.to_owned());
     let run = tokio::spawn(async move {
         invoke(&task_state, &parts, &bytes, &target, &addressed, iam, &id).await
@@ -141,6 +152,7 @@ pub(crate) async fn serve(
     if let (Some(cors), Some(origin)) = (&cors, &origin) {
         add_headers(&mut response, cors.on_response(origin));
     }
+    super::confine::confine(&mut response, &confined);
     response
 }
 
@@ -259,6 +271,17 @@ async fn invoke(
         now_ms,
         iam,
     });
+    // The event is the invocation's payload, held to Invoke's limit (base64 and JSON escaping
+    // make it larger than the body).
+    if payload.len() as u64 > MAX_REQUEST_BODY {
+        return refusal(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "RequestEntityTooLargeException",
+            message(&format!(
+                "Request must be smaller than {MAX_REQUEST_BODY} bytes for the InvokeFunction operation"
+            )),
+        );
+    }
     let request = InvokeRequest {
         request_id: request_id.to_owned(),
         payload: payload.into(),

@@ -130,7 +130,11 @@ pub(crate) async fn respond(mut stream: ResponseStream) -> Response {
     };
     let (tx, rx) = mpsc::channel::<Result<Bytes, std::io::Error>>(4);
     tokio::spawn(async move {
-        if !first.is_empty() && tx.send(Ok(first)).await.is_err() {
+        // A client that stops reading does not hold the sandbox past the deadline: the
+        // stream is dropped, and read to its end without it.
+        let deadline = stream.deadline();
+        let send = |item| tokio::time::timeout_at(deadline, tx.send(item));
+        if !first.is_empty() && !matches!(send(Ok(first)).await, Ok(Ok(()))) {
             return;
         }
         while let Some(event) = stream.next().await {
@@ -143,7 +147,7 @@ pub(crate) async fn respond(mut stream: ResponseStream) -> Response {
                     )),
                 },
             };
-            if tx.send(item).await.is_err() {
+            if !matches!(send(item).await, Ok(Ok(()))) {
                 return;
             }
         }
