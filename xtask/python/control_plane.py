@@ -26,39 +26,51 @@ def small_zip():
     return buf.getvalue()
 
 
+OPS = ("CreateFunction", "GetFunction", "GetFunctionConfiguration", "ListFunctions", "PublishVersion",
+       "ListVersionsByFunction", "CreateAlias", "GetAlias", "AddPermission", "GetPolicy", "DeleteFunction")
+
+
 def ops(endpoint, n, warmup):
-    """Per iteration: create, get, list, publish a version, create an alias, delete. A lambox
-    that has no versions or aliases (an older baseline) gets no samples for those two."""
+    """Per iteration, one function's life: create it, read it, list, publish a version, list its
+    versions, create and read an alias, add a permission and read the policy, delete it. An
+    operation an older baseline does not have gets no samples."""
     c = client(endpoint)
     z = small_zip()
-    samples = {op: [] for op in
-               ("CreateFunction", "GetFunction", "ListFunctions", "PublishVersion", "CreateAlias", "DeleteFunction")}
+    samples = {op: [] for op in OPS}
     prefix = f"bench-{os.getpid()}-{time.monotonic_ns()}"
-    versions = True
+    missing = set()
     for i in range(warmup + n):
         name = f"{prefix}-{i}"
+        calls = [
+            ("CreateFunction", lambda: c.create_function(
+                FunctionName=name, Runtime="python3.12", Role=ROLE, Handler="handler.handler",
+                Code={"ZipFile": z})),
+            ("GetFunction", lambda: c.get_function(FunctionName=name)),
+            ("GetFunctionConfiguration", lambda: c.get_function_configuration(FunctionName=name)),
+            ("ListFunctions", lambda: c.list_functions()),
+            ("PublishVersion", lambda: c.publish_version(FunctionName=name)),
+            ("ListVersionsByFunction", lambda: c.list_versions_by_function(FunctionName=name)),
+            ("CreateAlias", lambda: c.create_alias(FunctionName=name, Name="live", FunctionVersion="1")),
+            ("GetAlias", lambda: c.get_alias(FunctionName=name, Name="live")),
+            ("AddPermission", lambda: c.add_permission(
+                FunctionName=name, StatementId="s1", Action="lambda:InvokeFunction",
+                Principal="123456789012")),
+            ("GetPolicy", lambda: c.get_policy(FunctionName=name)),
+            ("DeleteFunction", lambda: c.delete_function(FunctionName=name)),
+        ]
         times = {}
-        t = time.perf_counter()
-        c.create_function(FunctionName=name, Runtime="python3.12", Role=ROLE, Handler="handler.handler",
-                          Code={"ZipFile": z})
-        times["CreateFunction"], t = time.perf_counter() - t, time.perf_counter()
-        c.get_function(FunctionName=name)
-        times["GetFunction"], t = time.perf_counter() - t, time.perf_counter()
-        c.list_functions()
-        times["ListFunctions"], t = time.perf_counter() - t, time.perf_counter()
-        if versions:
+        for op, call in calls:
+            if op in missing:
+                continue
+            t = time.perf_counter()
             try:
-                c.publish_version(FunctionName=name)
-                times["PublishVersion"], t = time.perf_counter() - t, time.perf_counter()
-                c.create_alias(FunctionName=name, Name="live", FunctionVersion="1")
-                times["CreateAlias"], t = time.perf_counter() - t, time.perf_counter()
+                call()
             except ClientError as e:
                 if e.response["Error"]["Code"] != "UnknownOperationException":
                     raise
-                versions = False
-                t = time.perf_counter()
-        c.delete_function(FunctionName=name)
-        times["DeleteFunction"] = time.perf_counter() - t
+                missing.add(op)
+                continue
+            times[op] = time.perf_counter() - t
         if i >= warmup:
             for op, dt in times.items():
                 samples[op].append(dt * 1000.0)

@@ -3,7 +3,8 @@
 
 use sqlx::{Connection, Sqlite, Transaction};
 
-use crate::functions::{page_limit, version_seq};
+use crate::functions::{QUICK_PAGE, page_limit, version_seq};
+use crate::quick;
 use crate::records::Scope;
 use crate::{Store, StoreError};
 
@@ -48,6 +49,18 @@ struct AliasRow {
 }
 
 impl AliasRow {
+    /// A row of a `quick` read of [`ALIAS_COLUMNS`].
+    fn from_row(row: &rusqlite::Row<'_>) -> Result<Self, StoreError> {
+        Ok(Self {
+            name: row.get("name")?,
+            function_version: row.get("function_version")?,
+            additional_version: row.get("additional_version")?,
+            additional_weight: row.get("additional_weight")?,
+            description: row.get("description")?,
+            revision_id: row.get("revision_id")?,
+        })
+    }
+
     fn into_record(self, function_name: &str) -> AliasRecord {
         AliasRecord {
             function_name: function_name.to_owned(),
@@ -141,32 +154,36 @@ impl Store {
         state: &AliasState,
     ) -> Result<AliasRecord, StoreError> {
         // One statement, checks included: a write here costs a round trip to SQLite each.
-        let inserted = sqlx::query(
-            "INSERT INTO function_aliases (function_id, name, function_version, \
-             additional_version, additional_weight, description, revision_id) \
-             SELECT f.id, ?4, ?5, ?6, ?7, ?8, ?9 FROM functions f \
-             WHERE f.account = ?1 AND f.region = ?2 AND f.name = ?3 \
-             AND (?5 = '$LATEST' OR EXISTS (SELECT 1 FROM function_versions v \
-                  WHERE v.function_id = f.id AND v.version = CAST(?5 AS INTEGER))) \
-             AND (?6 IS NULL OR EXISTS (SELECT 1 FROM function_versions v \
-                  WHERE v.function_id = f.id AND v.version = CAST(?6 AS INTEGER)))",
-        )
-        .bind(&scope.account)
-        .bind(&scope.region)
-        .bind(name)
-        .bind(alias)
-        .bind(&state.function_version)
-        .bind(state.additional.as_ref().map(|a| &a.0))
-        .bind(state.additional.as_ref().map(|a| a.1))
-        .bind(&state.description)
-        .bind(&state.revision_id)
-        .execute(&mut *self.write().await)
-        .await;
+        let inserted = self
+            .direct(|conn| {
+                let mut statement = conn.prepare_cached(
+                    "INSERT INTO function_aliases (function_id, name, function_version, \
+                     additional_version, additional_weight, description, revision_id) \
+                     SELECT f.id, ?4, ?5, ?6, ?7, ?8, ?9 FROM functions f \
+                     WHERE f.account = ?1 AND f.region = ?2 AND f.name = ?3 \
+                     AND (?5 = '$LATEST' OR EXISTS (SELECT 1 FROM function_versions v \
+                          WHERE v.function_id = f.id AND v.version = CAST(?5 AS INTEGER))) \
+                     AND (?6 IS NULL OR EXISTS (SELECT 1 FROM function_versions v \
+                          WHERE v.function_id = f.id AND v.version = CAST(?6 AS INTEGER)))",
+                )?;
+                statement.execute(rusqlite::params![
+                    scope.account,
+                    scope.region,
+                    name,
+                    alias,
+                    state.function_version,
+                    state.additional.as_ref().map(|a| &a.0),
+                    state.additional.as_ref().map(|a| a.1),
+                    state.description,
+                    state.revision_id,
+                ])
+            })
+            .await;
         match inserted {
-            Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
+            Err(e) if quick::is_unique_violation(&e) => {
                 return Err(StoreError::AliasExists);
             }
-            Ok(done) if done.rows_affected() == 0 => {
+            Ok(0) => {
                 // Something it names is missing: find out what, for the error.
                 let mut reader = self.read().await;
                 let mut tx = reader.begin().await?;
@@ -193,12 +210,22 @@ impl Store {
         name: &str,
         alias: &str,
     ) -> Result<Option<AliasRecord>, StoreError> {
-        let mut reader = self.read().await;
-        let mut tx = reader.begin().await?;
-        let id = function_id(&mut tx, scope, name).await?;
-        Ok(alias_row(&mut tx, id, alias)
-            .await?
-            .map(|r| r.into_record(name)))
+        // One statement, one snapshot: the function and its alias.
+        let found = self.quick(|conn| {
+            let mut statement = conn.prepare_cached(
+                "SELECT a.name, a.function_version, a.additional_version, a.additional_weight, \
+                 a.description, a.revision_id FROM functions f LEFT JOIN function_aliases a \
+                 ON a.function_id = f.id AND a.name = ?4 \
+                 WHERE f.account = ?1 AND f.region = ?2 AND f.name = ?3",
+            )?;
+            let mut rows = statement.query((&scope.account, &scope.region, name, alias))?;
+            match rows.next()? {
+                None => Err(StoreError::NotFound),
+                Some(row) if row.get::<_, Option<String>>("name")?.is_none() => Ok(None),
+                Some(row) => AliasRow::from_row(row).map(Some),
+            }
+        })?;
+        Ok(found.map(|r| r.into_record(name)))
     }
 
     /// A page of a function's aliases in name order after `after`, those pointing at
@@ -211,20 +238,29 @@ impl Store {
         after: Option<&str>,
         limit: u32,
     ) -> Result<(Vec<AliasRecord>, bool), StoreError> {
-        let mut reader = self.read().await;
-        let mut tx = reader.begin().await?;
-        let id = function_id(&mut tx, scope, name).await?;
-        let rows: Vec<AliasRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        let sql = format!(
             "SELECT {ALIAS_COLUMNS} FROM function_aliases WHERE function_id = ?1 AND name > ?2 \
              AND (?3 IS NULL OR function_version = ?3 OR additional_version = ?3) \
              ORDER BY name {}",
             page_limit(limit)
-        )))
-        .bind(id)
-        .bind(after.unwrap_or(""))
-        .bind(version)
-        .fetch_all(&mut *tx)
-        .await?;
+        );
+        let (scope, name_owned) = (scope.clone(), name.to_owned());
+        let (after, version) = (after.map(str::to_owned), version.map(str::to_owned));
+        let rows = self
+            .quick_large(limit > QUICK_PAGE, move |conn| {
+                // The function and its aliases from one snapshot.
+                let tx = conn.unchecked_transaction()?;
+                let id = quick::function_id(&tx, &scope, &name_owned)?;
+                let mut statement = tx.prepare_cached(&sql)?;
+                let mut rows =
+                    statement.query((id, after.as_deref().unwrap_or(""), version.as_deref()))?;
+                let mut out = Vec::new();
+                while let Some(row) = rows.next()? {
+                    out.push(AliasRow::from_row(row)?);
+                }
+                Ok(out)
+            })
+            .await?;
         let more = rows.len() > limit as usize;
         Ok((
             rows.into_iter()

@@ -3,7 +3,6 @@
 //! holds. A blob goes when its last reference does (`migrations/0007_layers.sql`).
 
 use lambox_core::function::FunctionConfig;
-use sqlx::{Sqlite, SqliteConnection, Transaction};
 
 use crate::records::CodeUpload;
 use crate::{Store, StoreError};
@@ -56,46 +55,40 @@ impl Store {
 pub(crate) const LOOK_UP_ABOVE_BYTES: usize = 64 * 1024;
 
 /// Whether a code blob with this lowercase hex SHA-256 is stored.
-pub(crate) async fn blob_exists(
-    conn: &mut SqliteConnection,
+pub(crate) fn blob_exists(
+    conn: &rusqlite::Connection,
     sha256_hex: &str,
 ) -> Result<bool, StoreError> {
-    let found: Option<i64> = sqlx::query_scalar("SELECT 1 FROM code_blobs WHERE sha256 = ?")
-        .bind(sha256_hex)
-        .fetch_optional(conn)
-        .await?;
-    Ok(found.is_some())
+    let mut statement = conn.prepare_cached("SELECT 1 FROM code_blobs WHERE sha256 = ?")?;
+    Ok(statement.exists([sha256_hex])?)
 }
 
 /// Stores a blob unless it is there already (recording its unzipped size where that was not
 /// known).
-pub(crate) async fn put_blob(
-    tx: &mut Transaction<'_, Sqlite>,
+pub(crate) fn put_blob(
+    tx: &rusqlite::Transaction<'_>,
     blob: CodeUpload<'_>,
     unzipped_size: Option<u64>,
 ) -> Result<(), StoreError> {
     let unzipped = unzipped_size.map(|n| i64::try_from(n).unwrap_or(i64::MAX));
-    if blob.bytes.len() > LOOK_UP_ABOVE_BYTES && blob_exists(tx, blob.sha256_hex).await? {
-        sqlx::query(
+    if blob.bytes.len() > LOOK_UP_ABOVE_BYTES && blob_exists(tx, blob.sha256_hex)? {
+        tx.prepare_cached(
             "UPDATE code_blobs SET unzipped_size = ? WHERE sha256 = ? AND unzipped_size IS NULL",
-        )
-        .bind(unzipped)
-        .bind(blob.sha256_hex)
-        .execute(&mut **tx)
-        .await?;
+        )?
+        .execute((unzipped, blob.sha256_hex))?;
         return Ok(());
     }
-    sqlx::query(
+    tx.prepare_cached(
         "INSERT INTO code_blobs (sha256, size, data, unzipped_size) VALUES (?, ?, ?, ?) \
          ON CONFLICT (sha256) DO UPDATE SET unzipped_size = \
          COALESCE(code_blobs.unzipped_size, excluded.unzipped_size)",
-    )
-    .bind(blob.sha256_hex)
-    .bind(i64::try_from(blob.bytes.len()).unwrap_or(i64::MAX))
-    .bind(blob.bytes)
-    .bind(unzipped)
-    .execute(&mut **tx)
-    .await?;
+    )?
+    .execute((
+        blob.sha256_hex,
+        i64::try_from(blob.bytes.len()).unwrap_or(i64::MAX),
+        blob.bytes,
+        unzipped,
+    ))?;
     Ok(())
 }
 
@@ -112,41 +105,33 @@ pub(crate) fn layer_blobs(config: &FunctionConfig) -> String {
 /// Pins the layer contents of `$LATEST` to `config`'s. The new pins are written (at negative
 /// positions) before the old ones go, so a content that stays is never let go in between; then
 /// they take their places.
-pub(crate) async fn pin_latest_layers(
-    tx: &mut Transaction<'_, Sqlite>,
+pub(crate) fn pin_latest_layers(
+    tx: &rusqlite::Transaction<'_>,
     function_id: i64,
     config: &FunctionConfig,
 ) -> Result<(), StoreError> {
+    let mut pin = tx.prepare_cached(
+        "INSERT INTO function_layers (function_id, version, position, blob_sha256) \
+         VALUES (?, 0, ?, ?)",
+    )?;
     for (position, layer) in config.layers.iter().enumerate() {
-        let pinned = sqlx::query(
-            "INSERT INTO function_layers (function_id, version, position, blob_sha256) \
-             VALUES (?, 0, ?, ?)",
-        )
-        .bind(function_id)
-        .bind(-1 - i64::try_from(position).unwrap_or(i64::MAX - 1))
-        .bind(&layer.sha256_hex)
-        .execute(&mut **tx)
-        .await;
-        match pinned {
+        let position = -1 - i64::try_from(position).unwrap_or(i64::MAX - 1);
+        match pin.execute((function_id, position, &layer.sha256_hex)) {
             Ok(_) => {}
-            Err(sqlx::Error::Database(e)) if e.is_foreign_key_violation() => {
+            Err(e) if crate::quick::is_foreign_key_violation(&e) => {
                 return Err(StoreError::LayerContentGone);
             }
             Err(e) => return Err(e.into()),
         }
     }
-    sqlx::query(
+    tx.prepare_cached(
         "DELETE FROM function_layers WHERE function_id = ? AND version = 0 AND position >= 0",
-    )
-    .bind(function_id)
-    .execute(&mut **tx)
-    .await?;
-    sqlx::query(
+    )?
+    .execute([function_id])?;
+    tx.prepare_cached(
         "UPDATE function_layers SET position = -1 - position \
          WHERE function_id = ? AND version = 0 AND position < 0",
-    )
-    .bind(function_id)
-    .execute(&mut **tx)
-    .await?;
+    )?
+    .execute([function_id])?;
     Ok(())
 }

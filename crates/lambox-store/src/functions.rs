@@ -7,9 +7,9 @@ use lambox_core::function::FunctionConfig;
 use lambox_core::lifecycle::{self, Transition};
 use sqlx::Connection;
 
-use crate::blobs::{LOOK_UP_ABOVE_BYTES, blob_exists, layer_blobs, pin_latest_layers, put_blob};
+use crate::blobs::{LOOK_UP_ABOVE_BYTES, layer_blobs, pin_latest_layers, put_blob};
 use crate::config_record;
-use crate::error::touched;
+use crate::quick;
 use crate::records::{
     AccountUsage, CodeUpload, FunctionRecord, ListCursor, NewFunction, Scope, VersionRecord,
 };
@@ -22,6 +22,15 @@ pub(crate) const LATEST_SELECT: &str = "SELECT name, 0 AS seq, revision_id, code
 pub(crate) const FUNCTION_SELECT: &str = "SELECT id, name, 0 AS seq, revision_id, code_sha256, code_size, \
      blob_sha256, config, last_modified_ms, created_ms, tags, reserved_concurrency FROM functions \
      WHERE account = ? AND region = ? AND name = ?";
+/// `$LATEST` of a function by (account, region, name).
+const LATEST_BY_NAME: &str = "SELECT name, 0 AS seq, revision_id, code_sha256, code_size, \
+     blob_sha256, config, last_modified_ms, created_ms FROM functions \
+     WHERE account = ? AND region = ? AND name = ?";
+/// A published version of a function by (account, region, name, number).
+const VERSION_BY_NAME: &str = "SELECT f.name, v.version AS seq, v.revision_id, v.code_sha256, \
+     v.code_size, v.blob_sha256, v.config, v.last_modified_ms, v.last_modified_ms AS created_ms \
+     FROM function_versions v JOIN functions f ON f.id = v.function_id \
+     WHERE f.account = ? AND f.region = ? AND f.name = ? AND v.version = ?";
 /// Published versions as version rows.
 pub(crate) const VERSIONS_SELECT: &str = "SELECT f.name, v.version AS seq, v.revision_id, v.code_sha256, \
      v.code_size, v.blob_sha256, v.config, v.last_modified_ms, v.last_modified_ms AS created_ms \
@@ -43,6 +52,21 @@ pub(crate) struct VersionRow {
 }
 
 impl VersionRow {
+    /// A row of a `quick` read, by column name.
+    pub(crate) fn from_row(row: &rusqlite::Row<'_>) -> Result<Self, StoreError> {
+        Ok(Self {
+            name: row.get("name")?,
+            seq: row.get("seq")?,
+            revision_id: row.get("revision_id")?,
+            code_sha256: row.get("code_sha256")?,
+            code_size: row.get("code_size")?,
+            blob_sha256: row.get("blob_sha256")?,
+            config: row.get("config")?,
+            last_modified_ms: row.get("last_modified_ms")?,
+            created_ms: row.get("created_ms")?,
+        })
+    }
+
     /// The record, with `$LATEST`'s transition and `RevisionId` as they are now under a
     /// transition window of `window_ms` (see `lambox_core::lifecycle`); a published version
     /// has neither.
@@ -83,6 +107,9 @@ impl VersionRow {
 pub(crate) fn page_limit(limit: u32) -> String {
     format!("LIMIT {}", u64::from(limit) + 1)
 }
+
+/// Pages up to this size are read on the caller's thread; larger ones off the async threads.
+pub(crate) const QUICK_PAGE: u32 = 100;
 
 /// `$LATEST` for sequence 0, the number otherwise.
 pub(crate) fn version_name(seq: i64) -> String {
@@ -140,57 +167,64 @@ impl Store {
         let blob_sha = f.blob.map(|b| b.sha256_hex);
         // A large package that is stored already is not handed to SQLite again.
         let mut send_blob = match f.blob {
-            Some(b) if b.bytes.len() > LOOK_UP_ABOVE_BYTES => {
-                !blob_exists(&mut *self.read().await, b.sha256_hex).await?
-            }
+            Some(b) if b.bytes.len() > LOOK_UP_ABOVE_BYTES => !self.quick(|conn| {
+                let mut statement =
+                    conn.prepare_cached("SELECT 1 FROM code_blobs WHERE sha256 = ?")?;
+                Ok(statement.exists([b.sha256_hex])?)
+            })?,
             Some(_) => true,
             None => false,
         };
         let config = config_json(f.config);
         let tags = serde_json::to_string(f.tags).expect("tags serialize");
         let layer_blobs = layer_blobs(f.config);
+        let unzipped = f
+            .blob
+            .and_then(|b| b.unzipped_size)
+            .map(|n| i64::try_from(n).unwrap_or(i64::MAX));
+        let code_size = i64::try_from(f.code_size).unwrap_or(i64::MAX);
         loop {
-            let inserted = sqlx::query(
-                "INSERT INTO function_creations (account, region, name, tags, publish, created_ms, \
-                 revision_id, published_revision_id, code_sha256, code_size, blob_sha256, \
-                 blob_data, config, blob_unzipped_size, layer_blobs) \
-                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            )
-            .bind(&f.scope.account)
-            .bind(&f.scope.region)
-            .bind(f.name)
-            .bind(&tags)
-            .bind(f.publish)
-            .bind(f.now_ms)
-            .bind(f.revision_id)
-            .bind(f.published_revision_id)
-            .bind(f.code_sha256_hex)
-            .bind(i64::try_from(f.code_size).unwrap_or(i64::MAX))
-            .bind(blob_sha)
-            .bind(f.blob.filter(|_| send_blob).map(|b| b.bytes))
-            .bind(&config)
-            .bind(
-                f.blob
-                    .and_then(|b| b.unzipped_size)
-                    .map(|n| i64::try_from(n).unwrap_or(i64::MAX)),
-            )
-            .bind(&layer_blobs)
-            .execute(&mut *self.write().await)
-            .await;
+            let inserted = self
+                .direct(|conn| {
+                    let mut statement = conn.prepare_cached(
+                        "INSERT INTO function_creations (account, region, name, tags, publish, \
+                         created_ms, revision_id, published_revision_id, code_sha256, code_size, \
+                         blob_sha256, blob_data, config, blob_unzipped_size, layer_blobs) \
+                         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    )?;
+                    Ok(statement.execute(rusqlite::params![
+                        f.scope.account,
+                        f.scope.region,
+                        f.name,
+                        tags,
+                        f.publish,
+                        f.now_ms,
+                        f.revision_id,
+                        f.published_revision_id,
+                        f.code_sha256_hex,
+                        code_size,
+                        blob_sha,
+                        f.blob.filter(|_| send_blob).map(|b| b.bytes),
+                        config,
+                        unzipped,
+                        layer_blobs,
+                    ])?)
+                })
+                .await;
             match inserted {
                 Ok(_) => break,
-                Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
+                Err(StoreError::Read(e)) if quick::is_unique_violation(&e) => {
                     return Err(StoreError::FunctionExists);
                 }
                 // The stored copy was deleted since we looked: send the bytes after all.
-                Err(sqlx::Error::Database(e)) if e.is_foreign_key_violation() && !send_blob => {
+                Err(StoreError::Read(e)) if quick::is_foreign_key_violation(&e) && !send_blob => {
                     send_blob = true;
                 }
                 // With the code sent, only a layer's content can be missing.
-                Err(sqlx::Error::Database(e)) if e.is_foreign_key_violation() => {
+                Err(StoreError::Read(e)) if quick::is_foreign_key_violation(&e) => {
                     return Err(StoreError::LayerContentGone);
                 }
-                Err(e) => return Err(e.into()),
+                Err(e) => return Err(e),
             }
         }
         let (version, revision_id) = if f.publish {
@@ -217,12 +251,11 @@ impl Store {
         scope: &Scope,
         name: &str,
     ) -> Result<Option<FunctionRecord>, StoreError> {
-        let row: Option<FunctionRow> = sqlx::query_as(FUNCTION_SELECT)
-            .bind(&scope.account)
-            .bind(&scope.region)
-            .bind(name)
-            .fetch_optional(&mut *self.read().await)
-            .await?;
+        let row = self.quick(|conn| {
+            let mut statement = conn.prepare_cached(FUNCTION_SELECT)?;
+            let mut rows = statement.query((&scope.account, &scope.region, name))?;
+            rows.next()?.map(FunctionRow::from_row).transpose()
+        })?;
         row.map(|r| r.into_record(self.transition_window_ms()).map(|(_, f)| f))
             .transpose()
     }
@@ -234,31 +267,22 @@ impl Store {
         name: &str,
         version: &str,
     ) -> Result<Option<VersionRecord>, StoreError> {
-        let row: Option<VersionRow> = match version_seq(version) {
-            None => return Ok(None),
-            Some(0) => {
-                sqlx::query_as(sqlx::AssertSqlSafe(format!(
-                    "{LATEST_SELECT} WHERE account = ? AND region = ? AND name = ?"
-                )))
-                .bind(&scope.account)
-                .bind(&scope.region)
-                .bind(name)
-                .fetch_optional(&mut *self.read().await)
-                .await?
-            }
-            Some(seq) => {
-                sqlx::query_as(sqlx::AssertSqlSafe(format!(
-                    "{VERSIONS_SELECT} WHERE f.account = ? AND f.region = ? AND f.name = ? \
-                     AND v.version = ?"
-                )))
-                .bind(&scope.account)
-                .bind(&scope.region)
-                .bind(name)
-                .bind(seq)
-                .fetch_optional(&mut *self.read().await)
-                .await?
-            }
+        let Some(seq) = version_seq(version) else {
+            return Ok(None);
         };
+        let row = self.quick(|conn| {
+            let mut statement = if seq == 0 {
+                conn.prepare_cached(LATEST_BY_NAME)?
+            } else {
+                conn.prepare_cached(VERSION_BY_NAME)?
+            };
+            let mut rows = if seq == 0 {
+                statement.query((&scope.account, &scope.region, name))?
+            } else {
+                statement.query((&scope.account, &scope.region, name, seq))?
+            };
+            rows.next()?.map(VersionRow::from_row).transpose()
+        })?;
         let window = self.transition_window_ms();
         row.map(|r| r.into_record(window)).transpose()
     }
@@ -282,17 +306,24 @@ impl Store {
         } else {
             format!("{LATEST_SELECT} WHERE account = ?1 AND region = ?2")
         };
-        let rows: Vec<VersionRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        let sql = format!(
             "SELECT * FROM ({source}) WHERE name > ?3 OR (name = ?3 AND seq > ?4) \
              ORDER BY name, seq {}",
             page_limit(limit)
-        )))
-        .bind(&scope.account)
-        .bind(&scope.region)
-        .bind(after_name)
-        .bind(after_seq)
-        .fetch_all(&mut *self.read().await)
-        .await?;
+        );
+        let (scope, after_name) = (scope.clone(), after_name.to_owned());
+        let rows = self
+            .quick_large(limit > QUICK_PAGE, move |conn| {
+                let mut statement = conn.prepare_cached(&sql)?;
+                let mut rows =
+                    statement.query((&scope.account, &scope.region, &after_name, after_seq))?;
+                let mut out = Vec::new();
+                while let Some(row) = rows.next()? {
+                    out.push(VersionRow::from_row(row)?);
+                }
+                Ok(out)
+            })
+            .await?;
         let more = rows.len() > limit as usize;
         let mut records = Vec::with_capacity(rows.len().min(limit as usize));
         let mut cursor = None;
@@ -319,82 +350,81 @@ impl Store {
     where
         E: From<StoreError>,
     {
-        let mut writer = self.write().await;
-        let mut tx = writer.begin().await.map_err(StoreError::from)?;
-        let row: Option<FunctionRow> = sqlx::query_as(FUNCTION_SELECT)
-            .bind(&scope.account)
-            .bind(&scope.region)
-            .bind(name)
-            .fetch_optional(&mut *tx)
-            .await
-            .map_err(StoreError::from)?;
-        let (function_id, current) = row
-            .ok_or(StoreError::NotFound)?
-            .into_record(self.transition_window_ms())?;
-        if expected_revision.is_some_and(|r| r != current.latest.revision_id) {
-            return Err(StoreError::RevisionMismatch.into());
-        }
-        if let Some(transition) = current.latest.transition {
-            return Err(StoreError::TransitionUnderWay(transition).into());
-        }
-        let update = decide(&current)?;
-        let (code_sha, code_size, blob_sha) = match &update.code {
-            Some((sha, size, upload)) => {
-                if let Some(upload) = upload {
-                    put_blob(&mut tx, *upload, upload.unzipped_size).await?;
+        let window = self.transition_window_ms();
+        self.direct(|conn| {
+            let tx = conn.transaction().map_err(StoreError::from)?;
+            let (function_id, current) = crate::versions::function_in(&tx, scope, name, window)?;
+            if expected_revision.is_some_and(|r| r != current.latest.revision_id) {
+                return Err(StoreError::RevisionMismatch.into());
+            }
+            if let Some(transition) = current.latest.transition {
+                return Err(StoreError::TransitionUnderWay(transition).into());
+            }
+            let update = decide(&current)?;
+            let (code_sha, code_size, blob_sha) = match &update.code {
+                Some((sha, size, upload)) => {
+                    if let Some(upload) = upload {
+                        put_blob(&tx, *upload, upload.unzipped_size)?;
+                    }
+                    (sha.clone(), *size, upload.map(|u| u.sha256_hex.to_owned()))
                 }
-                (sha.clone(), *size, upload.map(|u| u.sha256_hex.to_owned()))
+                None => (
+                    current.latest.code_sha256_hex.clone(),
+                    current.latest.code_size,
+                    current
+                        .latest
+                        .has_blob
+                        .then(|| current.latest.code_sha256_hex.clone()),
+                ),
+            };
+            tx.prepare_cached(
+                "UPDATE functions SET revision_id = ?, code_sha256 = ?, code_size = ?, \
+                 blob_sha256 = ?, config = ?, last_modified_ms = ? WHERE id = ?",
+            )
+            .and_then(|mut s| {
+                s.execute(rusqlite::params![
+                    update.revision_id,
+                    code_sha,
+                    i64::try_from(code_size).unwrap_or(i64::MAX),
+                    blob_sha,
+                    config_json(&update.config),
+                    update.now_ms,
+                    function_id,
+                ])
+            })
+            .map_err(StoreError::from)?;
+            if update.config.layers != current.latest.config.layers {
+                pin_latest_layers(&tx, function_id, &update.config)?;
             }
-            None => (
-                current.latest.code_sha256_hex.clone(),
-                current.latest.code_size,
-                current
-                    .latest
-                    .has_blob
-                    .then(|| current.latest.code_sha256_hex.clone()),
-            ),
-        };
-        let config = config_json(&update.config);
-        sqlx::query(
-            "UPDATE functions SET revision_id = ?, code_sha256 = ?, code_size = ?, \
-             blob_sha256 = ?, config = ?, last_modified_ms = ? WHERE id = ?",
-        )
-        .bind(&update.revision_id)
-        .bind(&code_sha)
-        .bind(i64::try_from(code_size).unwrap_or(i64::MAX))
-        .bind(&blob_sha)
-        .bind(&config)
-        .bind(update.now_ms)
-        .bind(function_id)
-        .execute(&mut *tx)
-        .await
-        .map_err(StoreError::from)?;
-        if update.config.layers != current.latest.config.layers {
-            pin_latest_layers(&mut tx, function_id, &update.config).await?;
-        }
-        let latest = VersionRecord {
-            function_name: name.to_owned(),
-            version: LATEST.to_owned(),
-            revision_id: update.revision_id.clone(),
-            code_sha256_hex: code_sha,
-            code_size,
-            has_blob: blob_sha.is_some(),
-            config: update.config,
-            last_modified_ms: update.now_ms,
-            transition: (self.transition_window_ms() > 0).then_some(Transition::Updating),
-        };
-        let published = match &update.publish_revision_id {
-            Some(rev) => {
-                Some(crate::versions::publish(&mut tx, function_id, &latest, rev, None).await?)
-            }
-            None => None,
-        };
-        tx.commit().await.map_err(StoreError::from)?;
-        Ok(UpdateOutcome {
-            previous: current.latest,
-            latest,
-            published,
+            let latest = VersionRecord {
+                function_name: name.to_owned(),
+                version: LATEST.to_owned(),
+                revision_id: update.revision_id.clone(),
+                code_sha256_hex: code_sha,
+                code_size,
+                has_blob: blob_sha.is_some(),
+                config: update.config,
+                last_modified_ms: update.now_ms,
+                transition: (window > 0).then_some(Transition::Updating),
+            };
+            let published = match &update.publish_revision_id {
+                Some(rev) => Some(crate::versions::publish(
+                    &tx,
+                    function_id,
+                    &latest,
+                    rev,
+                    None,
+                )?),
+                None => None,
+            };
+            tx.commit().map_err(StoreError::from)?;
+            Ok(UpdateOutcome {
+                previous: current.latest,
+                latest,
+                published,
+            })
         })
+        .await
     }
 
     /// Replaces a function's tags by what `decide` makes of the current ones, giving `$LATEST`
@@ -438,14 +468,18 @@ impl Store {
     /// Deletes a function with all its versions; code no other version uses goes with it (the
     /// schema's triggers see to that within the same statement).
     pub async fn delete_function(&self, scope: &Scope, name: &str) -> Result<(), StoreError> {
-        let deleted =
-            sqlx::query("DELETE FROM functions WHERE account = ? AND region = ? AND name = ?")
-                .bind(&scope.account)
-                .bind(&scope.region)
-                .bind(name)
-                .execute(&mut *self.write().await)
-                .await?;
-        touched(&deleted)
+        let deleted = self
+            .direct(|conn| {
+                let mut statement = conn.prepare_cached(
+                    "DELETE FROM functions WHERE account = ? AND region = ? AND name = ?",
+                )?;
+                Ok::<_, StoreError>(statement.execute((&scope.account, &scope.region, name))?)
+            })
+            .await?;
+        if deleted == 0 {
+            return Err(StoreError::NotFound);
+        }
+        Ok(())
     }
 
     /// Every (account, region) that holds a function, in order: where to start when inspecting
@@ -464,16 +498,19 @@ impl Store {
 
     /// What an account uses in a region.
     pub async fn account_usage(&self, scope: &Scope) -> Result<AccountUsage, StoreError> {
-        let (count, reserved, latest_size, versions_size): (i64, i64, i64, i64) = sqlx::query_as(
-            "SELECT COUNT(*), COALESCE(SUM(reserved_concurrency), 0), COALESCE(SUM(code_size), 0), \
-             COALESCE((SELECT SUM(v.code_size) FROM function_versions v JOIN functions f \
-                       ON f.id = v.function_id WHERE f.account = ?1 AND f.region = ?2), 0) \
-             FROM functions WHERE account = ?1 AND region = ?2",
-        )
-        .bind(&scope.account)
-        .bind(&scope.region)
-        .fetch_one(&mut *self.read().await)
-        .await?;
+        let (count, reserved, latest_size, versions_size): (i64, i64, i64, i64) =
+            self.quick(|conn| {
+                let mut statement = conn.prepare_cached(
+                    "SELECT COUNT(*), COALESCE(SUM(reserved_concurrency), 0), \
+                     COALESCE(SUM(code_size), 0), \
+                     COALESCE((SELECT SUM(v.code_size) FROM function_versions v JOIN functions f \
+                               ON f.id = v.function_id WHERE f.account = ?1 AND f.region = ?2), 0) \
+                     FROM functions WHERE account = ?1 AND region = ?2",
+                )?;
+                Ok(statement.query_row((&scope.account, &scope.region), |r| {
+                    Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+                })?)
+            })?;
         let u = |n: i64| u64::try_from(n).unwrap_or(0);
         Ok(AccountUsage {
             function_count: u(count),
@@ -494,6 +531,16 @@ pub(crate) struct FunctionRow {
 }
 
 impl FunctionRow {
+    /// A row of a `quick` read of [`FUNCTION_SELECT`].
+    pub(crate) fn from_row(row: &rusqlite::Row<'_>) -> Result<Self, StoreError> {
+        Ok(Self {
+            id: row.get("id")?,
+            latest: VersionRow::from_row(row)?,
+            tags: row.get("tags")?,
+            reserved_concurrency: row.get("reserved_concurrency")?,
+        })
+    }
+
     pub(crate) fn into_record(self, window_ms: i64) -> Result<(i64, FunctionRecord), StoreError> {
         Ok((
             self.id,

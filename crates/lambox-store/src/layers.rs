@@ -132,38 +132,42 @@ impl Store {
         &self,
         new: NewLayerVersion<'_>,
     ) -> Result<LayerVersionRecord, StoreError> {
-        let mut writer = self.write().await;
-        let mut tx = writer.begin().await?;
-        crate::blobs::put_blob(&mut tx, new.blob, Some(new.unzipped_size)).await?;
-        let (layer_id, version): (i64, i64) = sqlx::query_as(
-            "INSERT INTO layers (account, region, name, next_version) VALUES (?, ?, ?, 2) \
-             ON CONFLICT (account, region, name) DO UPDATE SET next_version = next_version + 1 \
-             RETURNING id, next_version - 1",
-        )
-        .bind(&new.scope.account)
-        .bind(&new.scope.region)
-        .bind(new.name)
-        .fetch_one(&mut *tx)
-        .await?;
         let json = |v: &[String]| serde_json::to_string(v).expect("strings serialize");
-        sqlx::query(
-            "INSERT INTO layer_versions (layer_id, version, description, license_info, \
-             compatible_runtimes, compatible_architectures, code_sha256, code_size, \
-             unzipped_size, created_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        )
-        .bind(layer_id)
-        .bind(version)
-        .bind(new.description)
-        .bind(new.license_info)
-        .bind(new.compatible_runtimes.map(json))
-        .bind(new.compatible_architectures.map(json))
-        .bind(new.blob.sha256_hex)
-        .bind(i64::try_from(new.blob.bytes.len()).unwrap_or(i64::MAX))
-        .bind(i64::try_from(new.unzipped_size).unwrap_or(i64::MAX))
-        .bind(new.now_ms)
-        .execute(&mut *tx)
-        .await?;
-        tx.commit().await?;
+        let version = self
+            .direct(|conn| {
+                let tx = conn.transaction()?;
+                crate::blobs::put_blob(&tx, new.blob, Some(new.unzipped_size))?;
+                let (layer_id, version): (i64, i64) = tx
+                    .prepare_cached(
+                        "INSERT INTO layers (account, region, name, next_version) \
+                         VALUES (?, ?, ?, 2) ON CONFLICT (account, region, name) \
+                         DO UPDATE SET next_version = next_version + 1 \
+                         RETURNING id, next_version - 1",
+                    )?
+                    .query_row((&new.scope.account, &new.scope.region, new.name), |r| {
+                        Ok((r.get(0)?, r.get(1)?))
+                    })?;
+                tx.prepare_cached(
+                    "INSERT INTO layer_versions (layer_id, version, description, license_info, \
+                     compatible_runtimes, compatible_architectures, code_sha256, code_size, \
+                     unzipped_size, created_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                )?
+                .execute(rusqlite::params![
+                    layer_id,
+                    version,
+                    new.description,
+                    new.license_info,
+                    new.compatible_runtimes.map(json),
+                    new.compatible_architectures.map(json),
+                    new.blob.sha256_hex,
+                    i64::try_from(new.blob.bytes.len()).unwrap_or(i64::MAX),
+                    i64::try_from(new.unzipped_size).unwrap_or(i64::MAX),
+                    new.now_ms,
+                ])?;
+                tx.commit()?;
+                Ok::<_, StoreError>(version)
+            })
+            .await?;
         Ok(LayerVersionRecord {
             name: new.name.to_owned(),
             version,

@@ -17,6 +17,7 @@ mod log_events;
 mod log_search;
 mod policies;
 mod provisioned;
+mod quick;
 mod records;
 mod settings;
 mod urls;
@@ -87,14 +88,24 @@ pub struct Store {
 #[derive(Debug)]
 struct Connections {
     writer: Mutex<SqliteConnection>,
+    /// A second connection to write through, used only while `writer` is held (so writes stay
+    /// one at a time): writes of a statement or two run on it where they are asked for,
+    /// without handing each statement to sqlx's connection thread and back.
+    direct: std::sync::Mutex<rusqlite::Connection>,
     readers: Vec<Mutex<SqliteConnection>>,
     next_reader: AtomicUsize,
+    /// Point reads, run on the caller's thread.
+    quick: quick::QuickReaders,
     /// How long `$LATEST` stays in transition after a change (`lambox_core::lifecycle`).
     transition_window_ms: AtomicI64,
 }
 
 /// Read-only connections: WAL lets them read beside the writer.
 const READERS: usize = 3;
+
+/// Read-only connections for point reads: one per thread that may read at once is enough (a
+/// read holds one for microseconds).
+const QUICK_READERS: usize = 4;
 
 /// How much of the database file read connections map into memory (address space, not
 /// memory: pages are the operating system's cache).
@@ -127,11 +138,15 @@ impl Store {
                 .pragma("mmap_size", MMAP_BYTES.to_string());
             readers.push(Mutex::new(reader.connect().await?));
         }
+        let quick = quick::QuickReaders::open(&path, QUICK_READERS, MMAP_BYTES)?;
+        let direct = quick::open_writer(&path, durability == Durability::Full)?;
         Ok(Self {
             inner: Arc::new(Connections {
                 writer: Mutex::new(writer),
+                direct: std::sync::Mutex::new(direct),
                 readers,
                 next_reader: AtomicUsize::new(0),
+                quick,
                 transition_window_ms: AtomicI64::new(0),
             }),
         })
@@ -155,6 +170,23 @@ impl Store {
         self.inner.writer.lock().await
     }
 
+    /// Runs `write` on the writer's direct connection, in turn with every other write; it runs
+    /// (and commits) on this thread (`quick::blocking_here`).
+    pub(crate) async fn direct<T, E>(
+        &self,
+        write: impl FnOnce(&mut rusqlite::Connection) -> Result<T, E>,
+    ) -> Result<T, E> {
+        let _turn = self.inner.writer.lock().await;
+        quick::blocking_here(|| {
+            let mut conn = self
+                .inner
+                .direct
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            write(&mut conn)
+        })
+    }
+
     /// A free read connection, or the next one in turn when all are busy.
     pub(crate) async fn read(&self) -> MutexGuard<'_, SqliteConnection> {
         let readers = &self.inner.readers;
@@ -165,6 +197,32 @@ impl Store {
             }
         }
         readers[start % readers.len()].lock().await
+    }
+
+    /// Runs a point read on the caller's thread (`quick`).
+    pub(crate) fn quick<T>(
+        &self,
+        read: impl FnOnce(&rusqlite::Connection) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        self.inner.quick.read(read)
+    }
+
+    /// Runs a read that may take a while (a large page) on a quick connection off the async
+    /// threads; a small one (`large` false) on the caller's thread, as [`Store::quick`] does.
+    pub(crate) async fn quick_large<T: Send + 'static>(
+        &self,
+        large: bool,
+        read: impl FnOnce(&rusqlite::Connection) -> Result<T, StoreError> + Send + 'static,
+    ) -> Result<T, StoreError> {
+        if !large {
+            return self.quick(read);
+        }
+        let store = self.clone();
+        match tokio::task::spawn_blocking(move || store.quick(read)).await {
+            Ok(result) => result,
+            // A panic in the read is the caller's (a blocking task is never cancelled).
+            Err(e) => std::panic::resume_unwind(e.into_panic()),
+        }
     }
 
     /// Checkpoints the WAL into the database file, for a tidy shutdown (the connections close

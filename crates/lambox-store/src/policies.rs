@@ -1,13 +1,11 @@
 //! Resource-based policies: the statements of a function's (or a version's, or an alias's)
 //! policy, stored in AWS's policy language.
 
-use lambox_core::policy::Statement;
-use sqlx::{Connection, Sqlite, Transaction};
-
-use crate::aliases::function_id;
 use crate::functions::version_seq;
+use crate::quick;
 use crate::records::Scope;
 use crate::{Store, StoreError};
+use lambox_core::policy::Statement;
 
 /// One policy as stored.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -23,53 +21,45 @@ fn decode(statements: &str) -> Result<Vec<Statement>, StoreError> {
 }
 
 /// `VersionNotFound`/`AliasNotFound` unless `qualifier` (not `""`) exists for the function.
-async fn check_qualifier(
-    tx: &mut Transaction<'_, Sqlite>,
+fn check_qualifier(
+    tx: &rusqlite::Transaction<'_>,
     function_id: i64,
     qualifier: &str,
 ) -> Result<(), StoreError> {
     if qualifier.is_empty() {
         return Ok(());
     }
-    let found: Option<i64> = match version_seq(qualifier) {
-        Some(seq) => {
-            sqlx::query_scalar(
+    let found = match version_seq(qualifier) {
+        Some(seq) => tx
+            .prepare_cached(
                 "SELECT 1 FROM function_versions WHERE function_id = ? AND version = ?",
-            )
-            .bind(function_id)
-            .bind(seq)
-            .fetch_optional(&mut **tx)
-            .await?
-        }
-        None => {
-            sqlx::query_scalar("SELECT 1 FROM function_aliases WHERE function_id = ? AND name = ?")
-                .bind(function_id)
-                .bind(qualifier)
-                .fetch_optional(&mut **tx)
-                .await?
-        }
+            )?
+            .exists((function_id, seq))?,
+        None => tx
+            .prepare_cached("SELECT 1 FROM function_aliases WHERE function_id = ? AND name = ?")?
+            .exists((function_id, qualifier))?,
     };
     match (found, version_seq(qualifier)) {
-        (Some(_), _) => Ok(()),
-        (None, Some(_)) => Err(StoreError::VersionNotFound(qualifier.to_owned())),
-        (None, None) => Err(StoreError::AliasNotFound),
+        (true, _) => Ok(()),
+        (false, Some(_)) => Err(StoreError::VersionNotFound(qualifier.to_owned())),
+        (false, None) => Err(StoreError::AliasNotFound),
     }
 }
 
-/// The stored (statements JSON, revision id) of a qualifier's policy.
-async fn policy_row(
-    tx: &mut Transaction<'_, Sqlite>,
+fn policy_row(
+    tx: &rusqlite::Transaction<'_>,
     function_id: i64,
     qualifier: &str,
 ) -> Result<Option<(String, String)>, StoreError> {
-    Ok(sqlx::query_as(
+    let mut statement = tx.prepare_cached(
         "SELECT statements, revision_id FROM function_policies \
          WHERE function_id = ? AND qualifier = ?",
-    )
-    .bind(function_id)
-    .bind(qualifier)
-    .fetch_optional(&mut **tx)
-    .await?)
+    )?;
+    let mut rows = statement.query((function_id, qualifier))?;
+    Ok(match rows.next()? {
+        Some(row) => Some((row.get(0)?, row.get(1)?)),
+        None => None,
+    })
 }
 
 impl Store {
@@ -81,10 +71,21 @@ impl Store {
         name: &str,
         qualifier: &str,
     ) -> Result<Option<PolicyRecord>, StoreError> {
-        let mut reader = self.read().await;
-        let mut tx = reader.begin().await?;
-        let id = function_id(&mut tx, scope, name).await?;
-        let row = policy_row(&mut tx, id, qualifier).await?;
+        // One statement, one snapshot: the function and its policy.
+        let row: Option<(String, String)> = self.quick(|conn| {
+            let mut statement = conn.prepare_cached(
+                "SELECT p.statements, p.revision_id FROM functions f LEFT JOIN function_policies p \
+                 ON p.function_id = f.id AND p.qualifier = ?4 \
+                 WHERE f.account = ?1 AND f.region = ?2 AND f.name = ?3",
+            )?;
+            let mut rows = statement.query((&scope.account, &scope.region, name, qualifier))?;
+            let Some(row) = rows.next()? else {
+                return Err(StoreError::NotFound);
+            };
+            let statements: Option<String> = row.get(0)?;
+            let revision_id: Option<String> = row.get(1)?;
+            Ok(statements.zip(revision_id))
+        })?;
         row.map(|(s, revision_id)| {
             Ok(PolicyRecord {
                 statements: decode(&s)?,
@@ -110,48 +111,52 @@ impl Store {
     where
         E: From<StoreError>,
     {
-        let mut writer = self.write().await;
-        let mut tx = writer.begin().await.map_err(StoreError::from)?;
-        let id = function_id(&mut tx, scope, name).await?;
-        check_qualifier(&mut tx, id, qualifier).await?;
-        let row = policy_row(&mut tx, id, qualifier).await?;
-        let mut current = match &row {
-            Some((s, revision)) => {
-                if expected_revision.is_some_and(|r| r != revision) {
-                    return Err(StoreError::RevisionMismatch.into());
+        self.direct(|conn| {
+            let tx = conn.transaction().map_err(StoreError::from)?;
+            let id = quick::function_id(&tx, scope, name)?;
+            check_qualifier(&tx, id, qualifier)?;
+            let row = policy_row(&tx, id, qualifier)?;
+            let mut current = match &row {
+                Some((s, revision)) => {
+                    if expected_revision.is_some_and(|r| r != revision) {
+                        return Err(StoreError::RevisionMismatch.into());
+                    }
+                    Some(decode(s)?)
                 }
-                Some(decode(s)?)
-            }
-            None => None,
-        };
-        let statements = decide(current.as_mut())?;
-        let record = if statements.is_empty() {
-            sqlx::query("DELETE FROM function_policies WHERE function_id = ? AND qualifier = ?")
-                .bind(id)
-                .bind(qualifier)
-                .execute(&mut *tx)
-                .await
+                None => None,
+            };
+            let statements = decide(current.as_mut())?;
+            let record = if statements.is_empty() {
+                tx.prepare_cached(
+                    "DELETE FROM function_policies WHERE function_id = ? AND qualifier = ?",
+                )
+                .and_then(|mut s| s.execute((id, qualifier)))
                 .map_err(StoreError::from)?;
-            None
-        } else {
-            sqlx::query(
-                "INSERT INTO function_policies (function_id, qualifier, statements, revision_id) \
-                 VALUES (?, ?, ?, ?) ON CONFLICT (function_id, qualifier) DO UPDATE SET \
-                 statements = excluded.statements, revision_id = excluded.revision_id",
-            )
-            .bind(id)
-            .bind(qualifier)
-            .bind(serde_json::to_string(&statements).expect("statements serialize"))
-            .bind(new_revision)
-            .execute(&mut *tx)
-            .await
-            .map_err(StoreError::from)?;
-            Some(PolicyRecord {
-                statements,
-                revision_id: new_revision.to_owned(),
-            })
-        };
-        tx.commit().await.map_err(StoreError::from)?;
-        Ok(record)
+                None
+            } else {
+                tx.prepare_cached(
+                    "INSERT INTO function_policies (function_id, qualifier, statements, \
+                     revision_id) VALUES (?, ?, ?, ?) ON CONFLICT (function_id, qualifier) \
+                     DO UPDATE SET statements = excluded.statements, \
+                     revision_id = excluded.revision_id",
+                )
+                .and_then(|mut s| {
+                    s.execute((
+                        id,
+                        qualifier,
+                        serde_json::to_string(&statements).expect("statements serialize"),
+                        new_revision,
+                    ))
+                })
+                .map_err(StoreError::from)?;
+                Some(PolicyRecord {
+                    statements,
+                    revision_id: new_revision.to_owned(),
+                })
+            };
+            tx.commit().map_err(StoreError::from)?;
+            Ok(record)
+        })
+        .await
     }
 }

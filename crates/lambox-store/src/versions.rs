@@ -1,21 +1,20 @@
 //! Published versions: publishing `$LATEST`, listing a function's versions, deleting one.
 
 use lambox_core::function::FunctionConfig;
-use sqlx::{Connection, Sqlite, Transaction};
+use sqlx::Connection;
 
 use crate::aliases::{aliases_of_version, function_id};
 use crate::config_record;
 use crate::functions::{
-    FUNCTION_SELECT, FunctionRow, LATEST_SELECT, VERSIONS_SELECT, VersionRow, page_limit,
-    version_name,
+    FUNCTION_SELECT, FunctionRow, LATEST_SELECT, QUICK_PAGE, VERSIONS_SELECT, VersionRow,
+    page_limit, version_name,
 };
+use crate::quick;
 use crate::records::{Scope, VersionRecord};
 use crate::{Store, StoreError};
 
 /// The newest version of a function, with the description `$LATEST` had when it was published.
-#[derive(sqlx::FromRow)]
 struct NewestRow {
-    #[sqlx(flatten)]
     row: VersionRow,
     latest_description: Option<String>,
 }
@@ -37,22 +36,30 @@ fn published_from(
 /// Publishes `latest` (the `$LATEST` of `function_id`, as it is in this transaction) as a new
 /// version with `revision_id`, unless the newest version already has the same code and
 /// configuration: AWS then returns that version.
-pub(crate) async fn publish(
-    tx: &mut Transaction<'_, Sqlite>,
+pub(crate) fn publish(
+    tx: &rusqlite::Transaction<'_>,
     function_id: i64,
     latest: &VersionRecord,
     revision_id: &str,
     description: Option<&str>,
 ) -> Result<VersionRecord, StoreError> {
-    let newest: Option<NewestRow> = sqlx::query_as(
-        "SELECT f.name, v.version AS seq, v.revision_id, v.code_sha256, v.code_size, \
-         v.blob_sha256, v.config, v.last_modified_ms, v.latest_description \
-         FROM function_versions v JOIN functions f ON f.id = v.function_id \
-         WHERE f.id = ? ORDER BY v.version DESC LIMIT 1",
-    )
-    .bind(function_id)
-    .fetch_optional(&mut **tx)
-    .await?;
+    let newest = {
+        let mut statement = tx.prepare_cached(
+            "SELECT f.name, v.version AS seq, v.revision_id, v.code_sha256, v.code_size, \
+             v.blob_sha256, v.config, v.last_modified_ms, v.last_modified_ms AS created_ms, \
+             v.latest_description \
+             FROM function_versions v JOIN functions f ON f.id = v.function_id \
+             WHERE f.id = ? ORDER BY v.version DESC LIMIT 1",
+        )?;
+        let mut rows = statement.query([function_id])?;
+        match rows.next()? {
+            Some(row) => Some(NewestRow {
+                row: VersionRow::from_row(row)?,
+                latest_description: row.get("latest_description")?,
+            }),
+            None => None,
+        }
+    };
     if let Some(newest) = newest {
         let latest_description = newest.latest_description;
         let newest = newest.row.into_record(0)?;
@@ -67,27 +74,28 @@ pub(crate) async fn publish(
         d.clone_into(&mut config.description);
     }
     // The number is the function's next one; a trigger moves that past it.
-    let version: i64 = sqlx::query_scalar(
-        "INSERT INTO function_versions (function_id, version, revision_id, code_sha256, code_size, \
-         blob_sha256, config, last_modified_ms, latest_description) \
-         SELECT id, next_version, ?, code_sha256, code_size, blob_sha256, ?, last_modified_ms, ? \
-         FROM functions WHERE id = ? RETURNING version",
-    )
-    .bind(revision_id)
-    .bind(config_record::encode(&config))
-    .bind(&latest.config.description)
-    .bind(function_id)
-    .fetch_one(&mut **tx)
-    .await?;
-    sqlx::query(
+    let version: i64 = tx
+        .prepare_cached(
+            "INSERT INTO function_versions (function_id, version, revision_id, code_sha256, \
+             code_size, blob_sha256, config, last_modified_ms, latest_description) \
+             SELECT id, next_version, ?, code_sha256, code_size, blob_sha256, ?, \
+             last_modified_ms, ? FROM functions WHERE id = ? RETURNING version",
+        )?
+        .query_row(
+            (
+                revision_id,
+                config_record::encode(&config),
+                &latest.config.description,
+                function_id,
+            ),
+            |r| r.get(0),
+        )?;
+    tx.prepare_cached(
         "INSERT INTO function_layers (function_id, version, position, blob_sha256) \
          SELECT function_id, ?, position, blob_sha256 FROM function_layers \
          WHERE function_id = ? AND version = 0",
-    )
-    .bind(version)
-    .bind(function_id)
-    .execute(&mut **tx)
-    .await?;
+    )?
+    .execute((version, function_id))?;
     Ok(VersionRecord {
         version: version_name(version),
         revision_id: revision_id.to_owned(),
@@ -95,6 +103,21 @@ pub(crate) async fn publish(
         transition: None,
         ..latest.clone()
     })
+}
+
+/// The function `name` in `scope` with its id, read in `tx`; `NotFound` when there is none.
+pub(crate) fn function_in(
+    tx: &rusqlite::Transaction<'_>,
+    scope: &Scope,
+    name: &str,
+    window_ms: i64,
+) -> Result<(i64, crate::FunctionRecord), StoreError> {
+    let mut statement = tx.prepare_cached(FUNCTION_SELECT)?;
+    let mut rows = statement.query((&scope.account, &scope.region, name))?;
+    match rows.next()? {
+        Some(row) => FunctionRow::from_row(row)?.into_record(window_ms),
+        None => Err(StoreError::NotFound),
+    }
 }
 
 impl Store {
@@ -112,23 +135,17 @@ impl Store {
     where
         E: From<StoreError>,
     {
-        let mut writer = self.write().await;
-        let mut tx = writer.begin().await.map_err(StoreError::from)?;
-        let row: Option<FunctionRow> = sqlx::query_as(FUNCTION_SELECT)
-            .bind(&scope.account)
-            .bind(&scope.region)
-            .bind(name)
-            .fetch_optional(&mut *tx)
-            .await
-            .map_err(StoreError::from)?;
-        let (id, function) = row
-            .ok_or(StoreError::NotFound)?
-            .into_record(self.transition_window_ms())?;
-        let latest = function.latest;
-        check(&latest)?;
-        let published = publish(&mut tx, id, &latest, revision_id, description).await?;
-        tx.commit().await.map_err(StoreError::from)?;
-        Ok(published)
+        let window = self.transition_window_ms();
+        self.direct(|conn| {
+            let tx = conn.transaction().map_err(StoreError::from)?;
+            let (id, function) = function_in(&tx, scope, name, window)?;
+            let latest = function.latest;
+            check(&latest)?;
+            let published = publish(&tx, id, &latest, revision_id, description)?;
+            tx.commit().map_err(StoreError::from)?;
+            Ok(published)
+        })
+        .await
     }
 
     /// A page of one function's versions, `$LATEST` first and then by number, after version
@@ -141,18 +158,26 @@ impl Store {
         after: Option<i64>,
         limit: u32,
     ) -> Result<(Vec<VersionRecord>, bool), StoreError> {
-        let mut reader = self.read().await;
-        let mut tx = reader.begin().await?;
-        let id = function_id(&mut tx, scope, name).await?;
-        let rows: Vec<VersionRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        let sql = format!(
             "SELECT * FROM ({LATEST_SELECT} WHERE id = ?1 UNION ALL \
              {VERSIONS_SELECT} WHERE f.id = ?1) WHERE seq > ?2 ORDER BY seq {}",
             page_limit(limit)
-        )))
-        .bind(id)
-        .bind(after.unwrap_or(-1))
-        .fetch_all(&mut *tx)
-        .await?;
+        );
+        let (scope, name) = (scope.clone(), name.to_owned());
+        let rows = self
+            .quick_large(limit > QUICK_PAGE, move |conn| {
+                // The function and its versions from one snapshot.
+                let tx = conn.unchecked_transaction()?;
+                let id = quick::function_id(&tx, &scope, &name)?;
+                let mut statement = tx.prepare_cached(&sql)?;
+                let mut rows = statement.query((id, after.unwrap_or(-1)))?;
+                let mut out = Vec::new();
+                while let Some(row) = rows.next()? {
+                    out.push(VersionRow::from_row(row)?);
+                }
+                Ok(out)
+            })
+            .await?;
         let more = rows.len() > limit as usize;
         let window = self.transition_window_ms();
         let records = rows

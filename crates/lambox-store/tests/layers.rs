@@ -3,12 +3,13 @@
 
 use std::collections::BTreeMap;
 
-use lambox_core::function::{FunctionConfig, FunctionSettings, PackageType};
 use lambox_core::layer::FunctionLayer;
 use lambox_store::{
     CodeUpload, Durability, LatestUpdate, LayerFilter, NewFunction, NewLayerVersion, Scope, Store,
     StoreError,
 };
+
+mod support;
 
 fn scope() -> Scope {
     Scope {
@@ -57,18 +58,7 @@ fn pinned(sha: &str) -> FunctionLayer {
 }
 
 async fn create_with_layers(store: &Store, name: &str, layers: Vec<FunctionLayer>) {
-    let mut config = FunctionConfig::new(
-        name,
-        PackageType::Zip,
-        "arn:aws:iam::111111111111:role/r".into(),
-        None,
-        None,
-        &FunctionSettings {
-            runtime: Some("python3.12".into()),
-            handler: Some("h.handler".into()),
-            ..Default::default()
-        },
-    );
+    let mut config = support::config(name);
     config.layers = layers;
     let code = format!("{:0>64}", name.len());
     store

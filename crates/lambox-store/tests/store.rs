@@ -1,60 +1,11 @@
 //! The store against a real SQLite file in a temporary directory.
 
-use std::collections::BTreeMap;
-
-use lambox_core::function::{FunctionConfig, FunctionSettings, PackageType};
 use lambox_core::lifecycle::settled_revision_id;
-use lambox_store::{
-    CodeUpload, Durability, LatestUpdate, ListCursor, NewFunction, Scope, Store, StoreError,
-};
+use lambox_store::{CodeUpload, Durability, LatestUpdate, ListCursor, Scope, Store, StoreError};
 
-fn scope(account: &str, region: &str) -> Scope {
-    Scope {
-        account: account.into(),
-        region: region.into(),
-    }
-}
+mod support;
 
-fn config(name: &str) -> FunctionConfig {
-    FunctionConfig::new(
-        name,
-        PackageType::Zip,
-        "arn:aws:iam::111111111111:role/r".into(),
-        None,
-        None,
-        &FunctionSettings {
-            runtime: Some("python3.12".into()),
-            handler: Some("h.handler".into()),
-            ..Default::default()
-        },
-    )
-}
-
-async fn create(store: &Store, s: &Scope, name: &str, zip: &[u8]) -> Result<(), StoreError> {
-    let sha = format!("{:0>64}", zip.len());
-    let cfg = config(name);
-    let tags = BTreeMap::new();
-    store
-        .create_function(NewFunction {
-            scope: s,
-            name,
-            config: &cfg,
-            code_sha256_hex: &sha,
-            code_size: zip.len() as u64,
-            blob: Some(CodeUpload {
-                sha256_hex: &sha,
-                bytes: zip,
-                unzipped_size: None,
-            }),
-            tags: &tags,
-            publish: false,
-            revision_id: "rev-1",
-            published_revision_id: "rev-p",
-            now_ms: 1,
-        })
-        .await
-        .map(|_| ())
-}
+use support::{config, create, scope_of as scope};
 
 async fn open() -> (tempfile::TempDir, Store) {
     let dir = tempfile::tempdir().unwrap();

@@ -9,6 +9,10 @@ const CONFIGURATION: &str = r#"{"FunctionName":"bench","FunctionArn":"arn:aws:la
 
 const ALIAS: &str = r#"{"AliasArn":"arn:aws:lambda:us-east-1:111111111111:function:bench:live","Description":"","FunctionVersion":"1","Name":"live","RevisionId":"8f2e7a6c-1d3b-4c5e-9f00-123456789abd"}"#;
 
+const STATEMENT: &str = r#"{"Statement":"{\"Sid\":\"s1\",\"Effect\":\"Allow\",\"Principal\":{\"AWS\":\"arn:aws:iam::123456789012:root\"},\"Action\":\"lambda:InvokeFunction\",\"Resource\":\"arn:aws:lambda:us-east-1:111111111111:function:bench\"}"}"#;
+
+const POLICY: &str = r#"{"Policy":"{\"Version\":\"2012-10-17\",\"Id\":\"default\",\"Statement\":[{\"Sid\":\"s1\",\"Effect\":\"Allow\",\"Principal\":{\"AWS\":\"arn:aws:iam::123456789012:root\"},\"Action\":\"lambda:InvokeFunction\",\"Resource\":\"arn:aws:lambda:us-east-1:111111111111:function:bench\"}]}","RevisionId":"8f2e7a6c-1d3b-4c5e-9f00-123456789abe"}"#;
+
 /// Starts the floor on a free loopback port; it lives as long as the process.
 pub fn start() -> anyhow::Result<u16> {
     let listener = TcpListener::bind("127.0.0.1:0")?;
@@ -31,6 +35,7 @@ fn serve(stream: TcpStream) -> std::io::Result<()> {
         r#"{{"Configuration":{CONFIGURATION},"Code":{{"RepositoryType":"S3","Location":"http://127.0.0.1/_lambox/code/0"}}}}"#
     );
     let list = format!(r#"{{"Functions":[{CONFIGURATION}]}}"#);
+    let versions = format!(r#"{{"Versions":[{CONFIGURATION},{CONFIGURATION}]}}"#);
     loop {
         let mut request_line = String::new();
         if reader.read_line(&mut request_line)? == 0 {
@@ -54,11 +59,21 @@ fn serve(stream: TcpStream) -> std::io::Result<()> {
         let mut parts = request_line.split_whitespace();
         let method = parts.next().unwrap_or_default();
         let path = parts.next().unwrap_or_default();
-        let (status, body) = match (method, path.split('?').next().unwrap_or_default()) {
+        let path = path
+            .split('?')
+            .next()
+            .unwrap_or_default()
+            .trim_end_matches('/');
+        let (status, body) = match (method, path) {
             ("POST", "/2015-03-31/functions") => ("201 Created", CONFIGURATION),
             ("POST", p) if p.ends_with("/versions") => ("201 Created", CONFIGURATION),
             ("POST", p) if p.ends_with("/aliases") => ("201 Created", ALIAS),
+            ("POST", p) if p.ends_with("/policy") => ("201 Created", STATEMENT),
             ("GET", "/2015-03-31/functions") => ("200 OK", list.as_str()),
+            ("GET", p) if p.ends_with("/configuration") => ("200 OK", CONFIGURATION),
+            ("GET", p) if p.ends_with("/versions") => ("200 OK", versions.as_str()),
+            ("GET", p) if p.contains("/aliases/") => ("200 OK", ALIAS),
+            ("GET", p) if p.ends_with("/policy") => ("200 OK", POLICY),
             ("GET", _) => ("200 OK", get_function.as_str()),
             ("DELETE", _) => ("204 No Content", ""),
             _ => ("404 Not Found", "{}"),

@@ -26,8 +26,16 @@ pub fn run(args: &[&str]) -> anyhow::Result<()> {
         ["logs", rest @ ..] => logs::run(rest),
         ["layers", rest @ ..] => layers::run(rest),
         ["urls", rest @ ..] => urls::run(rest),
+        // The control-plane floor alone, to point other clients at while looking into a gap.
+        ["floor"] => {
+            let port = floor::start()?;
+            println!("the floor answers on http://127.0.0.1:{port} (Ctrl-C stops it)");
+            loop {
+                std::thread::park();
+            }
+        }
         _ => bail!(
-            "usage: cargo xtask bench control-plane|invoke|docker|embed|logs|layers|urls [--runs N] [--against GIT-REV]"
+            "usage: cargo xtask bench control-plane|invoke|docker|embed|logs|layers|urls|floor [--runs N] [--against GIT-REV]"
         ),
     }
 }
