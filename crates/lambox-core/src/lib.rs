@@ -12,6 +12,7 @@ pub mod alias;
 pub mod answer_stream;
 pub mod arn;
 pub mod backend;
+pub mod blocking;
 pub mod checks;
 pub mod code;
 pub mod crypto;

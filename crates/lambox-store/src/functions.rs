@@ -165,16 +165,9 @@ impl Store {
     /// creators wins.
     pub async fn create_function(&self, f: NewFunction<'_>) -> Result<VersionRecord, StoreError> {
         let blob_sha = f.blob.map(|b| b.sha256_hex);
-        // A large package that is stored already is not handed to SQLite again.
-        let mut send_blob = match f.blob {
-            Some(b) if b.bytes.len() > LOOK_UP_ABOVE_BYTES => !self.quick(|conn| {
-                let mut statement =
-                    conn.prepare_cached("SELECT 1 FROM code_blobs WHERE sha256 = ?")?;
-                Ok(statement.exists([b.sha256_hex])?)
-            })?,
-            Some(_) => true,
-            None => false,
-        };
+        // A large package goes into its table by itself (and not at all when it is stored
+        // already): handed through the view's trigger, SQLite would copy it twice more.
+        let large = f.blob.filter(|b| b.bytes.len() > LOOK_UP_ABOVE_BYTES);
         let config = config_json(f.config);
         let tags = serde_json::to_string(f.tags).expect("tags serialize");
         let layer_blobs = layer_blobs(f.config);
@@ -183,49 +176,50 @@ impl Store {
             .and_then(|b| b.unzipped_size)
             .map(|n| i64::try_from(n).unwrap_or(i64::MAX));
         let code_size = i64::try_from(f.code_size).unwrap_or(i64::MAX);
-        loop {
-            let inserted = self
-                .direct(|conn| {
-                    let mut statement = conn.prepare_cached(
-                        "INSERT INTO function_creations (account, region, name, tags, publish, \
-                         created_ms, revision_id, published_revision_id, code_sha256, code_size, \
-                         blob_sha256, blob_data, config, blob_unzipped_size, layer_blobs) \
-                         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    )?;
-                    Ok(statement.execute(rusqlite::params![
-                        f.scope.account,
-                        f.scope.region,
-                        f.name,
-                        tags,
-                        f.publish,
-                        f.now_ms,
-                        f.revision_id,
-                        f.published_revision_id,
-                        f.code_sha256_hex,
-                        code_size,
-                        blob_sha,
-                        f.blob.filter(|_| send_blob).map(|b| b.bytes),
-                        config,
-                        unzipped,
-                        layer_blobs,
-                    ])?)
-                })
-                .await;
-            match inserted {
-                Ok(_) => break,
-                Err(StoreError::Read(e)) if quick::is_unique_violation(&e) => {
-                    return Err(StoreError::FunctionExists);
+        let inserted = self
+            .direct(|conn| {
+                let tx = conn.transaction()?;
+                if let Some(blob) = large {
+                    put_blob(&tx, blob, blob.unzipped_size)?;
                 }
-                // The stored copy was deleted since we looked: send the bytes after all.
-                Err(StoreError::Read(e)) if quick::is_foreign_key_violation(&e) && !send_blob => {
-                    send_blob = true;
-                }
-                // With the code sent, only a layer's content can be missing.
-                Err(StoreError::Read(e)) if quick::is_foreign_key_violation(&e) => {
-                    return Err(StoreError::LayerContentGone);
-                }
-                Err(e) => return Err(e),
+                let mut statement = tx.prepare_cached(
+                    "INSERT INTO function_creations (account, region, name, tags, publish, \
+                     created_ms, revision_id, published_revision_id, code_sha256, code_size, \
+                     blob_sha256, blob_data, config, blob_unzipped_size, layer_blobs) \
+                     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                )?;
+                statement.execute(rusqlite::params![
+                    f.scope.account,
+                    f.scope.region,
+                    f.name,
+                    tags,
+                    f.publish,
+                    f.now_ms,
+                    f.revision_id,
+                    f.published_revision_id,
+                    f.code_sha256_hex,
+                    code_size,
+                    blob_sha,
+                    f.blob.filter(|_| large.is_none()).map(|b| b.bytes),
+                    config,
+                    unzipped,
+                    layer_blobs,
+                ])?;
+                drop(statement);
+                tx.commit()?;
+                Ok(())
+            })
+            .await;
+        match inserted {
+            Ok(()) => {}
+            Err(StoreError::Read(e)) if quick::is_unique_violation(&e) => {
+                return Err(StoreError::FunctionExists);
             }
+            // The code is stored by now: only a layer's content can be missing.
+            Err(StoreError::Read(e)) if quick::is_foreign_key_violation(&e) => {
+                return Err(StoreError::LayerContentGone);
+            }
+            Err(e) => return Err(e),
         }
         let (version, revision_id) = if f.publish {
             ("1".to_owned(), f.published_revision_id)

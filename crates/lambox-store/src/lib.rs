@@ -171,13 +171,13 @@ impl Store {
     }
 
     /// Runs `write` on the writer's direct connection, in turn with every other write; it runs
-    /// (and commits) on this thread (`quick::blocking_here`).
+    /// (and commits) on this thread (`lambox_core::blocking::block_here`).
     pub(crate) async fn direct<T, E>(
         &self,
         write: impl FnOnce(&mut rusqlite::Connection) -> Result<T, E>,
     ) -> Result<T, E> {
         let _turn = self.inner.writer.lock().await;
-        quick::blocking_here(|| {
+        lambox_core::blocking::block_here(|| {
             let mut conn = self
                 .inner
                 .direct

@@ -105,15 +105,6 @@ pub(crate) fn open_writer(path: &Path, full: bool) -> Result<Connection, StoreEr
     Ok(conn)
 }
 
-/// Runs `work`, which blocks (a commit waits for the disk), on this thread; on a multi-thread
-/// runtime the thread's other tasks move to another worker meanwhile.
-pub(crate) fn blocking_here<T>(work: impl FnOnce() -> T) -> T {
-    match tokio::runtime::Handle::try_current().map(|h| h.runtime_flavor()) {
-        Ok(tokio::runtime::RuntimeFlavor::MultiThread) => tokio::task::block_in_place(work),
-        _ => work(),
-    }
-}
-
 /// Whether SQLite refused a statement for this extended constraint code.
 pub(crate) fn is_constraint(e: &rusqlite::Error, extended: std::ffi::c_int) -> bool {
     matches!(e, rusqlite::Error::SqliteFailure(f, _) if f.extended_code == extended)

@@ -2,13 +2,14 @@
 
 use std::collections::BTreeMap;
 
+use axum::body::Bytes;
 use axum::http::StatusCode;
 use axum::response::Response;
 use base64::Engine;
 use lambox_core::LambdaError;
 use lambox_core::arn::{FunctionRef, LATEST, NameShape};
 use lambox_core::checks::{check_architectures, check_settings_constraints, check_settings_rules};
-use lambox_core::code::{inspect_zip, lower_hex, sha256};
+
 use lambox_core::function::{FunctionConfig, FunctionSettings, PackageType};
 use lambox_core::presign::Artifact;
 use lambox_core::validate::ValidationErrors;
@@ -16,6 +17,7 @@ use lambox_store::{CodeUpload, ListCursor, NewFunction, StoreError};
 use serde::{Deserialize, Serialize};
 
 use super::layers::{check_combined_size, layer_gone, resolve_function_layers};
+use super::package::{ZipFile, code_identity, missing_zip, package, parse_package_request};
 use super::versions::load_qualified;
 use super::wire::{self, View};
 use super::{Ctx, json_response, no_content};
@@ -25,7 +27,7 @@ use crate::error::ApiError;
 #[derive(Debug, Default, Deserialize)]
 #[serde(rename_all = "PascalCase")]
 pub(super) struct CodeInput {
-    pub zip_file: Option<String>,
+    pub zip_file: Option<ZipFile>,
     #[serde(rename = "S3Bucket")]
     pub s3_bucket: Option<String>,
     #[serde(rename = "S3Key")]
@@ -49,113 +51,11 @@ struct CreateFunctionInput {
     settings: FunctionSettings,
 }
 
-/// The answer when a Zip function's code is given neither inline nor as an S3 object.
-pub(super) fn missing_zip() -> LambdaError {
-    LambdaError::InvalidParameterValue("Please provide a source for function code.".to_owned())
-}
-
-/// The package a request gives: `ZipFile`, or the object `S3Bucket`/`S3Key` (and
-/// `S3ObjectVersion`) name, fetched from the configured S3 endpoint; checked either way.
-pub(super) async fn package(
-    ctx: &Ctx<'_>,
-    zip_file: Option<String>,
-    bucket: Option<&str>,
-    key: Option<&str>,
-    version: Option<&str>,
-) -> Result<CheckedZip, ApiError> {
-    match (zip_file, bucket, key) {
-        (Some(zip), _, _) => check_zip(ctx, zip).await,
-        (None, Some(bucket), Some(key)) => {
-            // A package in S3 may be as large as its unzipped limit (the zipped one is for
-            // uploads).
-            let limit = ctx.state.config.limits.max_unzipped_bytes;
-            let object = crate::s3::S3Object {
-                bucket,
-                key,
-                version,
-            };
-            let bytes = crate::s3::get_object(&ctx.state.config.s3, object, limit).await?;
-            check_package(ctx, bytes, limit).await
-        }
-        (None, Some(_), None) | (None, None, Some(_)) => Err(LambdaError::InvalidParameterValue(
-            "Error occurred while GetObject. S3 Error Code: NoSuchKey. S3 Error Message: The \
-             specified key does not exist."
-                .to_owned(),
-        )
-        .into()),
-        (None, None, None) => Err(missing_zip().into()),
-    }
-}
-
-/// `CodeSha256` (hex) and `CodeSize` of new code: the zip's, or, for an image, the digest of
-/// its URI (lambox does not pull images to learn their manifest digest).
-pub(super) fn code_identity(zip: Option<&CheckedZip>, image_uri: Option<&str>) -> (String, u64) {
-    match (zip, image_uri) {
-        (Some(z), _) => (z.sha256_hex.clone(), z.size),
-        (None, uri) => (lower_hex(&sha256(uri.unwrap_or_default().as_bytes())), 0),
-    }
-}
-
 /// AWS's refusal of layers on a function of a container image.
 pub(super) fn no_layers_for_images() -> LambdaError {
     LambdaError::InvalidParameterValue(
         "Lambda layers are not supported for functions created with container images.".to_owned(),
     )
-}
-
-/// A decoded and checked zip, ready for the store.
-pub(super) struct CheckedZip {
-    pub bytes: Vec<u8>,
-    pub sha256_hex: String,
-    pub size: u64,
-    pub unzipped_size: u64,
-}
-
-/// Decodes `ZipFile` and checks it against the limits; a large archive off the async threads
-/// (inflating it takes a while), a small one right here (a thread hop would cost more).
-pub(super) async fn check_zip(ctx: &Ctx<'_>, zip_base64: String) -> Result<CheckedZip, ApiError> {
-    let small = zip_base64.len() < 256 * 1024;
-    let decode = move || {
-        base64::engine::general_purpose::STANDARD
-            .decode(zip_base64.as_bytes())
-            .map_err(|e| ApiError::Serialization(format!("ZipFile is not valid base64: {e}")))
-    };
-    let bytes = if small {
-        decode()?
-    } else {
-        tokio::task::spawn_blocking(decode)
-            .await
-            .map_err(|e| ApiError::from(LambdaError::Service(e.to_string())))??
-    };
-    check_package(ctx, bytes, ctx.state.config.limits.max_zipped_bytes).await
-}
-
-/// Checks a package against the limits (`max_zipped` its size) and its tree.
-async fn check_package(
-    ctx: &Ctx<'_>,
-    bytes: Vec<u8>,
-    max_zipped: u64,
-) -> Result<CheckedZip, ApiError> {
-    let max_unzipped = ctx.state.config.limits.max_unzipped_bytes;
-    let small = bytes.len() < 192 * 1024;
-    let check = move || {
-        let package = inspect_zip(&bytes, max_zipped, max_unzipped).map_err(|e| {
-            tracing::debug!(reason = %e, "deployment package refused");
-            ApiError::from(LambdaError::from(e))
-        })?;
-        Ok(CheckedZip {
-            sha256_hex: lower_hex(&package.sha256),
-            size: package.zipped_size,
-            unzipped_size: package.unzipped_size,
-            bytes,
-        })
-    };
-    if small {
-        return check();
-    }
-    tokio::task::spawn_blocking(check)
-        .await
-        .map_err(|e| ApiError::from(LambdaError::Service(e.to_string())))?
 }
 
 /// AWS's refusal of more tags than a function may have.
@@ -168,8 +68,8 @@ pub(super) fn tags_limit(ctx: &Ctx<'_>, count: usize) -> Result<(), LambdaError>
     Ok(())
 }
 
-pub(super) async fn create(ctx: &Ctx<'_>) -> Result<Response, ApiError> {
-    let input: CreateFunctionInput = ctx.json()?;
+pub(super) async fn create(ctx: &Ctx<'_>, body: Bytes) -> Result<Response, ApiError> {
+    let input: CreateFunctionInput = parse_package_request(body)?;
     let limits = &ctx.state.config.limits;
     let mut errors = ValidationErrors::new();
     let name_ref = match &input.function_name {

@@ -5,6 +5,7 @@
 //! and by ARN, and used by functions) when its version's policy grants the caller
 //! `lambda:GetLayerVersion`; everything else on it is refused, as AWS refuses it.
 
+use axum::body::Bytes;
 use axum::http::StatusCode;
 use axum::response::Response;
 use lambox_core::LambdaError;
@@ -21,7 +22,7 @@ use lambox_store::{
 };
 use serde::{Deserialize, Serialize};
 
-use super::functions::{CheckedZip, package};
+use super::package::{CheckedZip, ZipFile, package, parse_package_request};
 use super::versions::{decode_marker, encode_marker, max_items_up_to};
 use super::{Ctx, json_response, no_content};
 use crate::error::ApiError;
@@ -67,7 +68,7 @@ pub(super) fn version_number(raw: &str) -> Result<i64, ApiError> {
 #[derive(Debug, Default, Deserialize)]
 #[serde(rename_all = "PascalCase")]
 struct ContentInput {
-    zip_file: Option<String>,
+    zip_file: Option<ZipFile>,
     #[serde(rename = "S3Bucket")]
     s3_bucket: Option<String>,
     #[serde(rename = "S3Key")]
@@ -185,10 +186,10 @@ fn hex_to_base64(hex: &str) -> String {
     code_sha256(&digest)
 }
 
-pub(super) async fn publish(ctx: &Ctx<'_>, label: &str) -> Result<Response, ApiError> {
+pub(super) async fn publish(ctx: &Ctx<'_>, label: &str, body: Bytes) -> Result<Response, ApiError> {
     let layer = layer_of(ctx, label)?;
     own_layer_only(ctx, &layer, "lambda:PublishLayerVersion", &layer.arn())?;
-    let input: PublishInput = ctx.json()?;
+    let input: PublishInput = parse_package_request(body)?;
     let mut errors = ValidationErrors::new();
     if input.content.is_none() {
         errors.violation_raw("content", "null", "Member must not be null");

@@ -14,6 +14,7 @@ mod invoke_stream;
 mod layer_policy;
 mod layers;
 mod logs;
+mod package;
 mod policy;
 mod provisioned;
 mod tags;
@@ -99,12 +100,7 @@ impl Ctx<'_> {
 
     /// The body as the operation's input shape.
     pub fn json<T: DeserializeOwned>(&self) -> Result<T, ApiError> {
-        let bytes: &[u8] = if self.body.is_empty() {
-            b"{}"
-        } else {
-            &self.body
-        };
-        serde_json::from_slice(bytes).map_err(|e| ApiError::Serialization(e.to_string()))
+        parse_json(&self.body)
     }
 
     /// Resolves a `FunctionName` label (with the `Qualifier` query parameter where the operation
@@ -211,6 +207,12 @@ impl From<StoreError> for Refusal {
     fn from(e: StoreError) -> Self {
         Self::Store(e)
     }
+}
+
+/// A request body as an operation's input shape (an empty body as `{}`).
+pub(crate) fn parse_json<'de, T: serde::Deserialize<'de>>(body: &'de [u8]) -> Result<T, ApiError> {
+    let bytes: &[u8] = if body.is_empty() { b"{}" } else { body };
+    serde_json::from_slice(bytes).map_err(|e| ApiError::Serialization(e.to_string()))
 }
 
 /// A JSON answer with `status`.
@@ -439,6 +441,13 @@ async fn run(
             policy::authorize(state, &caller, &scope, label, &query, &op.action()).await?;
         }
     }
+    // An operation that carries a package owns its body, to drop it once the package is
+    // decoded (`package.rs`).
+    let (body, package_body) = if op.carries_package() {
+        (Bytes::new(), body)
+    } else {
+        (body, Bytes::new())
+    };
     let ctx = Ctx {
         state,
         request_id,
@@ -450,12 +459,12 @@ async fn run(
     };
     use Operation as Op;
     match op {
-        Op::CreateFunction => functions::create(&ctx).await,
+        Op::CreateFunction => functions::create(&ctx, package_body).await,
         Op::ListFunctions => functions::list(&ctx).await,
         Op::GetFunction(f) => functions::get(&ctx, &f).await,
         Op::GetFunctionConfiguration(f) => functions::get_configuration(&ctx, &f).await,
         Op::DeleteFunction(f) => functions::delete(&ctx, &f).await,
-        Op::UpdateFunctionCode(f) => update::code(&ctx, &f).await,
+        Op::UpdateFunctionCode(f) => update::code(&ctx, &f, package_body).await,
         Op::UpdateFunctionConfiguration(f) => update::configuration(&ctx, &f).await,
         Op::TagResource(r) => tags::tag(&ctx, &r).await,
         Op::UntagResource(r) => tags::untag(&ctx, &r).await,
@@ -501,7 +510,7 @@ async fn run(
         Op::AddPermission(f) => policy::add(&ctx, &f).await,
         Op::GetPolicy(f) => policy::get(&ctx, &f).await,
         Op::RemovePermission(f, sid) => policy::remove(&ctx, &f, &sid).await,
-        Op::PublishLayerVersion(l) => layers::publish(&ctx, &l).await,
+        Op::PublishLayerVersion(l) => layers::publish(&ctx, &l, package_body).await,
         Op::ListLayerVersions(l) => layers::list_versions(&ctx, &l).await,
         Op::GetLayerVersion(l, v) => layers::get(&ctx, &l, &v).await,
         Op::DeleteLayerVersion(l, v) => layers::delete(&ctx, &l, &v).await,

@@ -1,5 +1,6 @@
 //! UpdateFunctionCode and UpdateFunctionConfiguration.
 
+use axum::body::Bytes;
 use axum::http::StatusCode;
 use axum::response::Response;
 use lambox_core::LambdaError;
@@ -10,10 +11,11 @@ use lambox_core::validate::ValidationErrors;
 use lambox_store::{CodeUpload, LatestUpdate, StoreError, VersionRecord};
 use serde::Deserialize;
 
-use super::functions::{code_identity, no_layers_for_images, package};
+use super::functions::no_layers_for_images;
 use super::layers::{
     check_combined_size, layer_gone, resolve_function_layers, stored_unzipped_size,
 };
+use super::package::{ZipFile, code_identity, package, parse_package_request};
 use super::wire::{self, View};
 use super::{Ctx, Refusal, json_response};
 use crate::error::ApiError;
@@ -21,7 +23,7 @@ use crate::error::ApiError;
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "PascalCase")]
 struct UpdateCodeInput {
-    zip_file: Option<String>,
+    zip_file: Option<ZipFile>,
     #[serde(rename = "S3Bucket")]
     s3_bucket: Option<String>,
     #[serde(rename = "S3Key")]
@@ -55,9 +57,9 @@ fn updated(ctx: &Ctx<'_>, latest: &VersionRecord, published: Option<&VersionReco
     json_response(StatusCode::OK, &body)
 }
 
-pub(super) async fn code(ctx: &Ctx<'_>, label: &str) -> Result<Response, ApiError> {
+pub(super) async fn code(ctx: &Ctx<'_>, label: &str, body: Bytes) -> Result<Response, ApiError> {
     let f = ctx.function(label, NameShape::Plain, false)?;
-    let input: UpdateCodeInput = ctx.json()?;
+    let input: UpdateCodeInput = parse_package_request(body)?;
     if let Some(archs) = &input.architectures {
         let mut errors = ValidationErrors::new();
         check_architectures(archs, &mut errors);

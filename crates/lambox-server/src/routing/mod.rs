@@ -206,6 +206,14 @@ impl Operation {
         }
     }
 
+    /// Whether the operation's body carries a deployment package (`ZipFile`).
+    pub fn carries_package(&self) -> bool {
+        matches!(
+            self,
+            Self::CreateFunction | Self::UpdateFunctionCode(_) | Self::PublishLayerVersion(_)
+        )
+    }
+
     /// Whether the operation only reads (and may stop with its client).
     pub fn is_read_only(&self) -> bool {
         matches!(
