@@ -41,14 +41,33 @@ def handler(event, context):
 """
 
 
-def test_awslambdaric_runs_a_python_function(lam):
-    import awslambdaric  # noqa: F401 - it must be installed in the interpreter the bootstrap uses
+def vendored(*distributions) -> dict:
+    """The files of installed distributions, as `pip install --target` would lay them out in a
+    deployment package (what Lambda users do with awslambdaric)."""
+    import importlib.metadata as metadata
 
-    bootstrap = f"#!/bin/sh\nexec {sys.executable} -m awslambdaric handler.handler\n".encode()
+    files = {}
+    for name in distributions:
+        dist = metadata.distribution(name)
+        for f in dist.files or []:
+            if "__pycache__" in f.parts or f.parts[0].endswith(".dist-info"):
+                continue
+            files[str(f)] = Path(dist.locate_file(f)).read_bytes()
+    return files
+
+
+def test_awslambdaric_runs_a_python_function(lam):
+    # The package carries awslambdaric and its dependencies, and the bootstrap runs the
+    # interpreter they were built for (the venv's own path may be under /tmp, which a sandbox
+    # never sees).
+    python = os.path.realpath(sys.executable)
+    bootstrap = (f'#!/bin/sh\nPYTHONPATH="$LAMBDA_TASK_ROOT" exec {python} -m awslambdaric '
+                 f'handler.handler\n').encode()
+    files = {"handler.py": AWSLAMBDARIC_HANDLER, **vendored("awslambdaric", "simplejson", "snapshot-restore-py")}
     create(
         lam,
         "ric-fn",
-        zip_with_bootstrap(bootstrap, {"handler.py": AWSLAMBDARIC_HANDLER}),
+        zip_with_bootstrap(bootstrap, files),
         Runtime="provided.al2023",
         Handler="handler.handler",
         Timeout=10,
