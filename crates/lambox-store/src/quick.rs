@@ -60,13 +60,16 @@ impl QuickReaders {
         &self,
         read: impl FnOnce(&Connection) -> Result<T, StoreError>,
     ) -> Result<T, StoreError> {
-        let n = self.connections.len();
-        let start = self.next.fetch_add(1, Ordering::Relaxed);
-        for i in 0..n {
-            if let Ok(conn) = self.connections[(start + i) % n].try_lock() {
+        // The first free one, in order: a connection that read since the last write still
+        // has the pages it needs (a write makes each connection's next read start over), so
+        // reads one after another keep to the first.
+        for conn in &self.connections {
+            if let Ok(conn) = conn.try_lock() {
                 return read(&conn);
             }
         }
+        let start = self.next.fetch_add(1, Ordering::Relaxed);
+        let n = self.connections.len();
         // A panic inside a read leaves the connection as good as it was: statements are reset
         // when they are dropped.
         let conn = self.connections[start % n]

@@ -73,11 +73,20 @@ impl Server {
 
     /// Resident set size in MB, from /proc.
     pub fn rss_mb(&self) -> anyhow::Result<f64> {
+        self.status_mb("VmRSS:")
+    }
+
+    /// The peak resident set since the server started (`VmHWM`), in MiB.
+    pub fn peak_rss_mb(&self) -> anyhow::Result<f64> {
+        self.status_mb("VmHWM:")
+    }
+
+    fn status_mb(&self, field: &str) -> anyhow::Result<f64> {
         let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))?;
         let kb: f64 = status
             .lines()
-            .find_map(|l| l.strip_prefix("VmRSS:"))
-            .context("no VmRSS")?
+            .find_map(|l| l.strip_prefix(field))
+            .with_context(|| format!("no {field}"))?
             .trim()
             .trim_end_matches("kB")
             .trim()
