@@ -8,6 +8,7 @@
 
 mod aliases;
 mod blobs;
+mod checkpoint;
 mod config_record;
 mod error;
 mod functions;
@@ -96,6 +97,8 @@ struct Connections {
     next_reader: AtomicUsize,
     /// Point reads, run on the caller's thread.
     quick: quick::QuickReaders,
+    /// Checkpoints the log soon after commits, off the writers' path.
+    _checkpointer: checkpoint::Checkpointer,
     /// How long `$LATEST` stays in transition after a change (`lambox_core::lifecycle`).
     transition_window_ms: AtomicI64,
 }
@@ -125,6 +128,8 @@ impl Store {
                 Durability::Normal => SqliteSynchronous::Normal,
             })
             .foreign_keys(true)
+            // Checkpoints are `checkpoint.rs`'s; a writer's own is the backstop.
+            .pragma("wal_autocheckpoint", checkpoint::BACKSTOP_PAGES.to_string())
             .busy_timeout(Duration::from_secs(10));
         let mut writer = base.connect().await?;
         sqlx::migrate!("../../migrations").run(&mut writer).await?;
@@ -140,6 +145,7 @@ impl Store {
         }
         let quick = quick::QuickReaders::open(&path, QUICK_READERS, MMAP_BYTES)?;
         let direct = quick::open_writer(&path, durability == Durability::Full)?;
+        let checkpointer = checkpoint::Checkpointer::start(&path)?;
         Ok(Self {
             inner: Arc::new(Connections {
                 writer: Mutex::new(writer),
@@ -147,6 +153,7 @@ impl Store {
                 readers,
                 next_reader: AtomicUsize::new(0),
                 quick,
+                _checkpointer: checkpointer,
                 transition_window_ms: AtomicI64::new(0),
             }),
         })

@@ -104,6 +104,11 @@ pub(crate) fn open_writer(path: &Path, full: bool) -> Result<Connection, StoreEr
     // Per connection, as the sqlx writer has them.
     conn.pragma_update(None, "foreign_keys", true)?;
     conn.pragma_update(None, "synchronous", if full { "FULL" } else { "NORMAL" })?;
+    conn.pragma_update(
+        None,
+        "wal_autocheckpoint",
+        crate::checkpoint::BACKSTOP_PAGES,
+    )?;
     conn.set_prepared_statement_cache_capacity(CACHED_STATEMENTS);
     Ok(conn)
 }
